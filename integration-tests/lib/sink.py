@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""SMTP sink for the integration tests: aiosmtpd (Debian's python3-aiosmtpd) plus a tiny handler.
+
+Every accepted message is written to DIR as two files, named by a 6-digit sequence number:
+  NNNNNN.json  the envelope: mail_from, rcpt_tos, mail_options, rcpt_options, helo, peer, time
+  NNNNNN.eml   the message bytes exactly as received (after SMTP dot-unstuffing, CRLF kept)
+The .eml is written first and the .json renamed into place last, so a reader that sees the
+.json sees a complete message.
+
+Usage: sink.py --port PORT --dir DIR [--host 127.0.0.1]
+               [--rcpt-reply ADDR=CODE TEXT]...   answer RCPT TO:<ADDR> with that reply
+               [--data-reply CODE TEXT]           answer every DATA with that reply
+               [--reply-file FILE]                if FILE exists, its first line is the DATA reply
+It writes DIR/ready once it listens, and runs until SIGTERM/SIGINT.
+"""
+import argparse
+import asyncio
+import json
+import os
+import signal
+import threading
+import time
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+
+class Recorder:
+    def __init__(self, directory, rcpt_replies, data_reply, reply_file):
+        self.dir = directory
+        self.rcpt_replies = rcpt_replies
+        self.data_reply = data_reply
+        self.reply_file = reply_file
+        self.lock = threading.Lock()
+        self.seq = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.rcpt_replies.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        reply = self.data_reply
+        if self.reply_file and os.path.exists(self.reply_file):
+            with open(self.reply_file) as f:
+                reply = f.readline().strip() or reply
+        if reply and not reply.startswith("2"):
+            return reply
+        with self.lock:
+            self.seq += 1
+            n = self.seq
+        raw = envelope.original_content
+        if isinstance(raw, str):  # decode_data=False keeps bytes; be safe anyway
+            raw = raw.encode("utf-8", "surrogateescape")
+        base = os.path.join(self.dir, "%06d" % n)
+        with open(base + ".eml", "wb") as f:
+            f.write(raw)
+        meta = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "mail_options": envelope.mail_options,
+            "rcpt_options": envelope.rcpt_options,
+            "helo": session.host_name,
+            "peer": list(session.peer) if session.peer else None,
+            "size": len(raw),
+            "time": time.time(),
+        }
+        with open(base + ".json.tmp", "w", encoding="utf-8") as f:
+            json.dump(meta, f, ensure_ascii=False)
+        os.rename(base + ".json.tmp", base + ".json")
+        print("sink: %06d from=<%s> to=%s size=%d" % (n, envelope.mail_from,
+              ",".join("<%s>" % r for r in envelope.rcpt_tos), len(raw)), flush=True)
+        return reply or "250 2.0.0 Ok: sunk as %06d" % n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--rcpt-reply", action="append", default=[])
+    ap.add_argument("--data-reply", default=None)
+    ap.add_argument("--reply-file", default=None)
+    a = ap.parse_args()
+    os.makedirs(a.dir, exist_ok=True)
+    rcpt_replies = {}
+    for spec in a.rcpt_reply:
+        addr, _, reply = spec.partition("=")
+        rcpt_replies[addr.strip().lower()] = reply.strip()
+    handler = Recorder(a.dir, rcpt_replies, a.data_reply, a.reply_file)
+
+    class Ctl(Controller):
+        def factory(self):
+            return SMTP(self.handler, enable_SMTPUTF8=True, decode_data=False,
+                        data_size_limit=None, ident="it-sink aiosmtpd")
+
+    ctl = Ctl(handler, hostname=a.host, port=a.port, ready_timeout=10)
+    ctl.start()
+    open(os.path.join(a.dir, "ready"), "w").close()
+    print("sink: listening on %s:%d, writing to %s" % (a.host, a.port, a.dir), flush=True)
+    stop = threading.Event()
+    for s in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, lambda *_: stop.set())
+    while not stop.wait(1):
+        pass
+    ctl.stop()
+
+
+if __name__ == "__main__":
+    main()
