@@ -3,7 +3,8 @@
 
   check.py field MSG.json KEY            prints an envelope field (lists joined by spaces)
   check.py top-received MSG.eml N OUT    writes MSG.eml without its first N header fields,
-                                         which must all be Received:; prints those N fields
+                                         which must all be Received:; prints those N
+                                         fields, unfolded, one a line
   check.py canon IN OUT                  writes IN with every line ending made CRLF
                                          (what an MTA puts on the wire for a local message)
   check.py same EXPECTED ACTUAL          exit 0 when the files are byte-identical; else says
@@ -16,7 +17,12 @@
   check.py utf8 PORT FROM TO MSGFILE     sends MSGFILE with smtplib using SMTPUTF8 and
                                          BODY=8BITMIME; prints the reply or the error
   check.py send PORT FROM TO MSGFILE [N] sends MSGFILE N times (one session each) with smtplib;
-                                         prints one line per message: "250 ..." or "ERR ..."
+                                         prints the final reply of each ("250 ..." or "ERR ...")
+  check.py blast PORT N CONC OUT [SIZE [PREFIX]]
+                                         N distinct messages over CONC sessions; appends
+                                         "MESSAGE-ID<TAB>CODE<TAB>TEXT" per message to OUT
+  check.py crash-report OUT SINKDIR      every Message-ID that got a 250 in OUT is at the sink?
+                                         counts duplicates; exit 1 when one is lost
 """
 import json
 import smtplib
@@ -64,7 +70,8 @@ def cmd_top_received(path, n, out):
     if len(top) < n or any(name_of(f) != b"received" for f in top):
         print("the first %d header fields are not all Received: %r" % (n, [name_of(f) for f in hs[:n + 1]]))
         sys.exit(1)
-    sys.stdout.write(b"".join(top).decode("utf-8", "replace"))
+    for f in top:  # one line per field, unfolded
+        print(b" ".join(f.replace(b"\r\n", b"\n").split(b"\n")).strip().decode("utf-8", "replace"))
     open(out, "wb").write(b"".join(hs[n:]) + body)
 
 
@@ -152,23 +159,119 @@ def cmd_utf8(port, sender, rcpt, msgfile):
         sys.exit(1)
 
 
+def send_one(c, sender, rcpt, msg):
+    """One transaction on an open session; returns the final reply as "CODE TEXT"."""
+    code, resp = c.mail(sender)
+    if code != 250:
+        c.rset()
+        return "%d %s" % (code, resp.decode("utf-8", "replace"))
+    code, resp = c.rcpt(rcpt)
+    if code not in (250, 251):
+        c.rset()
+        return "%d %s" % (code, resp.decode("utf-8", "replace"))
+    code, resp = c.data(msg)
+    return "%d %s" % (code, resp.decode("utf-8", "replace"))
+
+
 def cmd_send(port, sender, rcpt, msgfile, n="1"):
     msg = open(msgfile, "rb").read()
     for _ in range(int(n)):
         try:
             with smtplib.SMTP("127.0.0.1", int(port), local_hostname="web01.internal", timeout=60) as c:
-                c.sendmail(sender, [rcpt], msg)
-                print("250")
+                print(send_one(c, sender, rcpt, msg))
         except smtplib.SMTPResponseException as e:
             print("ERR %d %s" % (e.smtp_code, e.smtp_error.decode("utf-8", "replace")))
         except (smtplib.SMTPException, OSError) as e:
             print("ERR %s" % e)
 
 
+def cmd_blast(port, n, conc, outfile, size="2048", prefix="crash"):
+    """Sends N distinct messages over CONC concurrent sessions (a session is reopened after an
+    error). Appends one line per message to OUTFILE as its final reply arrives:
+    MESSAGE-ID <TAB> CODE <TAB> TEXT  (CODE ERR when the session broke before a reply)."""
+    import queue
+    import threading
+    n, conc, size = int(n), int(conc), int(size)
+    todo = queue.Queue()
+    for i in range(n):
+        todo.put(i)
+    out = open(outfile, "a", buffering=1)
+    lock = threading.Lock()
+    filler = ("x" * 70 + "\r\n") * max(1, size // 72)
+
+    def message(i):
+        mid = "<%s-%05d@web01.internal>" % (prefix, i)
+        return mid, ("From: <noreply@example.com>\r\nTo: <customer@gmail.test>\r\n"
+                     "Subject: %s %d\r\nMessage-ID: %s\r\n\r\n%s" % (prefix, i, mid, filler)).encode()
+
+    def record(mid, code, text):
+        with lock:
+            out.write("%s\t%s\t%s\n" % (mid, code, text.replace("\n", " ")))
+
+    def worker():
+        c = None
+        while True:
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                break
+            mid, msg = message(i)
+            try:
+                if c is None:
+                    c = smtplib.SMTP("127.0.0.1", int(port), local_hostname="web01.internal", timeout=30)
+                reply = send_one(c, "apache@web01.internal", "customer@gmail.test", msg)
+                record(mid, reply[:3], reply[4:])
+            except (smtplib.SMTPException, OSError) as e:
+                record(mid, "ERR", str(e))
+                try:
+                    if c is not None:
+                        c.close()
+                except OSError:
+                    pass
+                c = None
+                time.sleep(0.05)
+        if c is not None:
+            try:
+                c.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+
+    threads = [threading.Thread(target=worker) for _ in range(conc)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def cmd_crash_report(accepted_file, sink_dir):
+    """Compares the Message-IDs that got a 250 with those at the sink. Exit 1 if any is lost."""
+    import glob
+    import re
+    accepted = set()
+    for line in open(accepted_file, encoding="utf-8"):
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) >= 2 and parts[1] == "250":
+            accepted.add(parts[0])
+    seen = {}
+    for f in glob.glob(sink_dir + "/*.eml"):
+        m = re.search(rb"^Message-ID: *(<[^>]*>)", open(f, "rb").read(), re.M | re.I)
+        if m:
+            k = m.group(1).decode()
+            seen[k] = seen.get(k, 0) + 1
+    lost = sorted(accepted - set(seen))
+    dups = sum(v - 1 for v in seen.values() if v > 1)
+    unacked = len(set(seen) - accepted)
+    print("accepted=%d delivered=%d lost=%d duplicates=%d delivered-without-250=%d"
+          % (len(accepted), len(set(seen) & accepted), len(lost), dups, unacked))
+    if lost:
+        print("lost: " + " ".join(lost[:20]) + (" ..." if len(lost) > 20 else ""))
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     cmds = {"field": cmd_field, "top-received": cmd_top_received, "canon": cmd_canon,
             "same": cmd_same, "header": cmd_header, "smtp": cmd_smtp, "utf8": cmd_utf8,
-            "send": cmd_send}
+            "send": cmd_send, "blast": cmd_blast, "crash-report": cmd_crash_report}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__)
         sys.exit(2)

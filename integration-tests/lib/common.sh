@@ -22,6 +22,7 @@ CHECK="$PY $IT_LIB/check.py"
 
 IT_PIDS=()
 IT_POSTFIX_DIRS=()
+IT_CONTAINERS=()
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S.%3N)" "$*"; }
 
@@ -36,6 +37,9 @@ it_init() {
 
 it_cleanup() {
   local rc=$? d p
+  for d in "${IT_CONTAINERS[@]}"; do
+    podman --runtime runc rm -f -t 2 "$d" >/dev/null 2>&1 || true
+  done
   for d in "${IT_POSTFIX_DIRS[@]}"; do
     postfix -c "$d" abort >/dev/null 2>&1 || true
   done
@@ -404,4 +408,30 @@ php_mail() {
                  rtrim(file_get_contents(getenv("PHP_HEADERS_FILE")), "\r\n"),
                  getenv("PHP_PARAMS"));
       echo "mail() returned ", $ok ? "true" : "false", "\n";' 2>&1
+}
+
+# --- assertions on what the sink received ------------------------------------------------------
+# expect_envelope N SENDER RCPTS: the N-th message at the sink has that envelope.
+expect_envelope() {
+  local m; m=$(sink_msg "$1")
+  local got_from got_rcpt
+  got_from=$($CHECK field "$m.json" mail_from)
+  got_rcpt=$($CHECK field "$m.json" rcpt_tos)
+  [ "$got_from" = "$2" ] || fail "envelope sender at the sink is <$got_from>, expected <$2>"
+  [ "$got_rcpt" = "$3" ] || fail "recipients at the sink are '$got_rcpt', expected '$3'"
+  log "sink $1: MAIL FROM:<$got_from> RCPT TO:<$got_rcpt> ok"
+}
+
+# expect_bytes N RECEIVED-COUNT EXPECTED-FILE: the N-th message at the sink is EXPECTED-FILE with
+# RECEIVED-COUNT Received: fields on top, the first of them the relay's (by relay.example.com).
+expect_bytes() {
+  local m top; m=$(sink_msg "$1")
+  top=$($CHECK top-received "$m.eml" "$2" "$T/rest.$1") || fail "message $1 at the sink: $top"
+  log "sink $1: top Received fields:"; printf '    %s\n' "$top"
+  local first; first=$(head -n 1 <<<"$top")
+  grep -q 'by relay\.example\.com' <<<"$first" \
+    || fail "the first Received at the sink is not the relay's (by relay.example.com): $first"
+  local diff
+  diff=$($CHECK same "$3" "$T/rest.$1") || fail "message $1 at the sink is not the one sent, below the Received lines: $diff"
+  log "sink $1: bytes below the Received lines identical to what was sent ($(wc -c < "$3") bytes)"
 }

@@ -1,0 +1,55 @@
+# returnpath as a container: the relay next to the app (a second container in the Compose
+# project or in the Kubernetes pod), listening on 2525, management (healthz/readyz/metrics) on 8025.
+#
+#   docker build -t returnpath .
+#   docker run -d -p 127.0.0.1:2525:2525 -v ./returnpath.conf:/etc/returnpath/returnpath.conf:ro \
+#     -v returnpath-spool:/var/spool/returnpath returnpath
+#
+# Here (no Docker engine): ../shared/tools/container-bases.sh, then
+#   podman build --isolation=chroot --format docker -t returnpath .
+
+# ---- build: the runnable jar --------------------------------------------------------------------
+FROM maven:3.9-eclipse-temurin-25 AS build
+WORKDIR /build
+# Dependencies first, so that a source change does not download them again.
+COPY pom.xml ./
+RUN mvn -B -q dependency:go-offline >/dev/null 2>&1 || true
+COPY src ./src
+RUN mvn -B package -DskipTests && cp target/returnpath.jar /returnpath.jar
+
+# ---- runtime ----------------------------------------------------------------------------------
+FROM eclipse-temurin:25-jre
+# A system user of its own; uid/gid 2525 so that a mounted spool volume can be chowned to it.
+RUN groupadd --system --gid 2525 returnpath \
+ && useradd --system --uid 2525 --gid returnpath --home-dir /var/spool/returnpath \
+      --no-create-home --shell /usr/sbin/nologin returnpath \
+ && mkdir -p /opt/returnpath /etc/returnpath /var/spool/returnpath \
+ && chown returnpath:returnpath /var/spool/returnpath
+COPY --from=build /returnpath.jar /opt/returnpath/returnpath.jar
+# The shipped, commented configuration; mount your own file (or a ConfigMap) over it.
+COPY conf/returnpath.conf /etc/returnpath/returnpath.conf
+
+# Inside a container the relay must listen on every interface (the app reaches it through the
+# pod's or the Compose network); outside, loopback stays the default. reference.conf reads these.
+ENV RETURNPATH_LISTEN_HOST=0.0.0.0 \
+    RETURNPATH_MANAGEMENT_HOST=0.0.0.0 \
+    RETURNPATH_QUEUE_DIR=/var/spool/returnpath
+
+# Sidecar JVM: container-aware (the default), heap a fraction of the container's memory limit,
+# Serial GC (one or two cores, small heap: the least overhead), small thread stacks
+# (virtual threads carry the sessions), and exit rather than limp on after an OutOfMemoryError.
+ENTRYPOINT ["java", "-XX:+UseSerialGC", "-XX:MaxRAMPercentage=60", "-XX:InitialRAMPercentage=5", \
+            "-Xss512k", "-XX:ReservedCodeCacheSize=64m", "-XX:MaxMetaspaceSize=128m", \
+            "-XX:+ExitOnOutOfMemoryError", "-Xshare:auto", \
+            "-jar", "/opt/returnpath/returnpath.jar"]
+CMD ["serve", "--config", "/etc/returnpath/returnpath.conf"]
+
+USER returnpath:returnpath
+WORKDIR /var/spool/returnpath
+VOLUME /var/spool/returnpath
+EXPOSE 2525 8025
+
+# No curl in the image: the jar itself asks the management port for /healthz.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["java", "-XX:+UseSerialGC", "-Xmx32m", "-XX:TieredStopAtLevel=1", "-Xshare:auto", \
+       "-jar", "/opt/returnpath/returnpath.jar", "healthcheck"]

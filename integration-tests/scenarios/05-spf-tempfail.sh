@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Scenario 5: the SPF guard (spf.on-fail = tempfail). example.com's SPF record does not list the
+# outbound IP 203.0.113.5, so returnpath answers 451 4.7.26 naming the mechanism to publish.
+# Postfix keeps the message deferred; nothing reaches the sink. The operator fixes the zone
+# (NSD reloads it), flushes Postfix's queue, and the message is delivered, rewritten, intact.
+set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+. "$IT_LIB/messages.sh"
+it_init 5-spf-tempfail
+
+DNS_SPF_EXAMPLE="v=spf1 ip4:198.51.100.7 -all"
+start_dns
+start_sink
+start_relay
+start_postfix
+
+php_message s5 noreply@example.com
+out=$(php_mail "$PF_SENDMAIL" "customer@gmail.test" "Your order #1042" "$T/msg/s5.body" "$T/msg/s5.headers")
+log "php: $out"
+grep -q 'returned true' <<<"$out" || fail "mail() through Postfix failed: $out"
+
+pf_wait_log 'to=<customer@gmail\.test>.*status=(deferred|bounced|sent)' 30 || fail "Postfix did not try the relay within 30s"
+line=$(grep -E 'to=<customer@gmail\.test>.*status=' "$PF_ROOT/maillog" | head -n 1)
+log "postfix: $line"
+grep -q 'status=deferred' <<<"$line" || fail "Postfix did not defer the message: $line"
+grep -q 'said: 451 4\.7\.26' <<<"$line" || fail "the deferral is not the relay's 451 4.7.26: $line"
+grep -q 'ip4:203\.0\.113\.5' <<<"$line" || fail "the 451 does not say which mechanism to publish (ip4:203.0.113.5): $line"
+q=$(pf_queue_json)
+grep -q '"queue_name": *"deferred"' <<<"$q" || fail "the message is not in Postfix's deferred queue: $q"
+[ "$(sink_count)" -eq 0 ] || fail "the sink received a message although SPF failed"
+
+dns_set_spf "v=spf1 mx ip4:203.0.113.5 -all"
+sleep 2   # the zone's TTL is 1s: the relay's SPF cache must let go of the old answer
+delivered=0
+for attempt in 1 2 3 4 5; do
+  pf_flush
+  if sink_wait 1 5; then delivered=$attempt; break; fi
+  log "flush $attempt: not delivered yet; $(grep -E 'status=' "$PF_ROOT/maillog" | tail -n 1)"
+done
+[ "$delivered" -gt 0 ] || fail "after the zone was fixed, 5 flushes did not deliver the message: $(grep -E 'status=' "$PF_ROOT/maillog" | tail -n 1)"
+[ "$delivered" -eq 1 ] || log "note: delivered only at flush $delivered (the relay cached the failing SPF answer beyond its 1s TTL?)"
+expect_envelope 1 "bounce@example.com" "customer@gmail.test"
+expect_bytes 1 2 "$T/msg/s5.expected"
+pf_wait_log 'to=<customer@gmail\.test>.*status=sent' 10 || fail "Postfix's log does not show the message sent"
+[ -z "$(pf_queue_json)" ] || fail "Postfix's queue is not empty after delivery: $(pf_queue_json)"
+[ "$delivered" -eq 1 ] || fail "the fixed SPF record was seen only at flush $delivered, ~$((delivered * 5))s after its 1s TTL expired"
+pass
