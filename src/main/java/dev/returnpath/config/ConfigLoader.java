@@ -109,7 +109,7 @@ public final class ConfigLoader {
 
         Listen listen = new Listen(
                 host(p + "listen.host"),
-                port(p + "listen.port", false),
+                port(p + "listen.port", true),
                 cidrs(p + "listen.allowed-networks"),
                 bytesIn(p + "listen.max-message-size", 1024, Integer.MAX_VALUE),
                 intIn(p + "listen.max-recipients", 1, 100_000),

@@ -10,7 +10,8 @@ public record DeliveryOutcome(String relay, List<RecipientOutcome> recipients, d
 
     public enum Status { SENT, DEFERRED, BOUNCED }
 
-    public record RecipientOutcome(String recipient, Status status, Reply reply) {}
+    /** {@code upstreamSaid} is false when the relay wrote the reply itself (refused, timeout, TLS). */
+    public record RecipientOutcome(String recipient, Status status, Reply reply, boolean upstreamSaid) {}
 
     public DeliveryOutcome {
         recipients = List.copyOf(recipients);

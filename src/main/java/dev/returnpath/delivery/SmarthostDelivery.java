@@ -169,7 +169,7 @@ public final class SmarthostDelivery implements Delivery {
         try {
             transport = borrow(session);
         } catch (MessagingException e) {
-            return all(envelope, Status.DEFERRED, connectFailure(e), relay, start);
+            return all(envelope, Status.DEFERRED, connectFailure(e), false, relay, start);
         }
         boolean reusable = false;
         try {
@@ -183,15 +183,20 @@ public final class SmarthostDelivery implements Delivery {
                 transport.sendMessage(m, rcpts);
                 reusable = true;
                 Reply ok = Reply.parse(250, transport.getLastServerResponse());
-                return all(envelope, Status.SENT, ok, relay, start);
+                return all(envelope, Status.SENT, ok, true, relay, start);
             } catch (SMTPSendFailedException e) {
+                if (e.getReturnCode() < 200) {
+                    // no reply at all: the connection broke (Angus reports -1 "[EOF]")
+                    return all(envelope, Status.DEFERRED, Reply.of(451, "4.4.2", "lost connection with " + host + ":"
+                            + config.port() + " while sending the message"), false, relay, start);
+                }
                 reusable = transport.isConnected();
                 return failed(envelope, e, relay, start);
             } catch (SendFailedException e) {
                 reusable = true;
                 return failed(envelope, e, relay, start);
             } catch (MessagingException e) {
-                return all(envelope, Status.DEFERRED, connectFailure(e), relay, start);
+                return all(envelope, Status.DEFERRED, connectFailure(e), false, relay, start);
             }
         } finally {
             if (reusable && !closed) {
@@ -275,14 +280,15 @@ public final class SmarthostDelivery implements Delivery {
                 r = whole;
             }
             if (r == null && sent.contains(rcpt)) {
-                out.add(new RecipientOutcome(rcpt, Status.SENT, Reply.of(250, "2.0.0", "Ok")));
+                out.add(new RecipientOutcome(rcpt, Status.SENT, Reply.of(250, "2.0.0", "Ok"), true));
                 continue;
             }
+            boolean said = r != null;
             if (r == null) {
                 // not sent because of the others: try again later
                 r = Reply.of(451, "4.5.0", "not sent: " + oneLine(e.getMessage()));
             }
-            out.add(new RecipientOutcome(rcpt, r.isPermanent() ? Status.BOUNCED : r.isPositive() ? Status.SENT : Status.DEFERRED, r));
+            out.add(new RecipientOutcome(rcpt, r.isPermanent() ? Status.BOUNCED : r.isPositive() ? Status.SENT : Status.DEFERRED, r, said));
         }
         return new DeliveryOutcome(relay, out, seconds(start));
     }
@@ -327,10 +333,11 @@ public final class SmarthostDelivery implements Delivery {
         return s == null ? "" : Reply.oneLine(s);
     }
 
-    private static DeliveryOutcome all(Envelope envelope, Status status, Reply reply, String relay, long start) {
+    private static DeliveryOutcome all(Envelope envelope, Status status, Reply reply, boolean upstreamSaid,
+                                       String relay, long start) {
         List<RecipientOutcome> out = new ArrayList<>();
         for (String r : envelope.forwardPaths()) {
-            out.add(new RecipientOutcome(r, status, reply));
+            out.add(new RecipientOutcome(r, status, reply, upstreamSaid));
         }
         return new DeliveryOutcome(relay, out, seconds(start));
     }

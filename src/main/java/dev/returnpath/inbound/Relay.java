@@ -130,7 +130,7 @@ public final class Relay {
             RecipientOutcome first = failed.stream().filter(o -> o.status() == Status.DEFERRED).findFirst()
                     .orElse(failed.get(0));
             Reply up = first.reply();
-            String text = upstreamText(outcome.relay(), up);
+            String text = first.upstreamSaid() ? upstreamText(outcome.relay(), up) : up.text();
             if (first.status() == Status.DEFERRED) {
                 String enh = up.enhanced().startsWith("4.") ? up.enhanced() : "4.4.0";
                 throw new RejectException(451, enh + " " + text);
