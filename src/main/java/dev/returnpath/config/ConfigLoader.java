@@ -123,7 +123,7 @@ public final class ConfigLoader {
         Optional<String> defaultDomain = optString(p + "rewrite.default-domain").map(d -> normalizeDomain(d));
         if (unknown == UnknownDomain.DEFAULT) {
             if (defaultDomain.isEmpty()) {
-                throw error(p + "rewrite.default-domain", "required when rewrite.unknown-domain = default");
+                throw error(p + "rewrite.unknown-domain", "\"default\" needs rewrite.default-domain, a domain listed under returnpath.domains");
             }
             if (!domains.containsKey(defaultDomain.get())) {
                 throw error(p + "rewrite.default-domain", "\"" + defaultDomain.get() + "\" is not listed under returnpath.domains");
@@ -315,7 +315,11 @@ public final class ConfigLoader {
 
     private ConfigException error(String path, String problem) {
         ConfigValue v = valueOrNull(path);
-        return new ConfigException(v == null ? fileName : fileOf(v), v == null ? -1 : lineOf(v), path, problem);
+        if (v == null || v.origin().filename() == null && v.origin().resource() != null) {
+            // the value is a default from reference.conf: name the operator's file, no line
+            return new ConfigException(fileName, -1, path, problem);
+        }
+        return new ConfigException(fileOf(v), lineOf(v), path, problem);
     }
 
     private ConfigValue valueOrNull(String path) {
