@@ -1,7 +1,50 @@
 package dev.returnpath.cli;
 
-public final class Main {
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code java -jar returnpath.jar COMMAND}. Exit codes: 0 success, 1 a check found a failure,
+ * 2 usage error, 78 configuration error (EX_CONFIG of sysexits.h).
+ */
+@Command(name = "returnpath", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "SMTP relay that rewrites host-name envelope senders to a domain-aligned Return-Path, "
+                + "checks SPF for the outbound IP, and relays upstream.",
+        subcommands = {ServeCommand.class, HealthcheckCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    public static final int EXIT_CHECK_FAILED = 1;
+    public static final int EXIT_USAGE = 2;
+    public static final int EXIT_CONFIG = 78;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     public static void main(String[] args) {
-        System.out.println("returnpath");
+        // Only serve logs to stdout; other commands keep stdout for their output. This must
+        // happen before the first logger is created.
+        boolean serve = args.length > 0 && args[0].equals("serve");
+        if (System.getProperty("returnpath.log.target") == null) {
+            System.setProperty("returnpath.log.target", serve ? "System.out" : "System.err");
+        }
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExitCodeExceptionMapper(t -> 70);
+        return cl.execute(args);
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"returnpath " + (v == null ? "dev" : v)};
+        }
     }
 }

@@ -1,0 +1,81 @@
+package dev.returnpath.cli;
+
+import dev.returnpath.config.ConfigException;
+import dev.returnpath.config.ConfigHolder;
+import dev.returnpath.config.ConfigLoader;
+import dev.returnpath.config.RelayConfig;
+import dev.returnpath.inbound.Inbound;
+import dev.returnpath.inbound.Relay;
+import dev.returnpath.delivery.Deliveries;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code serve [--config FILE]}: runs the relay until SIGTERM. Everything is wired here. */
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the relay.")
+final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (default: ${DEFAULT-VALUE}).",
+            defaultValue = "conf/returnpath.conf")
+    Path config;
+
+    @Override
+    public Integer call() throws Exception {
+        Logger log = LoggerFactory.getLogger("returnpath");
+        long t0 = System.nanoTime();
+        RelayConfig cfg;
+        try {
+            cfg = ConfigLoader.load(config);
+        } catch (ConfigException e) {
+            log.error("configuration error: {}", e.getMessage());
+            System.err.println("returnpath: configuration error: " + e.getMessage());
+            return Main.EXIT_CONFIG;
+        }
+        try {
+            Files.createDirectories(cfg.queue().dir().resolve("incoming"));
+        } catch (java.io.IOException e) {
+            String m = config + ": returnpath.queue.dir: cannot create \"" + cfg.queue().dir() + "\": " + e.getMessage();
+            log.error("configuration error: {}", m);
+            System.err.println("returnpath: configuration error: " + m);
+            return Main.EXIT_CONFIG;
+        }
+        ConfigHolder holder = new ConfigHolder(cfg);
+        Clock clock = Clock.systemDefaultZone();
+        Deliveries deliveries = new Deliveries();
+        Relay relay = new Relay(deliveries, clock);
+        Inbound inbound = new Inbound(holder, relay, clock);
+        inbound.start();
+        log.info("returnpath listening on {}:{} as {} (delivery {} {}, {} domain(s), queue {}) in {} ms",
+                cfg.listen().host(), inbound.port(), cfg.hostname(),
+                cfg.delivery().mode().name().toLowerCase(java.util.Locale.ROOT),
+                cfg.delivery().smarthost().host().map(h -> h + ":" + cfg.delivery().smarthost().port()).orElse(""),
+                cfg.domains().size(), cfg.queue().mode().name().toLowerCase(java.util.Locale.ROOT),
+                (System.nanoTime() - t0) / 1_000_000);
+        if (cfg.spf().outboundIps().isEmpty()) {
+            log.warn("spf.outbound-ips is empty: the SPF guard is off, mail leaves without an SPF check");
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("shutting down: no new connections; waiting up to {} for transactions in flight",
+                    holder.get().shutdownGrace());
+            Thread stopper = Thread.ofPlatform().daemon().start(inbound::close);
+            try {
+                stopper.join(holder.get().shutdownGrace().toMillis() + 1);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+            deliveries.close();
+            log.info("stopped");
+            stopped.countDown();
+        }, "shutdown"));
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,469 @@
+package dev.returnpath.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigOrigin;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigSyntax;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import dev.returnpath.config.RelayConfig.*;
+import dev.returnpath.message.Addresses;
+
+import java.net.IDN;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Reads the operator's HOCON file over {@code reference.conf} and turns it into a
+ * {@link RelayConfig}, or a {@link ConfigException} that names file, line and key.
+ *
+ * <p>Typesafe Config checks only that paths exist and types match; every value is checked
+ * here (sizes, durations, CIDRs, addresses, host names, enum words), and unknown keys are
+ * errors too, because a typo such as {@code allowed-network} would otherwise silently leave
+ * the safe default in force.
+ */
+public final class ConfigLoader {
+
+    /** Keys an operator may set inside {@code domains."D" { ... }}. */
+    static final Set<String> DOMAIN_KEYS = Set.of("return-path", "force", "alignment");
+
+    private final Config root;
+    private final Config reference;
+    private final String fileName;
+
+    private ConfigLoader(Config root, Config reference, String fileName) {
+        this.root = root;
+        this.reference = reference;
+        this.fileName = fileName;
+    }
+
+    /** Loads {@code file}; a missing file is an error, never an empty configuration. */
+    public static RelayConfig load(Path file) throws ConfigException {
+        String name = file.toString();
+        if (!Files.isRegularFile(file)) {
+            throw new ConfigException(name, 0, null, Files.exists(file) ? "not a regular file" : "no such file");
+        }
+        if (!Files.isReadable(file)) {
+            throw new ConfigException(name, 0, null, "not readable");
+        }
+        Config parsed;
+        try {
+            parsed = ConfigFactory.parseFile(file.toFile(),
+                    ConfigParseOptions.defaults().setAllowMissing(false).setSyntax(ConfigSyntax.CONF));
+        } catch (com.typesafe.config.ConfigException e) {
+            throw translate(e, name);
+        }
+        return fromParsed(parsed, name, file);
+    }
+
+    /** For tests and {@code rewrite-test}: a configuration given as HOCON text. */
+    public static RelayConfig parseString(String hocon, String name) throws ConfigException {
+        Config parsed;
+        try {
+            parsed = ConfigFactory.parseString(hocon, ConfigParseOptions.defaults().setOriginDescription(name));
+        } catch (com.typesafe.config.ConfigException e) {
+            throw translate(e, name);
+        }
+        return fromParsed(parsed, name, Path.of(name));
+    }
+
+    private static RelayConfig fromParsed(Config parsed, String name, Path source) throws ConfigException {
+        Config reference = ConfigFactory.defaultReference();
+        Config root;
+        try {
+            root = ConfigFactory.defaultOverrides().withFallback(parsed).withFallback(reference).resolve();
+        } catch (com.typesafe.config.ConfigException e) {
+            throw translate(e, name);
+        }
+        return new ConfigLoader(root, reference, name).build(source);
+    }
+
+    private static ConfigException translate(com.typesafe.config.ConfigException e, String name) {
+        ConfigOrigin o = e.origin();
+        String file = o != null && o.filename() != null ? o.filename() : name;
+        int line = o != null ? o.lineNumber() : -1;
+        String msg = e.getMessage();
+        // Typesafe prefixes its message with the origin; we print our own.
+        if (o != null && msg.startsWith(o.description())) {
+            msg = msg.substring(o.description().length()).replaceFirst("^:\\s*", "");
+        }
+        return new ConfigException(file, line, null, msg);
+    }
+
+    private RelayConfig build(Path source) throws ConfigException {
+        checkUnknownKeys();
+        String p = "returnpath.";
+        String hostname = optString(p + "hostname").orElseGet(ConfigLoader::defaultHostname);
+        checkHostname(p + "hostname", hostname);
+
+        Listen listen = new Listen(
+                host(p + "listen.host"),
+                port(p + "listen.port", true),
+                cidrs(p + "listen.allowed-networks"),
+                bytesIn(p + "listen.max-message-size", 1024, Integer.MAX_VALUE),
+                intIn(p + "listen.max-recipients", 1, 100_000),
+                intIn(p + "listen.max-connections", 1, 100_000),
+                enumOf(p + "listen.bare-newline", BareNewline.class),
+                durationIn(p + "listen.idle-timeout", Duration.ofSeconds(1), Duration.ofHours(1)));
+
+        Map<String, DomainPolicy> domains = domains(p + "domains");
+
+        UnknownDomain unknown = enumOf(p + "rewrite.unknown-domain", UnknownDomain.class);
+        Optional<String> defaultDomain = optString(p + "rewrite.default-domain").map(d -> normalizeDomain(d));
+        if (unknown == UnknownDomain.DEFAULT) {
+            if (defaultDomain.isEmpty()) {
+                throw error(p + "rewrite.unknown-domain", "\"default\" needs rewrite.default-domain, a domain listed under returnpath.domains");
+            }
+            if (!domains.containsKey(defaultDomain.get())) {
+                throw error(p + "rewrite.default-domain", "\"" + defaultDomain.get() + "\" is not listed under returnpath.domains");
+            }
+        }
+        Rewrite rewrite = new Rewrite(unknown, defaultDomain);
+
+        DeliveryMode mode = enumOf(p + "delivery.mode", DeliveryMode.class);
+        if (mode == DeliveryMode.DIRECT) {
+            throw error(p + "delivery.mode", "direct delivery is not available in this version: use smarthost");
+        }
+        String s = p + "delivery.smarthost.";
+        Optional<String> smHost = optString(s + "host");
+        if (smHost.isPresent()) {
+            checkHostOrLiteral(s + "host", smHost.get());
+        } else if (mode == DeliveryMode.SMARTHOST) {
+            throw error(s + "host", "required when delivery.mode = smarthost");
+        }
+        Optional<Path> caFile = optString(s + "ca-file").map(Path::of);
+        if (caFile.isPresent() && !Files.isReadable(caFile.get())) {
+            throw error(s + "ca-file", "cannot read \"" + caFile.get() + "\"");
+        }
+        Optional<String> user = optString(s + "username");
+        Optional<String> pass = optString(s + "password");
+        if (user.isPresent() != pass.isPresent()) {
+            throw error(user.isPresent() ? s + "username" : s + "password",
+                    "username and password go together (set both, e.g. through RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD)");
+        }
+        Smarthost smarthost = new Smarthost(smHost, port(s + "port", false),
+                enumOf(s + "tls", SmarthostTls.class), caFile, user, pass);
+        if (smarthost.tls() == SmarthostTls.NONE && user.isPresent()) {
+            throw error(s + "tls", "AUTH would send the password in clear text: use starttls or implicit with a username");
+        }
+        Direct direct = new Direct(port(p + "delivery.direct.port", false),
+                enumOf(p + "delivery.direct.tls", DirectTls.class));
+        Delivery delivery = new Delivery(mode, smarthost, direct,
+                durationIn(p + "delivery.connect-timeout", Duration.ofMillis(100), Duration.ofMinutes(10)),
+                durationIn(p + "delivery.command-timeout", Duration.ofMillis(100), Duration.ofHours(1)));
+
+        Duration firstRetry = durationIn(p + "queue.first-retry", Duration.ofSeconds(1), Duration.ofDays(1));
+        Duration maxRetry = durationIn(p + "queue.max-retry-interval", Duration.ofSeconds(1), Duration.ofDays(7));
+        if (maxRetry.compareTo(firstRetry) < 0) {
+            throw error(p + "queue.max-retry-interval", "must not be shorter than queue.first-retry (" + firstRetry + ")");
+        }
+        String dir = string(p + "queue.dir");
+        if (dir.isBlank()) {
+            throw error(p + "queue.dir", "must not be empty");
+        }
+        Queue queue = new Queue(enumOf(p + "queue.mode", QueueMode.class), Path.of(dir), firstRetry, maxRetry,
+                durationIn(p + "queue.max-age", Duration.ofMinutes(1), Duration.ofDays(60)));
+
+        List<String> servers = new ArrayList<>();
+        for (String server : stringList(p + "dns.servers")) {
+            checkHostPort(p + "dns.servers", server);
+            servers.add(server.trim());
+        }
+        Dns dns = new Dns(List.copyOf(servers),
+                durationIn(p + "dns.timeout", Duration.ofMillis(50), Duration.ofMinutes(1)));
+
+        List<InetAddress> outbound = new ArrayList<>();
+        for (String ip : stringList(p + "spf.outbound-ips")) {
+            outbound.add(ipLiteral(p + "spf.outbound-ips", ip));
+        }
+        Spf spf = new Spf(List.copyOf(outbound), enumOf(p + "spf.on-fail", OnFail.class));
+
+        Management management = new Management(host(p + "management.host"), port(p + "management.port", true));
+        Duration grace = durationIn(p + "shutdown.grace-period", Duration.ZERO, Duration.ofMinutes(10));
+
+        return new RelayConfig(source, hostname, listen, domains, rewrite, delivery, queue, dns, spf, management, grace);
+    }
+
+    // ---------------------------------------------------------------- checks
+
+    private void checkUnknownKeys() throws ConfigException {
+        for (Map.Entry<String, ConfigValue> e : root.getConfig("returnpath").entrySet()) {
+            String path = "returnpath." + e.getKey();
+            if (path.startsWith("returnpath.domains.")) {
+                continue; // checked per domain
+            }
+            if (!reference.hasPathOrNull(path)) {
+                throw new ConfigException(fileOf(e.getValue()), lineOf(e.getValue()), path, "unknown key");
+            }
+        }
+    }
+
+    private Map<String, DomainPolicy> domains(String path) throws ConfigException {
+        Map<String, DomainPolicy> out = new LinkedHashMap<>();
+        if (!root.hasPath(path)) {
+            return out;
+        }
+        for (Map.Entry<String, ConfigValue> e : root.getObject(path).entrySet()) {
+            String key = path + ".\"" + e.getKey() + "\"";
+            if (e.getValue().valueType() != ConfigValueType.OBJECT) {
+                throw error(key, "must be an object such as { return-path = \"bounce@" + e.getKey() + "\" }");
+            }
+            String domain;
+            try {
+                domain = normalizeDomain(e.getKey());
+            } catch (IllegalArgumentException ex) {
+                throw error(key, ex.getMessage());
+            }
+            Config d = ((com.typesafe.config.ConfigObject) e.getValue()).toConfig();
+            for (String k : d.root().keySet()) {
+                if (!DOMAIN_KEYS.contains(k)) {
+                    ConfigValue v = d.root().get(k);
+                    throw new ConfigException(fileOf(v), lineOf(v), key + "." + k,
+                            "unknown key (allowed: " + String.join(", ", new java.util.TreeSet<>(DOMAIN_KEYS)) + ")");
+                }
+            }
+            String rp = string(key + ".return-path");
+            if (!Addresses.isValidMailbox(rp)) {
+                throw error(key + ".return-path", "\"" + rp + "\" is not a valid address (local@domain)");
+            }
+            boolean force = root.hasPath(key + ".force") && bool(key + ".force");
+            Alignment alignment = root.hasPath(key + ".alignment") ? enumOf(key + ".alignment", Alignment.class) : Alignment.RELAXED;
+            if (out.put(domain, new DomainPolicy(domain, rp, force, alignment)) != null) {
+                throw error(key, "domain \"" + domain + "\" is listed twice");
+            }
+        }
+        return Map.copyOf(out);
+    }
+
+    /** Lower case, A-label (punycode) form; rejects what cannot be a domain name. */
+    static String normalizeDomain(String d) {
+        String t = d.trim();
+        if (t.endsWith(".")) {
+            t = t.substring(0, t.length() - 1);
+        }
+        String ascii;
+        try {
+            ascii = IDN.toASCII(t, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("\"" + d + "\" is not a domain name");
+        }
+        if (!Addresses.isValidDomain(ascii)) {
+            throw new IllegalArgumentException("\"" + d + "\" is not a domain name");
+        }
+        return ascii;
+    }
+
+    private static String defaultHostname() {
+        try {
+            return InetAddress.getLocalHost().getCanonicalHostName();
+        } catch (UnknownHostException e) {
+            return "localhost";
+        }
+    }
+
+    private void checkHostname(String path, String name) throws ConfigException {
+        if (!Addresses.isValidDomain(name.toLowerCase(Locale.ROOT))) {
+            throw error(path, "\"" + name + "\" is not a host name");
+        }
+    }
+
+    private void checkHostOrLiteral(String path, String host) throws ConfigException {
+        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        if (!Cidr.isIpLiteral(h) && !Addresses.isValidDomain(h.toLowerCase(Locale.ROOT))) {
+            throw error(path, "\"" + host + "\" is neither a host name nor an IP address");
+        }
+    }
+
+    private void checkHostPort(String path, String hostPort) throws ConfigException {
+        String hp = hostPort.trim();
+        String host = hp;
+        String port = null;
+        if (hp.startsWith("[")) {
+            int end = hp.indexOf(']');
+            if (end < 0) {
+                throw error(path, "\"" + hostPort + "\": unclosed [");
+            }
+            host = hp.substring(1, end);
+            if (hp.length() > end + 1) {
+                if (hp.charAt(end + 1) != ':') {
+                    throw error(path, "\"" + hostPort + "\" is not host or host:port");
+                }
+                port = hp.substring(end + 2);
+            }
+        } else if (hp.indexOf(':') >= 0 && hp.indexOf(':') == hp.lastIndexOf(':')) {
+            host = hp.substring(0, hp.indexOf(':'));
+            port = hp.substring(hp.indexOf(':') + 1);
+        }
+        checkHostOrLiteral(path, host);
+        if (port != null && (!port.matches("\\d{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535)) {
+            throw error(path, "\"" + hostPort + "\": port must be 1-65535");
+        }
+    }
+
+    // ---------------------------------------------------------------- typed getters
+
+    private ConfigException error(String path, String problem) {
+        ConfigValue v = valueOrNull(path);
+        if (v == null || v.origin().filename() == null && v.origin().resource() != null) {
+            // the value is a default from reference.conf: name the operator's file, no line
+            return new ConfigException(fileName, -1, path, problem);
+        }
+        return new ConfigException(fileOf(v), lineOf(v), path, problem);
+    }
+
+    private ConfigValue valueOrNull(String path) {
+        try {
+            return root.hasPathOrNull(path) ? root.getValue(path) : null;
+        } catch (com.typesafe.config.ConfigException e) {
+            return null;
+        }
+    }
+
+    private String fileOf(ConfigValue v) {
+        ConfigOrigin o = v.origin();
+        if (o.filename() != null) {
+            return o.filename();
+        }
+        if (o.resource() != null) {
+            return o.resource();
+        }
+        return o.description() == null ? fileName : o.description().replaceFirst(":\\s*\\d+$", "");
+    }
+
+    private static int lineOf(ConfigValue v) {
+        return v.origin().lineNumber();
+    }
+
+    private Optional<String> optString(String path) throws ConfigException {
+        if (!root.hasPath(path)) {
+            return Optional.empty(); // absent or null
+        }
+        String s = string(path).trim();
+        return s.isEmpty() ? Optional.empty() : Optional.of(s);
+    }
+
+    private String string(String path) throws ConfigException {
+        if (!root.hasPath(path)) {
+            throw error(path, "missing");
+        }
+        ConfigValue v = root.getValue(path);
+        if (v.valueType() == ConfigValueType.OBJECT || v.valueType() == ConfigValueType.LIST) {
+            throw error(path, "must be a string, not " + v.valueType().name().toLowerCase(Locale.ROOT));
+        }
+        return String.valueOf(v.unwrapped());
+    }
+
+    private boolean bool(String path) throws ConfigException {
+        try {
+            return root.getBoolean(path);
+        } catch (com.typesafe.config.ConfigException e) {
+            throw error(path, "must be true or false, got \"" + string(path) + "\"");
+        }
+    }
+
+    private int intIn(String path, int min, int max) throws ConfigException {
+        long v;
+        try {
+            v = root.getLong(path);
+        } catch (com.typesafe.config.ConfigException e) {
+            throw error(path, "must be a whole number, got \"" + string(path) + "\"");
+        }
+        if (v < min || v > max) {
+            throw error(path, "must be between " + min + " and " + max + ", got " + v);
+        }
+        return (int) v;
+    }
+
+    private int port(String path, boolean zeroAllowed) throws ConfigException {
+        return intIn(path, zeroAllowed ? 0 : 1, 65535);
+    }
+
+    private long bytesIn(String path, long min, long max) throws ConfigException {
+        long v;
+        try {
+            v = root.getBytes(path);
+        } catch (com.typesafe.config.ConfigException e) {
+            throw error(path, "must be a size such as 25 MiB or 10M, got \"" + string(path) + "\"");
+        }
+        if (v < min || v > max) {
+            throw error(path, "must be between " + min + " and " + max + " bytes, got " + v);
+        }
+        return v;
+    }
+
+    private Duration durationIn(String path, Duration min, Duration max) throws ConfigException {
+        Duration d;
+        try {
+            d = root.getDuration(path);
+        } catch (com.typesafe.config.ConfigException e) {
+            throw error(path, "must be a duration such as 30s, 500ms or 5m, got \"" + string(path) + "\"");
+        }
+        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+            throw error(path, "must be between " + min + " and " + max + ", got " + d);
+        }
+        return d;
+    }
+
+    private <E extends Enum<E>> E enumOf(String path, Class<E> type) throws ConfigException {
+        String s = string(path).trim();
+        for (E e : type.getEnumConstants()) {
+            if (e.name().replace('_', '-').equalsIgnoreCase(s)) {
+                return e;
+            }
+        }
+        List<String> words = new ArrayList<>();
+        for (E e : type.getEnumConstants()) {
+            words.add(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+        }
+        throw error(path, "must be one of " + String.join(" | ", words) + ", got \"" + s + "\"");
+    }
+
+    private List<String> stringList(String path) throws ConfigException {
+        try {
+            return root.getStringList(path);
+        } catch (com.typesafe.config.ConfigException e) {
+            throw error(path, "must be a list of strings such as [\"a\", \"b\"]");
+        }
+    }
+
+    private List<Cidr> cidrs(String path) throws ConfigException {
+        List<Cidr> out = new ArrayList<>();
+        for (String s : stringList(path)) {
+            try {
+                out.add(Cidr.parse(s));
+            } catch (IllegalArgumentException e) {
+                throw error(path, e.getMessage());
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private String host(String path) throws ConfigException {
+        String h = string(path).trim();
+        checkHostOrLiteral(path, h);
+        return h;
+    }
+
+    private InetAddress ipLiteral(String path, String s) throws ConfigException {
+        String t = s.trim();
+        if (!Cidr.isIpLiteral(t)) {
+            throw error(path, "\"" + s + "\" is not an IP address");
+        }
+        try {
+            return InetAddress.getByName(t);
+        } catch (UnknownHostException e) {
+            throw error(path, "\"" + s + "\" is not an IP address");
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package dev.returnpath.config;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The whole configuration, parsed and validated once. Code outside {@code config} sees only
+ * these records, never a Typesafe {@code Config}. A reload builds a new tree and swaps one
+ * reference ({@link ConfigHolder}), so a transaction keeps the tree it started with.
+ */
+public record RelayConfig(
+        Path source,
+        String hostname,
+        Listen listen,
+        Map<String, DomainPolicy> domains,
+        Rewrite rewrite,
+        Delivery delivery,
+        Queue queue,
+        Dns dns,
+        Spf spf,
+        Management management,
+        Duration shutdownGrace) {
+
+    public record Listen(
+            String host,
+            int port,
+            List<Cidr> allowedNetworks,
+            long maxMessageSize,
+            int maxRecipients,
+            int maxConnections,
+            BareNewline bareNewline,
+            Duration idleTimeout) {
+
+        public boolean allows(InetAddress client) {
+            return allowedNetworks.stream().anyMatch(c -> c.contains(client));
+        }
+    }
+
+    public enum BareNewline { REJECT, NORMALIZE }
+
+    /** A sending domain, keyed by the header From domain (lower case, A-label form). */
+    public record DomainPolicy(String domain, String returnPath, boolean force, Alignment alignment) {}
+
+    public enum Alignment { RELAXED, STRICT }
+
+    public record Rewrite(UnknownDomain unknownDomain, Optional<String> defaultDomain) {}
+
+    public enum UnknownDomain { REJECT, DEFAULT, KEEP }
+
+    public record Delivery(
+            DeliveryMode mode,
+            Smarthost smarthost,
+            Direct direct,
+            Duration connectTimeout,
+            Duration commandTimeout) {}
+
+    public enum DeliveryMode { DIRECT, SMARTHOST }
+
+    public record Smarthost(
+            Optional<String> host,
+            int port,
+            SmarthostTls tls,
+            Optional<Path> caFile,
+            Optional<String> username,
+            Optional<String> password) {
+
+        @Override
+        public String toString() {
+            // never print the password, not even in a debug dump of the config
+            return "Smarthost[host=" + host.orElse("") + ", port=" + port + ", tls=" + tls
+                    + ", caFile=" + caFile.map(Path::toString).orElse("")
+                    + ", username=" + username.orElse("") + ", password=" + (password.isPresent() ? "***" : "") + "]";
+        }
+    }
+
+    public enum SmarthostTls { STARTTLS, IMPLICIT, NONE }
+
+    public record Direct(int port, DirectTls tls) {}
+
+    public enum DirectTls { OPPORTUNISTIC, REQUIRED, NONE }
+
+    public record Queue(
+            QueueMode mode,
+            Path dir,
+            Duration firstRetry,
+            Duration maxRetryInterval,
+            Duration maxAge) {}
+
+    public enum QueueMode { PASSTHROUGH, SPOOL }
+
+    /** servers are "host" or "host:port"; empty means the system's resolvers. */
+    public record Dns(List<String> servers, Duration timeout) {}
+
+    public record Spf(List<InetAddress> outboundIps, OnFail onFail) {}
+
+    public enum OnFail { TEMPFAIL, REJECT, WARN, OFF }
+
+    /** port 0 turns the management listener off. */
+    public record Management(String host, int port) {}
+}

@@ -1,0 +1,212 @@
+package dev.returnpath.inbound;
+
+import dev.returnpath.config.RelayConfig;
+import dev.returnpath.delivery.Delivery;
+import dev.returnpath.delivery.DeliveryOutcome;
+import dev.returnpath.delivery.DeliveryOutcome.RecipientOutcome;
+import dev.returnpath.delivery.DeliveryOutcome.Status;
+import dev.returnpath.delivery.Dsn;
+import dev.returnpath.delivery.Envelope;
+import dev.returnpath.delivery.OutboundMessage;
+import dev.returnpath.delivery.Reply;
+import dev.returnpath.message.FromHeader;
+import dev.returnpath.message.HeaderBlock;
+import dev.returnpath.ops.MailLog;
+import dev.returnpath.rewrite.RewriteDecision;
+import dev.returnpath.rewrite.Rewriter;
+import org.subethamail.smtp.RejectException;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.ZonedDateTime;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Function;
+
+/**
+ * The pipeline after DATA, in passthrough mode: spool file, header parse, rewrite, delivery,
+ * and the reply the app sees (DESIGN.md, "SMTP replies the app sees").
+ *
+ * <p>The app is answered only after the upstream answered: 250 only when every recipient was
+ * accepted upstream, or when the ones that failed got a DSN. Nothing is ever answered 250 that
+ * is not delivered upstream.
+ */
+public final class Relay {
+    private final Function<RelayConfig, Delivery> deliveries;
+    private final Clock clock;
+    private final QueueId ids = new QueueId();
+
+    /**
+     * @param deliveries the delivery for a given configuration (the same instance for the same
+     *                   configuration, so that connections are reused)
+     */
+    public Relay(Function<RelayConfig, Delivery> deliveries, Clock clock) {
+        this.deliveries = deliveries;
+        this.clock = clock;
+    }
+
+    /** Receives the DATA of {@code t}, and relays it; returns the text of the 250 reply. */
+    String accept(Transaction t, InputStream data) throws RejectException {
+        RelayConfig cfg = t.config;
+        String id = ids.next();
+        Path incoming = cfg.queue().dir().resolve("incoming");
+        Path file = incoming.resolve(id + ".eml");
+        DataReceiver.Received r;
+        try {
+            Files.createDirectories(incoming);
+            r = DataReceiver.receive(data, file, cfg.listen().maxMessageSize(), cfg.listen().bareNewline(), false);
+        } catch (IOException e) {
+            drain(data);
+            deleteQuietly(file);
+            MailLog.warn(id, "client=" + t.client.getHostAddress() + " status=deferred (cannot write the spool file: "
+                    + e.getMessage() + ")");
+            throw new RejectException(452, "4.3.1 Insufficient system storage");
+        }
+        try {
+            return relay(t, id, file, r);
+        } finally {
+            deleteQuietly(file);
+        }
+    }
+
+    private String relay(Transaction t, String id, Path file, DataReceiver.Received r) throws RejectException {
+        RelayConfig cfg = t.config;
+        String arrival = "client=" + t.client.getHostAddress() + " helo=" + MailLog.printable(t.helo)
+                + " from=" + MailLog.angle(t.reversePath);
+        if (r.tooBig()) {
+            reject(id, arrival + " size=" + r.size(), 552, "5.3.4", "Message size exceeds fixed limit of "
+                    + cfg.listen().maxMessageSize() + " bytes");
+        }
+        if (r.headerTooBig()) {
+            reject(id, arrival, 552, "5.3.4", "Message header exceeds fixed limit of "
+                    + DataReceiver.MAX_HEADER_BYTES + " bytes");
+        }
+        if (r.bareNewline() && cfg.listen().bareNewline() == RelayConfig.BareNewline.REJECT) {
+            reject(id, arrival, 550, "5.5.2", "Message contains bare CR or LF: line ends must be CRLF (RFC 5321 section 2.3.8)");
+        }
+
+        HeaderBlock headers = HeaderBlock.parse(r.headerBytes());
+        FromHeader from = FromHeader.of(headers);
+        RewriteDecision decision = Rewriter.decide(t.reversePath, from.domain(), from.problem(), cfg.domains(), cfg.rewrite());
+        String reversePath = switch (decision) {
+            case RewriteDecision.Rewrite rw -> rw.reversePath();
+            case RewriteDecision.Keep k -> t.reversePath;
+            case RewriteDecision.Reject rj -> {
+                reject(id, arrival + " header-from=" + MailLog.angle(from.firstAddress()) + " rule=" + decision.rule(),
+                        rj.code(), rj.enhanced(), rj.text());
+                yield null; // not reached
+            }
+        };
+        arrival += " return-path=" + MailLog.angle(reversePath) + " header-from=" + MailLog.angle(from.firstAddress())
+                + " rule=" + decision.rule() + " size=" + r.size() + " nrcpt=" + t.forwardPaths.size();
+        MailLog.info(id, arrival);
+
+        // The app's Return-Path is removed: the receiving MTA writes the real one (RFC 5321 §4.4).
+        HeaderBlock out = headers.without(f -> f.is("Return-Path"));
+        ByteArrayOutputStream head = new ByteArrayOutputStream(r.headerBytes().length + 256);
+        head.writeBytes(ReceivedHeader.build(t.helo, t.client, cfg.hostname(), id, t.forwardPaths, now()));
+        head.writeBytes(out.toBytes());
+        OutboundMessage message = new OutboundMessage(head.toByteArray(), file, r.bodyOffset(), r.size());
+        Envelope envelope = new Envelope(id, reversePath, t.forwardPaths);
+
+        Delivery delivery = deliveries.apply(cfg);
+        DeliveryOutcome outcome = delivery.deliver(envelope, message);
+        logOutcome(id, outcome, t);
+        return answer(t, id, envelope, outcome, headers, delivery);
+    }
+
+    /** Maps the per-recipient outcome to the one reply the app gets. */
+    private String answer(Transaction t, String id, Envelope envelope, DeliveryOutcome outcome, HeaderBlock headers,
+                          Delivery delivery) throws RejectException {
+        if (outcome.allSent()) {
+            return "2.0.0 Ok: relayed as " + id;
+        }
+        List<RecipientOutcome> failed = outcome.recipients().stream().filter(o -> o.status() != Status.SENT).toList();
+        if (outcome.noneSent()) {
+            RecipientOutcome first = failed.stream().filter(o -> o.status() == Status.DEFERRED).findFirst()
+                    .orElse(failed.get(0));
+            Reply up = first.reply();
+            String text = first.upstreamSaid() ? upstreamText(outcome.relay(), up) : up.text();
+            if (first.status() == Status.DEFERRED) {
+                String enh = up.enhanced().startsWith("4.") ? up.enhanced() : "4.4.0";
+                throw new RejectException(451, enh + " " + text);
+            }
+            throw new RejectException(up.code(), up.enhancedOrDefault() + " " + text);
+        }
+        // Some recipients have it, the others must not be lost: a DSN to the envelope sender.
+        sendDsn(t, id, envelope, outcome.relay(), failed, headers, delivery);
+        return "2.0.0 Ok: relayed as " + id + " (" + failed.size() + " of " + envelope.forwardPaths().size()
+                + " recipients failed, DSN " + (envelope.reversePath().isEmpty() ? "not sent for the null sender" : "sent") + ")";
+    }
+
+    private void sendDsn(Transaction t, String id, Envelope envelope, String relay, List<RecipientOutcome> failed,
+                         HeaderBlock headers, Delivery delivery) {
+        if (envelope.reversePath().isEmpty()) {
+            MailLog.warn(id, "no DSN for the null sender: " + failed.size() + " recipient(s) failed");
+            return;
+        }
+        byte[] dsn = Dsn.build(t.config.hostname(), id, envelope.reversePath(), relay, failed, headers.toBytes(),
+                t.arrival, now());
+        String dsnId = ids.next();
+        Envelope dsnEnvelope = new Envelope(dsnId, "", List.of(envelope.reversePath()));
+        MailLog.info(dsnId, "sender non-delivery notification: " + id);
+        DeliveryOutcome o = delivery.deliver(dsnEnvelope, OutboundMessage.inMemory(dsn));
+        logOutcome(dsnId, o, t);
+    }
+
+    private static String upstreamText(String relay, Reply up) {
+        return relay + " said: " + up.code() + (up.enhanced().isEmpty() ? "" : " " + up.enhanced())
+                + (up.text().isEmpty() ? "" : " " + up.text());
+    }
+
+    private void logOutcome(String id, DeliveryOutcome outcome, Transaction t) {
+        double delay = (clock.millis() - t.arrival.toInstant().toEpochMilli()) / 1000.0;
+        for (RecipientOutcome o : outcome.recipients()) {
+            String line = "to=" + MailLog.angle(o.recipient()) + " relay=" + outcome.relay()
+                    + " delay=" + String.format(Locale.ROOT, "%.2f", Math.max(delay, outcome.seconds()))
+                    + " dsn=" + o.reply().enhancedOrDefault()
+                    + " status=" + switch (o.status()) {
+                        case SENT -> "sent";
+                        case DEFERRED -> "deferred";
+                        case BOUNCED -> "bounced";
+                    } + " (" + o.reply() + ")";
+            if (o.status() == Status.SENT) {
+                MailLog.info(id, line);
+            } else {
+                MailLog.warn(id, line);
+            }
+        }
+    }
+
+    private static void reject(String id, String arrival, int code, String enhanced, String text) throws RejectException {
+        MailLog.warn(id, arrival + " status=rejected (" + code + " " + enhanced + " " + text + ")");
+        throw new RejectException(code, enhanced + " " + text);
+    }
+
+    private ZonedDateTime now() {
+        return ZonedDateTime.now(clock);
+    }
+
+    private static void drain(InputStream in) {
+        byte[] buf = new byte[64 * 1024];
+        try {
+            while (in.read(buf) != -1) {
+                // read to the end of DATA so that the body is not taken for commands
+            }
+        } catch (IOException ignored) {
+            // the client is gone; SubEtha will notice
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a leftover in incoming/ is removed at the next start
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package dev.returnpath.inbound;
+
+import dev.returnpath.config.ConfigHolder;
+import dev.returnpath.config.RelayConfig;
+import dev.returnpath.message.Addresses;
+import org.subethamail.smtp.MessageContext;
+import org.subethamail.smtp.MessageHandler;
+import org.subethamail.smtp.RejectException;
+import org.subethamail.smtp.server.Session;
+
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.ZonedDateTime;
+
+/**
+ * SubEtha's per-transaction callbacks: {@code from}, {@code recipient}, {@code data},
+ * {@code done}, in that order. {@code from} takes a snapshot of the configuration that the whole
+ * transaction then uses. A {@link RejectException} becomes the reply on the wire.
+ */
+final class RelayHandler implements MessageHandler {
+    private final MessageContext context;
+    private final ConfigHolder configs;
+    private final Relay relay;
+    private final Clock clock;
+    private Transaction transaction;
+
+    RelayHandler(MessageContext context, ConfigHolder configs, Relay relay, Clock clock) {
+        this.context = context;
+        this.configs = configs;
+        this.relay = relay;
+        this.clock = clock;
+    }
+
+    @Override
+    public void from(String reversePath) throws RejectException {
+        String rp = reversePath == null ? "" : reversePath.trim();
+        if (!rp.isEmpty() && !Addresses.isValidMailbox(rp)) {
+            throw new RejectException(553, "5.1.7 Bad sender address syntax");
+        }
+        InetAddress client = ((InetSocketAddress) context.getRemoteAddress()).getAddress();
+        RelayConfig cfg = configs.get();
+        transaction = new Transaction(cfg, client, context.getHelo().orElse(""), rp, ZonedDateTime.now(clock));
+    }
+
+    @Override
+    public void recipient(String forwardPath) throws RejectException {
+        // SubEtha passes RCPT arguments through unchecked (notes/libraries.md §1.2)
+        String fp = forwardPath == null ? "" : forwardPath.trim();
+        if (!Addresses.isValidMailbox(fp)) {
+            throw new RejectException(501, "5.1.3 Bad recipient address syntax");
+        }
+        if (transaction.forwardPaths.size() >= transaction.config.listen().maxRecipients()) {
+            throw new RejectException(452, "4.5.3 Too many recipients");
+        }
+        transaction.forwardPaths.add(fp);
+    }
+
+    @Override
+    public String data(InputStream data) throws RejectException {
+        try {
+            return relay.accept(transaction, data);
+        } catch (RejectException e) {
+            // SubEtha does not reset the transaction after a rejected DATA: without this, the
+            // next MAIL would get "503 Sender already specified" (notes/libraries.md §1.3).
+            if (context instanceof Session s) {
+                s.resetMailTransaction();
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public void done() {
+        transaction = null;
+    }
+}

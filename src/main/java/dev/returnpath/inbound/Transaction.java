@@ -1,0 +1,29 @@
+package dev.returnpath.inbound;
+
+import dev.returnpath.config.RelayConfig;
+
+import java.net.InetAddress;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One mail transaction as the client gave it: client, HELO, the reverse path ({@code ""} for
+ * the null sender), the forward paths, and the configuration in force when it began.
+ */
+final class Transaction {
+    final RelayConfig config;
+    final InetAddress client;
+    final String helo;
+    final String reversePath;
+    final List<String> forwardPaths = new ArrayList<>();
+    final ZonedDateTime arrival;
+
+    Transaction(RelayConfig config, InetAddress client, String helo, String reversePath, ZonedDateTime arrival) {
+        this.config = config;
+        this.client = client;
+        this.helo = helo;
+        this.reversePath = reversePath;
+        this.arrival = arrival;
+    }
+}

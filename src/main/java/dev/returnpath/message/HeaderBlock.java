@@ -1,0 +1,141 @@
+package dev.returnpath.message;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Predicate;
+
+/**
+ * The header block of a message (RFC 5322 §2.2), kept as the raw bytes of each field so that
+ * a field nobody edits goes out exactly as it came in: folding, trailing spaces, 8-bit and even
+ * invalid UTF-8 bytes survive. Only the header block is ever parsed; the body is not looked at.
+ */
+public final class HeaderBlock {
+
+    /** One field: its name and its raw bytes, including folded lines and the final CRLF. */
+    public record Field(String name, byte[] raw) {
+        /** The unfolded value, decoded as UTF-8 (RFC 6532), for reading only. */
+        public String value() {
+            String s = new String(raw, StandardCharsets.UTF_8);
+            int colon = s.indexOf(':');
+            String v = colon < 0 ? "" : s.substring(colon + 1);
+            return v.replaceAll("\r?\n(?=[ \t])", "").replaceAll("[\r\n]+$", "").trim();
+        }
+
+        public boolean is(String other) {
+            return name.equalsIgnoreCase(other);
+        }
+    }
+
+    private final List<Field> fields;
+
+    private HeaderBlock(List<Field> fields) {
+        this.fields = Collections.unmodifiableList(fields);
+    }
+
+    /**
+     * Splits {@code raw} (the bytes before the empty line that ends the header section, CRLF line
+     * ends) into fields. A line that is neither a field nor a continuation is kept as a field with
+     * an empty name, so that nothing is dropped.
+     */
+    public static HeaderBlock parse(byte[] raw) {
+        List<Field> out = new ArrayList<>();
+        int i = 0;
+        int n = raw.length;
+        while (i < n) {
+            int start = i;
+            int end = lineEnd(raw, i);
+            // absorb continuation lines (RFC 5322 §2.2.3: folding starts with WSP)
+            while (end < n && (raw[end] == ' ' || raw[end] == '\t')) {
+                end = lineEnd(raw, end);
+            }
+            byte[] field = java.util.Arrays.copyOfRange(raw, start, end);
+            out.add(new Field(nameOf(field), field));
+            i = end;
+        }
+        return new HeaderBlock(out);
+    }
+
+    private static int lineEnd(byte[] b, int from) {
+        for (int i = from; i < b.length; i++) {
+            if (b[i] == '\n') {
+                return i + 1;
+            }
+        }
+        return b.length;
+    }
+
+    private static String nameOf(byte[] field) {
+        for (int i = 0; i < field.length; i++) {
+            byte c = field[i];
+            if (c == ':') {
+                return i == 0 ? "" : new String(field, 0, i, StandardCharsets.US_ASCII).trim();
+            }
+            // RFC 5322 §3.6.8: field names are printable US-ASCII except colon
+            if (c < 33 || c > 126) {
+                return "";
+            }
+        }
+        return "";
+    }
+
+    public List<Field> fields() {
+        return fields;
+    }
+
+    public List<Field> all(String name) {
+        return fields.stream().filter(f -> f.is(name)).toList();
+    }
+
+    public Optional<Field> first(String name) {
+        return fields.stream().filter(f -> f.is(name)).findFirst();
+    }
+
+    /** A copy without the fields {@code drop} matches. */
+    public HeaderBlock without(Predicate<Field> drop) {
+        return new HeaderBlock(new ArrayList<>(fields.stream().filter(drop.negate()).toList()));
+    }
+
+    /** A copy with {@code field} replacing every field of that name, at the place of the first. */
+    public HeaderBlock replacing(String name, byte[] raw) {
+        List<Field> out = new ArrayList<>();
+        boolean placed = false;
+        for (Field f : fields) {
+            if (f.is(name)) {
+                if (!placed) {
+                    out.add(new Field(name, raw));
+                    placed = true;
+                }
+            } else {
+                out.add(f);
+            }
+        }
+        if (!placed) {
+            out.add(new Field(name, raw));
+        }
+        return new HeaderBlock(out);
+    }
+
+    /** A copy with {@code raw} added at the end of the block. */
+    public HeaderBlock adding(String name, byte[] raw) {
+        List<Field> out = new ArrayList<>(fields);
+        out.add(new Field(name, raw));
+        return new HeaderBlock(out);
+    }
+
+    public byte[] toBytes() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (Field f : fields) {
+            out.writeBytes(f.raw());
+        }
+        return out.toByteArray();
+    }
+
+    public static String lower(String s) {
+        return s.toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,122 @@
+package dev.returnpath.testkit;
+
+import org.subethamail.smtp.MessageContext;
+import org.subethamail.smtp.MessageHandler;
+import org.subethamail.smtp.RejectException;
+import org.subethamail.smtp.server.SMTPServer;
+import org.subethamail.smtp.server.Session;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.function.Function;
+
+/**
+ * A real SMTP server on loopback (SubEthaSMTP) playing the smarthost. It records every
+ * accepted message (envelope and exact bytes) and can be told how to answer: per recipient,
+ * at DATA, by stalling, or by dropping the connection in the middle of DATA.
+ */
+public final class Upstream implements AutoCloseable {
+
+    public record Received(String reversePath, List<String> forwardPaths, byte[] data) {
+        public String text() {
+            return new String(data, java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    /** How the upstream answers RCPT: null = accept, else a reply like "550 5.1.1 no such user". */
+    public volatile Function<String, String> rcptReply = r -> null;
+    /** null = accept, else a reply such as "451 4.7.0 try later". */
+    public volatile String dataReply = null;
+    public volatile String mailReply = null;
+    public volatile long stallMillisAtData = 0;
+    public volatile boolean dropMidData = false;
+
+    public final List<Received> received = new CopyOnWriteArrayList<>();
+    private final SMTPServer server;
+
+    public Upstream() {
+        server = SMTPServer.port(0)
+                .bindAddress(InetAddress.getLoopbackAddress())
+                .hostName("upstream.test")
+                .softwareName("upstream")
+                .insertReceivedHeaders(false)
+                .executorService(Executors.newVirtualThreadPerTaskExecutor())
+                .messageHandlerFactory(Handler::new)
+                .build();
+        server.start();
+    }
+
+    public int port() {
+        return server.getPortAllocated();
+    }
+
+    @Override
+    public void close() {
+        server.stop();
+    }
+
+    private static RejectException reject(String reply) {
+        int code = Integer.parseInt(reply.substring(0, 3));
+        return new RejectException(code, reply.substring(4));
+    }
+
+    private final class Handler implements MessageHandler {
+        private final MessageContext ctx;
+        private String from;
+        private final List<String> to = new ArrayList<>();
+
+        Handler(MessageContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void from(String f) throws RejectException {
+            if (mailReply != null) {
+                throw reject(mailReply);
+            }
+            from = f;
+        }
+
+        @Override
+        public void recipient(String r) throws RejectException {
+            String reply = rcptReply.apply(r);
+            if (reply != null) {
+                throw reject(reply);
+            }
+            to.add(r);
+        }
+
+        @Override
+        public String data(InputStream in) throws RejectException, IOException {
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            if (dropMidData) {
+                in.read(new byte[10]);
+                ((Session) ctx).closeSocket();
+                throw new IOException("dropped on purpose");
+            }
+            in.transferTo(b);
+            if (stallMillisAtData > 0) {
+                try {
+                    Thread.sleep(stallMillisAtData);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            if (dataReply != null) {
+                throw reject(dataReply);
+            }
+            received.add(new Received(from, List.copyOf(to), b.toByteArray()));
+            return "2.0.0 Ok: queued as UP" + received.size();
+        }
+
+        @Override
+        public void done() {
+        }
+    }
+}
