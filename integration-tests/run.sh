@@ -71,7 +71,8 @@ for s in "${scenarios[@]}"; do
   set -e
   secs=$(( $(date +%s) - start ))
   line=$(head -n 1 "$result")
-  rm -f "$result"
+  notes=$(cat "$result.notes" 2>/dev/null || true)
+  rm -f "$result" "$result.notes"
   if [ -z "$line" ]; then
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
       line="FAIL $b: timed out after ${IT_TIMEOUT:-300}s"
@@ -80,6 +81,7 @@ for s in "${scenarios[@]}"; do
     fi
   fi
   echo "$line"
+  [ -z "$notes" ] || sed 's/^/    note: /' <<<"$notes"
   case "$line" in
     PASS*) passed=$((passed + 1)) ;;
     SKIP*) skipped=$((skipped + 1)) ;;

@@ -11,6 +11,7 @@
 #   write_msmtprc FILE   msmtp configured for the relay; its sendmail is "msmtp -C FILE -t"
 #   php_mail ...         PHP mail() through a given sendmail_path
 #   pass | fail REASON | skip REASON    writes the verdict and exits
+#   note TEXT            a line run.sh prints under the verdict
 # The verdict goes to $IT_RESULT (run.sh prints it); details go to stdout (the scenario log).
 
 IT_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -61,6 +62,9 @@ verdict() { if [ -n "${IT_RESULT:-}" ]; then echo "$1" >> "$IT_RESULT"; else ech
 pass() { verdict "PASS $IT_NAME"; log "PASS"; exit 0; }
 fail() { verdict "FAIL $IT_NAME: $*"; log "FAIL: $*"; it_dump_logs; exit 1; }
 skip() { verdict "SKIP $IT_NAME: $*"; log "SKIP: $*"; exit 77; }
+# note TEXT: something the run should show under the verdict without failing the scenario
+# (a measurement, or a check of a feature that has not landed yet).
+note() { log "note: $*"; if [ -n "${IT_RESULT:-}" ]; then echo "$*" >> "$IT_RESULT.notes"; fi; }
 
 it_dump_logs() {
   local f

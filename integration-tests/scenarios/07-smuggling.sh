@@ -91,4 +91,47 @@ for v in "${variants[@]}"; do
     [ "$n" -eq "$i" ] || fail "normalize/$name: refused, yet the sink holds $n messages"
   fi
 done
+
+# c) CHUNKING (RFC 3030), when the relay offers it: a BDAT chunk has no end-of-data marker, so
+#    a CRLF.CRLF inside it is content. The relay must dot-stuff it when it forwards with DATA
+#    (the sink offers no CHUNKING), or the upstream would end the message there and read the
+#    rest as commands. And a bare LF in a BDAT chunk is treated as in DATA (normalized here).
+ehlo=$(printf 'EHLO web01.internal\r\n@@WAIT@@\r\nQUIT\r\n' > "$T/ehlo.smtp"; $CHECK smtp "$RELAY_PORT" "$T/ehlo.smtp")
+if grep -q '^250.CHUNKING' <<<"$ehlo"; then
+  for name in bdat-crlf-dot-crlf bdat-lf-dot-lf; do
+    case $name in
+      bdat-crlf-dot-crlf) seq='\r\n.\r\n' ;;
+      bdat-lf-dot-lf) seq='\n.\n' ;;
+    esac
+    printf 'From: <noreply@example.com>\r\nSubject: outer %s\r\nMessage-ID: <outer-%s@web01.internal>\r\n\r\nouter body' "$name" "$name" > "$T/$name.chunk"
+    printf "$seq" >> "$T/$name.chunk"
+    printf 'MAIL FROM:<ceo@example.com>\r\nRCPT TO:<victim@gmail.test>\r\nDATA\r\nFrom: <ceo@example.com>\r\nSubject: smuggled %s\r\n\r\nsmuggled\r\n' "$name" >> "$T/$name.chunk"
+    {
+      printf 'EHLO web01.internal\r\n@@WAIT@@\r\n'
+      printf 'MAIL FROM:<apache@web01.internal>\r\n@@WAIT@@\r\n'
+      printf 'RCPT TO:<customer@gmail.test>\r\n@@WAIT@@\r\n'
+      printf 'BDAT %d LAST\r\n' "$(wc -c < "$T/$name.chunk")"
+      cat "$T/$name.chunk"
+      printf '@@WAIT@@\r\nQUIT\r\n'
+    } > "$T/$name.smtp"
+    i=$((i + 1))
+    replies=$($CHECK smtp "$RELAY_PORT" "$T/$name.smtp") || fail "$name: the session failed: $replies"
+    log "$name replies:"; sed 's/^/    /' <<<"$replies"
+    sleep 0.5
+    no_victim "$name"
+    last=$(grep -E '^[0-9]{3} ' <<<"$replies" | grep -v '^221' | tail -n 1)
+    n=$(sink_count)
+    if [[ "$last" == 250* ]]; then
+      [ "$n" -eq "$i" ] || fail "$name: the sink holds $n messages after $i accepted ones"
+      expect_envelope "$i" "bounce@example.com" "customer@gmail.test"
+      grep -q 'Subject: smuggled' "$(sink_msg "$i").eml" || fail "$name: the chunk's later lines are missing from the message at the sink"
+    else
+      log "$name was refused: $last"
+      i=$((i - 1))
+      [ "$n" -eq "$i" ] || fail "$name: refused, yet the sink holds $n messages"
+    fi
+  done
+else
+  log "the relay does not offer CHUNKING: no BDAT variants"
+fi
 pass
