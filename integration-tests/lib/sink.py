@@ -10,7 +10,7 @@ The .eml is written first and the .json renamed into place last, so a reader tha
 Usage: sink.py --port PORT --dir DIR [--host 127.0.0.1]
                [--rcpt-reply ADDR=CODE TEXT]...   answer RCPT TO:<ADDR> with that reply
                [--data-reply CODE TEXT]           answer every DATA with that reply
-               [--reply-file FILE]                if FILE exists, its first line is the DATA reply
+               [--reply-file FILE]                while FILE exists, its lines are the DATA reply
 It writes DIR/ready once it listens, and runs until SIGTERM/SIGINT.
 """
 import argparse
@@ -45,8 +45,9 @@ class Recorder:
     async def handle_DATA(self, server, session, envelope):
         reply = self.data_reply
         if self.reply_file and os.path.exists(self.reply_file):
-            with open(self.reply_file) as f:
-                reply = f.readline().strip() or reply
+            with open(self.reply_file) as f:  # several lines: a multi-line reply
+                lines = [l.rstrip("\r\n") for l in f if l.strip()]
+            reply = "\r\n".join(lines) or reply
         if reply and not reply.startswith("2"):
             return reply
         with self.lock:
