@@ -28,7 +28,7 @@ if ! podman image exists docker.io/library/eclipse-temurin:25-jre || ! podman im
   log "building the stand-in base images with $tools/container-bases.sh"
   bash "$tools/container-bases.sh" > "$T/bases.log" 2>&1 || skip "no base images and container-bases.sh failed: $(tail -n 2 "$T/bases.log" | tr '\n' ' ')"
 fi
-pm run --rm docker.io/library/eclipse-temurin:25-jre true > "$T/podman-probe.log" 2>&1 \
+pm run --rm --network none docker.io/library/eclipse-temurin:25-jre true > "$T/podman-probe.log" 2>&1 \
   || skip "podman cannot run containers here: $(tail -n 1 "$T/podman-probe.log")"
 
 # Build. The host's Maven repository is lent to the build stage as a cache (podman build -v).
