@@ -31,7 +31,8 @@ public final class Main implements Runnable {
 
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
-        cl.setExitCodeExceptionMapper(t -> 70);
+        // invalid input exits 2 (picocli's default); an unexpected exception exits 70 (EX_SOFTWARE)
+        cl.setExitCodeOnExecutionException(70);
         return cl.execute(args);
     }
 
