@@ -316,7 +316,11 @@ public final class SmarthostDelivery implements Delivery {
         if (root instanceof SocketTimeoutException) {
             return Reply.of(451, "4.4.2", "timeout talking to " + host + ":" + config.port() + ": " + what);
         }
-        if (root instanceof javax.net.ssl.SSLException || root instanceof java.security.cert.CertificateException) {
+        boolean tlsProblem = false;
+        for (Throwable c = e; c != null && !tlsProblem; c = c.getCause() == c ? null : c.getCause()) {
+            tlsProblem = c instanceof javax.net.ssl.SSLException || c instanceof GeneralSecurityException;
+        }
+        if (tlsProblem) {
             return Reply.of(451, "4.7.5", "TLS with " + host + ":" + config.port() + " failed: " + what);
         }
         if (e instanceof jakarta.mail.AuthenticationFailedException) {
