@@ -50,6 +50,10 @@ public final class Inbound implements AutoCloseable {
         server.start();
     }
 
+    public boolean isRunning() {
+        return server.isRunning();
+    }
+
     public int port() {
         return server.getPortAllocated();
     }
