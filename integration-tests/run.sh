@@ -51,7 +51,12 @@ for s in "$here"/scenarios/[0-9]*.sh; do
   if [ $# -eq 0 ]; then scenarios+=("$s"); continue; fi
   b=$(basename "$s" .sh)
   for p in "$@"; do
-    if [ "$p" = "${b%%-*}" ] || [ "$p" = "$((10#${b%%-*}))" ] 2>/dev/null || [[ "$b" == *"$p"* ]]; then
+    if [[ "$p" =~ ^[0-9]+$ ]]; then
+      [ "$((10#$p))" = "$((10#${b%%-*}))" ] || continue
+    else
+      [[ "$b" == *"$p"* ]] || continue
+    fi
+    if true; then
       scenarios+=("$s"); break
     fi
   done
