@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scenario 9, the container: build the image from the Dockerfile with podman, run it with the
-# configuration mounted and port 2525 published on 127.0.0.1, and send PHP mail() through msmtp
-# to the published port. The sink (on the host's loopback, reached from the container through
+# Compose example's configuration mounted and port 2525 published on 127.0.0.1, and send PHP
+# mail() through msmtp (the Compose example's msmtprc) to the published port. The sink (on the host's loopback, reached from the container through
 # slirp4netns with allow_host_loopback) must receive the rewritten mail, byte for byte.
 # Also checks the image: non-root user, EXPOSE 2525 8025, VOLUME /var/spool/returnpath, a
 # HEALTHCHECK that passes, the start time (podman run -> SMTP greeting), and a clean stop.
@@ -61,26 +61,18 @@ start_sink
 RELAY_PORT=$(free_port)
 MGMT_PORT=$(free_port)
 mkdir -p "$T/etc"
-cat > "$T/etc/returnpath.conf" <<EOF
-# the container's configuration (mounted at /etc/returnpath/returnpath.conf)
-returnpath {
-  hostname = "relay.example.com"
-  listen {
-    port = 2525          # host: from RETURNPATH_LISTEN_HOST (0.0.0.0 in the image)
-    # the app reaches the sidecar from another address than loopback
-    allowed-networks = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
-  }
-  domains { "example.com" { return-path = "bounce@example.com" } }
-  delivery {
-    mode = smarthost
-    smarthost { host = "10.0.2.2", port = $SINK_PORT, tls = none }
-    connect-timeout = 5s
-  }
-  dns { servers = ["10.0.2.2:$DNS_PORT"], timeout = 2s }
-  spf { outbound-ips = ["203.0.113.5"], on-fail = tempfail }
-  management { port = 8025 }
-}
+# The Compose example's configuration (integration-tests/compose/returnpath.conf), with the
+# smarthost and DNS pointed at this test's sink and NSD (HOCON: later keys win).
+{
+  cat "$IT_ROOT/compose/returnpath.conf"
+  cat <<EOF
+# --- test overrides (scenario 9)
+returnpath.delivery.smarthost { host = "10.0.2.2", port = $SINK_PORT, tls = none }
+returnpath.delivery.connect-timeout = 5s
+returnpath.dns { servers = ["10.0.2.2:$DNS_PORT"], timeout = 2s }
+returnpath.management.port = 8025
 EOF
+} > "$T/etc/returnpath.conf"
 chmod 644 "$T/etc/returnpath.conf"
 
 NAME="rp-it-$$"
@@ -112,7 +104,12 @@ log "start: podman run -> '$greeting' in $start_ms ms"
 echo "$start_ms" > "$T/start-ms"
 
 # PHP mail() -> msmtp -> the published port -> the container -> the sink
-write_msmtprc "$T/msmtprc"
+# msmtp with the Compose example's msmtprc (integration-tests/compose/app/msmtprc), its host
+# and port pointed at the published port.
+sed -e 's/^host returnpath$/host 127.0.0.1/' -e "s/^port 2525$/port $RELAY_PORT/" \
+  "$IT_ROOT/compose/app/msmtprc" > "$T/msmtprc"
+chmod 600 "$T/msmtprc"
+grep -q "^port $RELAY_PORT" "$T/msmtprc" || fail "test bug: the Compose msmtprc has no 'port 2525' line to point elsewhere"
 php_message s9 noreply@example.com
 out=$(php_mail "msmtp -C $T/msmtprc -t" "customer@gmail.test" "Your order #1042" "$T/msg/s9.body" "$T/msg/s9.headers")
 log "php via msmtp: $out"
