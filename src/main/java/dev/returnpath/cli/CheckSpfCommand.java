@@ -96,6 +96,7 @@ public final class CheckSpfCommand implements Callable<Integer> {
 
     /** Runs {@code check-spf} on its own: {@code java -cp returnpath.jar dev.returnpath.cli.CheckSpfCommand ...}. */
     public static void main(String[] args) {
+        System.setProperty("returnpath.log.target", "System.err"); // stdout carries results only
         System.exit(new CommandLine(new CheckSpfCommand()).execute(args));
     }
 
