@@ -84,12 +84,21 @@ class SpfGuardTest {
 
     @Test
     void aDefiniteFailOutweighsATemperrorOnAnotherIp() throws Exception {
-        GuardVerdict verdict = guard.check(List.of(ip("203.0.113.5"), ip("2001:db8::1")),
-                "bounce@viaslow.example.com", "relay.example.com");
+        GuardVerdict verdict = guard.check(List.of(ip("203.0.113.5"), ip("192.0.2.66")),
+                "bounce@mixed.example.com", "relay.example.com");
 
-        assertThat(verdict.result()).isEqualTo(SpfResult.TEMPERROR);
-        GuardVerdict mixed = guard.check(List.of(ip("192.0.2.1")), "bounce@example.com", "relay.example.com");
-        assertThat(mixed.result()).isEqualTo(SpfResult.FAIL);
+        assertThat(verdict).isInstanceOfSatisfying(GuardVerdict.NotPass.class, v -> {
+            assertThat(v.result()).isEqualTo(SpfResult.FAIL);
+            assertThat(v.ip().getHostAddress()).isEqualTo("192.0.2.66");
+        });
+    }
+
+    @Test
+    void aTemperrorWithoutAnyFailIsATempError() throws Exception {
+        GuardVerdict verdict = guard.check(List.of(ip("203.0.113.5")), "bounce@mixed.example.com", "relay.example.com");
+
+        assertThat(verdict).isInstanceOfSatisfying(GuardVerdict.TempError.class,
+                v -> assertThat(v.text()).startsWith("SPF for mixed.example.com is temperror for 203.0.113.5 ("));
     }
 
     @Test
