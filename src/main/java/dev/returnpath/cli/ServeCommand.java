@@ -6,6 +6,7 @@ import dev.returnpath.config.ConfigLoader;
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.inbound.Inbound;
 import dev.returnpath.inbound.Relay;
+import dev.returnpath.inbound.SpfGuards;
 import dev.returnpath.delivery.Deliveries;
 import dev.returnpath.ops.Management;
 import dev.returnpath.ops.Metrics;
@@ -52,7 +53,7 @@ final class ServeCommand implements Callable<Integer> {
         Clock clock = Clock.systemDefaultZone();
         Deliveries deliveries = new Deliveries();
         Metrics metrics = new Metrics();
-        Relay relay = new Relay(deliveries, metrics, clock);
+        Relay relay = new Relay(deliveries, SpfGuards.overDnsjava(clock), metrics, clock);
         Inbound inbound = new Inbound(holder, relay, clock);
         inbound.start();
         Management.Readiness readiness = new Management.Readiness();
