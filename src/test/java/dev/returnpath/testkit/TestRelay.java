@@ -22,6 +22,12 @@ public final class TestRelay implements AutoCloseable {
     public final dev.returnpath.ops.Metrics metrics = new dev.returnpath.ops.Metrics();
 
     public TestRelay(int upstreamPort, Path spool, String extraHocon) throws Exception {
+        this(upstreamPort, spool, extraHocon, dev.returnpath.inbound.SpfGuards.overDnsjava(Clock.systemUTC()));
+    }
+
+    /** With the SPF guard's DNS answered by {@code guards} (e.g. zone files through ZoneResolver). */
+    public TestRelay(int upstreamPort, Path spool, String extraHocon, dev.returnpath.inbound.SpfGuards guards)
+            throws Exception {
         String base = """
                 returnpath {
                   hostname = "relay.test"
@@ -38,7 +44,7 @@ public final class TestRelay implements AutoCloseable {
                 """.formatted(upstreamPort, spool.toString().replace("\\", "/"));
         config = ConfigLoader.parseString(base + "\n" + extraHocon, "test.conf");
         holder = new ConfigHolder(config);
-        Relay relay = new Relay(deliveries, metrics, Clock.systemUTC());
+        Relay relay = new Relay(deliveries, guards, metrics, Clock.systemUTC());
         inbound = new Inbound(holder, relay, Clock.systemUTC());
         inbound.start();
     }
