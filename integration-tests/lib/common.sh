@@ -123,6 +123,7 @@ _dmarc  IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"
 ns1     IN A   127.0.0.1
 mx1     IN A   127.0.0.1
 relay   IN A   203.0.113.5
+relay   IN TXT "v=spf1 ip4:203.0.113.5 -all"
 mail    IN TXT "v=spf1 ip4:203.0.113.5 -all"
 mail    IN MX  10 mx1.example.com.
 EOF
