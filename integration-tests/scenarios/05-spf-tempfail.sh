@@ -3,6 +3,8 @@
 # outbound IP 203.0.113.5, so returnpath answers 451 4.7.26 naming the mechanism to publish.
 # Postfix keeps the message deferred; nothing reaches the sink. The operator fixes the zone
 # (NSD reloads it), flushes Postfix's queue, and the message is delivered, rewritten, intact.
+# Then the DNS server goes away: a sender whose SPF is not cached gets 451 4.4.3 (temperror),
+# seen by PHP through msmtp as a failed mail().
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$IT_LIB/messages.sh"
@@ -47,4 +49,12 @@ expect_envelope 1 "bounce@example.com" "customer@gmail.test"
 expect_bytes 1 2 "$T/msg/s5.expected"
 pf_wait_log 'to=<customer@gmail\.test>.*status=sent' 10 || fail "Postfix's log does not show the message sent"
 [ -z "$(pf_queue_json)" ] || fail "Postfix's queue is not empty after delivery: $(pf_queue_json)"
+
+kill "$DNS_PID"; wait "$DNS_PID" 2>/dev/null || true
+write_msmtprc "$T/msmtprc"
+out=$(php_mail "msmtp -C $T/msmtprc -t" "customer@gmail.test" "Your order #1042" "$T/msg/s5.body" "$T/msg/s5.headers" "-f news@mail.example.com")
+log "php via msmtp with the DNS server down: $out"
+grep -q 'returned false' <<<"$out" || fail "mail() succeeded although SPF could not be evaluated"
+grep -q '451 4\.4\.3' <<<"$out" || fail "an SPF temperror was not answered 451 4.4.3: $out"
+[ "$(sink_count)" -eq 1 ] || fail "a message reached the sink although SPF could not be evaluated"
 pass
