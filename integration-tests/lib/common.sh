@@ -39,7 +39,7 @@ it_init() {
 it_cleanup() {
   local rc=$? d p
   for d in "${IT_CONTAINERS[@]}"; do
-    podman --runtime runc rm -f -t 2 "$d" >/dev/null 2>&1 || true
+    podman --runtime runc rm -f -v -t 2 "$d" >/dev/null 2>&1 || true   # -v: its anonymous spool volume too
   done
   for d in "${IT_POSTFIX_DIRS[@]}"; do
     postfix -c "$d" abort >/dev/null 2>&1 || true

@@ -35,12 +35,17 @@ pm run --rm --network none docker.io/library/eclipse-temurin:25-jre true > "$T/p
 IMAGE=localhost/returnpath-it:latest
 m2=${HOME:-/root}/.m2
 mkdir -p "$m2"
+old_id=$(podman image inspect "$IMAGE" --format '{{.Id}}' 2>/dev/null || true)
 t0=$(date +%s)
-if ! podman build --isolation=chroot --format docker -v "$m2:/root/.m2" -t "$IMAGE" "$repo" > "$T/build.log" 2>&1; then
+# --layers=false: no intermediate images left behind on every run (the Maven cache above
+# keeps the build quick anyway)
+if ! podman build --isolation=chroot --format docker --layers=false -v "$m2:/root/.m2" -t "$IMAGE" "$repo" > "$T/build.log" 2>&1; then
   tail -n 30 "$T/build.log"
   fail "podman build failed: $(grep -E 'Error|ERROR' "$T/build.log" | head -n 1)"
 fi
 log "image built in $(( $(date +%s) - t0 ))s"
+new_id=$(podman image inspect "$IMAGE" --format '{{.Id}}')
+if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then podman rmi "$old_id" >/dev/null 2>&1 || true; fi
 size=$(podman image inspect "$IMAGE" --format '{{.Size}}')
 base_size=$(podman image inspect docker.io/library/eclipse-temurin:25-jre --format '{{.Size}}')
 log "image size: $((size / 1000000)) MB (of which the eclipse-temurin:25-jre base: $((base_size / 1000000)) MB; returnpath's layers: $(((size - base_size) / 1000)) kB)"
