@@ -18,6 +18,9 @@ public final class OrganizationalDomain {
         if (d.endsWith(".")) {
             d = d.substring(0, d.length() - 1);
         }
+        // The list is written in U-labels; the answer is given in A-labels, whichever form came in,
+        // so that mail.bücher.example and xn--bcher-kva.example compare equal.
+        d = toAscii(d);
         String unicode;
         try {
             unicode = IDN.toUnicode(d, IDN.ALLOW_UNASSIGNED);
