@@ -173,7 +173,7 @@ final class RewriteTestCommand implements Callable<Integer> {
             misses.add(x);
         }
         o.put("not-matched", misses);
-        List<String> warnings = new ArrayList<>(d.trace().warnings());
+        List<String> warnings = new ArrayList<>(d.trace().fallbacks().stream().map(Object::toString).toList());
         warnings.addAll(d.trace().notes());
         o.put("warnings", warnings);
         return o;

@@ -125,8 +125,10 @@ public final class Relay {
                 throw new IllegalStateException("not reached");
             }
         }
-        for (String w : decision.trace().warnings()) {
-            MailLog.warn(id, "warning: " + MailLog.printable(w));
+        for (RewriteDecision.Fallback f : decision.trace().fallbacks()) {
+            // key=value, with the address in <> so that log.format = json keeps it whole
+            MailLog.warn(id, "template-fallback=" + MailLog.angle(f.fallback()) + " template-result="
+                    + MailLog.angle(f.attempted()) + " (" + MailLog.printable(f.problem()) + ")");
         }
         arrival += " return-path=" + MailLog.angle(reversePath) + " header-from=" + MailLog.angle(from.firstAddress())
                 + " rule=" + decision.rule() + headerEdits(decision);

@@ -19,12 +19,12 @@ import java.util.Optional;
  * original envelope sender (the domain in A-label form, lower case); {@code {hash}} is
  * {@link #hash}. When the result is not a valid address, has a local part over 64 octets
  * (RFC 5321 §4.5.3.1.1), or would need SMTPUTF8 where the template did not, the template's
- * plain fallback is used instead, and {@code fallbackReason} says why.
+ * plain fallback is used instead, and {@code fallback} says why.
  */
 public final class ReturnPaths {
     private ReturnPaths() {}
 
-    public record Expansion(String address, Optional<String> fallbackReason) {}
+    public record Expansion(String address, Optional<RewriteDecision.Fallback> fallback) {}
 
     public static Expansion expand(ReturnPathTemplate t, String original, Optional<HashKey> key) {
         if (t.isPlain()) {
@@ -42,7 +42,7 @@ public final class ReturnPaths {
                         case DOMAIN -> b.append(domain);
                         case HASH -> {
                             if (key.isEmpty()) {
-                                return fallback(t, "no rewrite.hash-key for {hash}");
+                                return fallback(t, t.text(), "needs rewrite.hash-key for {hash}");
                             }
                             b.append(hash(key.get(), original));
                         }
@@ -53,20 +53,20 @@ public final class ReturnPaths {
         String address = b + "@" + t.domain();
         int octets = b.toString().getBytes(StandardCharsets.UTF_8).length;
         if (octets > ReturnPathTemplate.MAX_LOCAL_OCTETS) {
-            return fallback(t, "\"" + address + "\" has a local part of " + octets + " octets, over "
+            return fallback(t, address, "has a local part of " + octets + " octets, over "
                     + ReturnPathTemplate.MAX_LOCAL_OCTETS);
         }
         if (!Addresses.isValidMailbox(address)) {
-            return fallback(t, "\"" + address + "\" is not a valid address");
+            return fallback(t, address, "is not a valid address");
         }
         if (Addresses.needsUtf8(address) && !Addresses.needsUtf8(t.text())) {
-            return fallback(t, "\"" + address + "\" would need SMTPUTF8");
+            return fallback(t, address, "would need SMTPUTF8");
         }
         return new Expansion(address, Optional.empty());
     }
 
-    private static Expansion fallback(ReturnPathTemplate t, String reason) {
-        return new Expansion(t.fallback(), Optional.of(reason + ": using the fallback " + t.fallback()));
+    private static Expansion fallback(ReturnPathTemplate t, String attempted, String problem) {
+        return new Expansion(t.fallback(), Optional.of(new RewriteDecision.Fallback(attempted, problem, t.fallback())));
     }
 
     /**

@@ -29,19 +29,30 @@ public sealed interface RewriteDecision {
 
     /**
      * @param notMatched the rules (and the domain map) that were tried and did not decide, in order
-     * @param warnings   what the mail log must say about this message: a template that fell back
+     * @param fallbacks  templates that could not serve this message (the mail log says so)
      * @param notes      what {@code rewrite-test} points out, e.g. a result that DMARC cannot align
      *                   through SPF (not logged per message: it is the configuration's choice)
      */
-    record Trace(List<Miss> notMatched, List<String> warnings, List<String> notes) {
+    record Trace(List<Miss> notMatched, List<Fallback> fallbacks, List<String> notes) {
         public Trace {
             notMatched = List.copyOf(notMatched);
-            warnings = List.copyOf(warnings);
+            fallbacks = List.copyOf(fallbacks);
             notes = List.copyOf(notes);
         }
 
-        Trace(List<Miss> notMatched, List<String> warnings) {
-            this(notMatched, warnings, List.of());
+        Trace(List<Miss> notMatched, List<Fallback> fallbacks) {
+            this(notMatched, fallbacks, List.of());
+        }
+    }
+
+    /**
+     * A return-path template gave {@code attempted}, which cannot be used because of
+     * {@code problem}; {@code fallback} was used instead.
+     */
+    record Fallback(String attempted, String problem, String fallback) {
+        @Override
+        public String toString() {
+            return "\"" + attempted + "\" " + problem + ": using the fallback " + fallback;
         }
     }
 

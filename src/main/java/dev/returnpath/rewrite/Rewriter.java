@@ -99,7 +99,7 @@ public final class Rewriter {
 
     private static RewriteDecision apply(Rule rule, RewriteInput in, FromHeader from, RelayConfig cfg, List<Miss> misses) {
         String label = rule.label();
-        List<String> warnings = new ArrayList<>();
+        List<RewriteDecision.Fallback> warnings = new ArrayList<>();
         if (rule.action() instanceof Rule.Action.Reject r) {
             return new RewriteDecision.Reject(r.code(), r.enhanced(), r.text(), label,
                     label + " matched: reject", new Trace(misses, warnings));
@@ -179,7 +179,7 @@ public final class Rewriter {
     // ---------------------------------------------------------------- domain map
 
     private static RewriteDecision domainMap(RewriteInput in, HeaderEdits edits, FromHeader from, RelayConfig cfg,
-                                             String prefix, List<Miss> misses, List<String> warnings) {
+                                             String prefix, List<Miss> misses, List<RewriteDecision.Fallback> warnings) {
         String reversePath = in.reversePath();
         Optional<String> fromDomain = from.domain();
         Optional<DomainPolicy> listed = fromDomain.flatMap(d -> RelayConfig.lookup(cfg.domains(), d));
@@ -234,9 +234,9 @@ public final class Rewriter {
         };
     }
 
-    private static String expand(ReturnPathTemplate t, String original, RelayConfig cfg, List<String> warnings) {
+    private static String expand(ReturnPathTemplate t, String original, RelayConfig cfg, List<RewriteDecision.Fallback> warnings) {
         ReturnPaths.Expansion e = ReturnPaths.expand(t, original, cfg.rewrite().hashKey());
-        e.fallbackReason().ifPresent(warnings::add);
+        e.fallback().ifPresent(warnings::add);
         return e.address();
     }
 
@@ -261,7 +261,7 @@ public final class Rewriter {
         notes.add("return-path domain " + rpDomain + " is not aligned with From domain " + from.domain().get()
                 + ": DMARC can pass only through DKIM");
         return new RewriteDecision.Rewrite(r.reversePath(), r.headers(), r.rule(), r.reason(),
-                new Trace(r.trace().notMatched(), r.trace().warnings(), notes));
+                new Trace(r.trace().notMatched(), r.trace().fallbacks(), notes));
     }
 
     /** The policy of {@code domain} or of its nearest listed parent domain. */

@@ -187,7 +187,7 @@ class RewriterTest {
         RewriteDecision d = decide("a-very-long-local-part-of-forty-chars-xx@web01.internal",
                 "From: a@traced.example\r\n", "127.0.0.1");
         assertThat(d).isInstanceOf(RewriteDecision.Rewrite.class);
-        assertThat(d.trace().warnings()).singleElement().asString()
+        assertThat(d.trace().fallbacks()).singleElement().asString()
                 .contains("has a local part of 71 octets, over 64")
                 .endsWith("using the fallback bounce@traced.example");
     }
