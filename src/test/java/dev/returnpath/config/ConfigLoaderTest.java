@@ -40,6 +40,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theShippedExamplesLoadWhenUncommented() throws Exception {
+        String text = Files.readString(Path.of("conf/returnpath.conf"))
+                .replace("      # from-address = ", "      from-address = ")
+                .replace("    # \"shop.example.com\" {", "    \"shop.example.com\" {")
+                .replace("    #   return-path = \"bounce+", "      return-path = \"bounce+")
+                .replace("    # }\n  }", "    }\n  }")
+                .replace("    # { name = ", "    { name = ")
+                .replace("    #   from-address = ", "      from-address = ");
+        RelayConfig c = ConfigLoader.load(write(text + "\nreturnpath.rewrite.hash-key = \"0123456789abcdef-test\"\n"));
+        assertThat(c.rules()).extracting(Rule::label).containsExactly("rule:cron", "rule:contact-form", "rule:old-app");
+        assertThat(c.domains().get("shop.example.com").template().fallback()).isEqualTo("bounce@shop.example.com");
+        assertThat(c.domains().get("example.com").fromAddress()).contains("noreply@example.com");
+    }
+
+    @Test
     void defaultsAreSafe() throws Exception {
         RelayConfig c = ConfigLoader.load(write(BASE));
         assertThat(c.listen().host()).isEqualTo("127.0.0.1");
