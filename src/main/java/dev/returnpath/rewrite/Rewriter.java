@@ -207,6 +207,13 @@ public final class Rewriter {
                     : envelopeDomain.map(d -> "envelope domain " + d + " is not " + (strict ? "the same as" : "aligned with")
                     + " From domain " + fromDomain.get() + (strict ? " (strict)" : " (relaxed)"))
                     .orElse("envelope sender has no domain");
+            String rpDomain = Addresses.domainOf(rp).orElse("");
+            if (strict && !OrganizationalDomain.aligned(rpDomain, fromDomain.get(), true)) {
+                // a From in a subdomain of a strict domain: its parent's return-path cannot align
+                trace = new Trace(misses, warnings, List.of("alignment = strict, but the return-path domain "
+                        + rpDomain + " is not the From domain " + fromDomain.get() + ": list \"" + fromDomain.get()
+                        + "\" under domains with a return-path of its own"));
+            }
             return new RewriteDecision.Rewrite(rp, edits, rule, why, trace);
         }
         String what = fromDomain.map(d -> "sender domain " + d + " is not configured")

@@ -201,6 +201,15 @@ class RewriterTest {
     }
 
     @Test
+    void aStrictDomainServingASubdomainFromSaysItCannotAlign() throws Exception {
+        RewriteDecision d = decide("x@other.test", "From: a@mail.shop.example.org\r\n", "127.0.0.1");
+        assertThat(d).isInstanceOf(RewriteDecision.Rewrite.class);
+        assertThat(d.trace().notes()).singleElement().asString().startsWith("alignment = strict, but the return-path "
+                + "domain shop.example.org is not the From domain mail.shop.example.org");
+        assertThat(decide("x@other.test", "From: a@shop.example.org\r\n", "127.0.0.1").trace().notes()).isEmpty();
+    }
+
+    @Test
     void stripHeadersRemovesEveryFieldOfEachNameAndNothingElse() throws Exception {
         String headers = "Received: from localhost by web01.internal\r\n"
                 + "Received: from app by localhost\r\n"
@@ -258,6 +267,8 @@ class RewriterTest {
             a.example.com, example.com, true,  false
             example.com,   EXAMPLE.com, true,  true
             example.com,   example.org, false, false
+            bücher.example, xn--bcher-kva.example, true, true
+            mail.bücher.example, xn--bcher-kva.example, false, true
             a.example.co.uk, b.example.co.uk, false, true
             example.co.uk, other.co.uk, false, false
             """)
