@@ -431,17 +431,25 @@ public final class ConfigLoader {
             }
             alignTo = Optional.of(fa);
         } else if (fromHeader == Rule.FromHeaderMode.ALIGN) {
-            if (template.isEmpty()) {
-                throw at(o.get("from-header"), key + ".from-header", "align needs from-address (or a return-path in a "
-                        + "listed domain that has a from-address)");
-            }
-            Optional<DomainPolicy> owner = RelayConfig.lookup(domains, template.get().domain());
-            if (owner.isEmpty() || owner.get().fromAddress().isEmpty()) {
+            // Which address From becomes, when the rule does not say: the from-address of the
+            // domain its return-path is in; else the only from-address there is. Never a guess
+            // between several.
+            Optional<DomainPolicy> owner = template.flatMap(t -> RelayConfig.lookup(domains, t.domain()));
+            List<String> all = domains.values().stream().flatMap(d -> d.fromAddress().stream()).sorted().toList();
+            if (owner.isPresent() && owner.get().fromAddress().isPresent()) {
+                alignTo = owner.get().fromAddress();
+            } else if (owner.isPresent()) {
                 throw at(o.get("from-header"), key + ".from-header", "align needs an address for From: set from-address "
-                        + "in this rule" + owner.map(d -> " or in domains.\"" + d.domain() + "\"")
-                        .orElse(" (the return-path domain " + template.get().domain() + " is not listed under returnpath.domains)"));
+                        + "in this rule or in domains.\"" + owner.get().domain() + "\"");
+            } else if (template.isEmpty() && all.size() == 1) {
+                alignTo = Optional.of(all.get(0));
+            } else {
+                throw at(o.get("from-header"), key + ".from-header", "align needs an address for From: set from-address "
+                        + "in this rule" + (template.isPresent()
+                        ? " (the return-path domain " + template.get().domain() + " is not listed under returnpath.domains)"
+                        : all.isEmpty() ? " (no domain has a from-address)"
+                        : " (several domains have one: " + String.join(", ", all) + ")"));
             }
-            alignTo = owner.get().fromAddress();
         }
 
         List<String> strip = new ArrayList<>();

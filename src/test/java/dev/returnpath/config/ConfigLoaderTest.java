@@ -199,7 +199,8 @@ class ConfigLoaderTest {
             { reject = "" }                                                          | returnpath.rules.0.reject                | needs a text
             { reject = "451 5.7.1 mixed" }                                           | returnpath.rules.0.reject                | disagree
             { from-header = rewrite, keep = true }                                   | returnpath.rules.0.from-header           | must be one of keep | align
-            { from-header = align, keep = true }                                     | returnpath.rules.0.from-header           | align needs from-address
+            { from-header = align, keep = true }                                     | returnpath.rules.0.from-header           | set from-address in this rule (no domain has a from-address)
+            { return-path = "b@elsewhere.test", from-header = align }                | returnpath.rules.0.from-header           | the return-path domain elsewhere.test is not listed
             { return-path = "bounce@example.com", from-header = align }              | returnpath.rules.0.from-header           | set from-address in this rule or in domains."example.com"
             { from-header = align, from-address = "noreply@other.test" }             | returnpath.rules.0.from-address          | is not in a domain listed under returnpath.domains
             { from-address = "noreply@example.com", keep = true }                    | returnpath.rules.0.from-address          | is used only with from-header = align
@@ -277,6 +278,23 @@ class ConfigLoaderTest {
         assertThat(e.key()).isEqualTo(key);
         assertThat(e.line()).isEqualTo(4);
         assertThat(e.getMessage()).contains(expected);
+    }
+
+    @Test
+    void alignTakesTheOnlyFromAddressAndRefusesToGuessBetweenSeveral() throws Exception {
+        String rule = "returnpath.rules = [ { match { client = \"10.0.0.0/8\" }, from-header = align } ]\n";
+        RelayConfig one = ConfigLoader.load(write(BASE + rule
+                + "returnpath.domains.\"example.com\".from-address = \"noreply@example.com\"\n"));
+        assertThat(one.rules().get(0).alignTo()).contains("noreply@example.com");
+
+        Path f = write(BASE + rule + """
+                returnpath.domains."example.com".from-address = "noreply@example.com"
+                returnpath.domains."example.org" { return-path = "bounce@example.org", from-address = "noreply@example.org" }
+                """);
+        ConfigException e = catchConfig(f);
+        assertThat(e.key()).isEqualTo("returnpath.rules.0.from-header");
+        assertThat(e.getMessage()).endsWith("set from-address in this rule (several domains have one: "
+                + "noreply@example.com, noreply@example.org)");
     }
 
     @Test
