@@ -30,10 +30,6 @@ public record Rule(int index, String name, Match match, Action action, FromHeade
      * message. Each condition holds when any of its patterns matches.
      */
     public record Match(List<Glob> envelopeSender, List<Glob> headerFrom, List<Cidr> client, List<Glob> recipientDomain) {
-        public boolean matchesAll() {
-            return envelopeSender.isEmpty() && headerFrom.isEmpty() && client.isEmpty() && recipientDomain.isEmpty();
-        }
-
         public boolean clientMatches(InetAddress address) {
             return client.stream().anyMatch(c -> c.contains(address));
         }

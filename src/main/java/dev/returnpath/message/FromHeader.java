@@ -89,9 +89,4 @@ public record FromHeader(List<String> addresses, Optional<String> domain, String
     public String firstAddress() {
         return addresses.isEmpty() ? "" : addresses.get(0);
     }
-
-    /** True when there is at least one address and every one is a valid mailbox. */
-    public boolean allValid() {
-        return !addresses.isEmpty() && addresses.stream().allMatch(Addresses::isValidMailbox);
-    }
 }

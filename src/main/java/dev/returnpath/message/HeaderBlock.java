@@ -18,11 +18,6 @@ public final class HeaderBlock {
 
     /** One field: its name and its raw bytes, including folded lines and the final CRLF. */
     public record Field(String name, byte[] raw) {
-        /** A field built by the relay: {@code name: value} and CRLF; {@code value} is UTF-8. */
-        public static Field of(String name, String value) {
-            return new Field(name, (name + ": " + value + "\r\n").getBytes(StandardCharsets.UTF_8));
-        }
-
         /** The raw bytes after the colon, folding and final CRLF included. */
         public byte[] rawValue() {
             for (int i = 0; i < raw.length; i++) {

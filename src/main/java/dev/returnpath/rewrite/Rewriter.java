@@ -99,34 +99,33 @@ public final class Rewriter {
 
     private static RewriteDecision apply(Rule rule, RewriteInput in, FromHeader from, RelayConfig cfg, List<Miss> misses) {
         String label = rule.label();
-        List<RewriteDecision.Fallback> warnings = new ArrayList<>();
+        List<RewriteDecision.Fallback> fallbacks = new ArrayList<>();
         if (rule.action() instanceof Rule.Action.Reject r) {
             return new RewriteDecision.Reject(r.code(), r.enhanced(), r.text(), label,
-                    label + " matched: reject", new Trace(misses, warnings));
+                    label + " matched: reject", new Trace(misses, fallbacks));
         }
         HeaderEdits edits = editHeaders(rule, in.headers(), from);
         FromHeader newFrom = edits.from().isPresent() ? FromHeader.of(edits.headers()) : from;
         String matched = label + " matched";
-        RewriteDecision d = switch (rule.action()) {
+        return switch (rule.action()) {
             case Rule.Action.Reject r -> throw new AssertionError("handled above");
             case Rule.Action.Keep k -> new RewriteDecision.Keep(edits, label, matched + ": keep the envelope sender",
-                    new Trace(misses, warnings));
+                    new Trace(misses, fallbacks));
             case Rule.Action.SetReturnPath s -> {
                 if (in.reversePath().isEmpty()) {
                     yield new RewriteDecision.Keep(edits, label, matched + ", but the null sender is never rewritten",
-                            new Trace(misses, warnings));
+                            new Trace(misses, fallbacks));
                 }
-                String rp = expand(s.returnPath(), in.reversePath(), cfg, warnings);
+                String rp = expand(s.returnPath(), in.reversePath(), cfg, fallbacks);
                 if (rp.equalsIgnoreCase(in.reversePath())) {
                     yield new RewriteDecision.Keep(edits, label, matched + ": the envelope sender is already " + rp,
-                            new Trace(misses, warnings));
+                            new Trace(misses, fallbacks));
                 }
                 yield new RewriteDecision.Rewrite(rp, edits, label, matched + ": return-path " + s.returnPath().text(),
-                        new Trace(misses, warnings));
+                        new Trace(misses, fallbacks));
             }
-            case Rule.Action.DomainMap dm -> domainMap(in, edits, newFrom, cfg, label + "+", misses, warnings);
+            case Rule.Action.DomainMap dm -> domainMap(in, edits, newFrom, cfg, label + "+", misses, fallbacks);
         };
-        return d;
     }
 
     /** strip-headers, then from-header = align (so that a stripped Reply-To is replaced). */
@@ -179,7 +178,7 @@ public final class Rewriter {
     // ---------------------------------------------------------------- domain map
 
     private static RewriteDecision domainMap(RewriteInput in, HeaderEdits edits, FromHeader from, RelayConfig cfg,
-                                             String prefix, List<Miss> misses, List<RewriteDecision.Fallback> warnings) {
+                                             String prefix, List<Miss> misses, List<RewriteDecision.Fallback> fallbacks) {
         String reversePath = in.reversePath();
         Optional<String> fromDomain = from.domain();
         Optional<DomainPolicy> listed = fromDomain.flatMap(d -> RelayConfig.lookup(cfg.domains(), d));
@@ -187,7 +186,7 @@ public final class Rewriter {
         if (listed.isPresent()) {
             DomainPolicy p = listed.get();
             String rule = prefix + "domain:" + p.domain();
-            Trace trace = new Trace(misses, warnings);
+            Trace trace = new Trace(misses, fallbacks);
             if (nullSender) {
                 return new RewriteDecision.Keep(edits, rule, "the null sender is never rewritten", trace);
             }
@@ -198,8 +197,8 @@ public final class Rewriter {
                 return new RewriteDecision.Keep(edits, rule, "envelope sender already aligned with From domain "
                         + fromDomain.get() + (strict ? " (strict)" : " (relaxed)"), trace);
             }
-            String rp = expand(p.template(), reversePath, cfg, warnings);
-            trace = new Trace(misses, warnings);
+            String rp = expand(p.template(), reversePath, cfg, fallbacks);
+            trace = new Trace(misses, fallbacks);
             if (rp.equalsIgnoreCase(reversePath)) {
                 return new RewriteDecision.Keep(edits, rule, "envelope sender is already the return-path", trace);
             }
@@ -210,7 +209,7 @@ public final class Rewriter {
             String rpDomain = Addresses.domainOf(rp).orElse("");
             if (strict && !OrganizationalDomain.aligned(rpDomain, fromDomain.get(), true)) {
                 // a From in a subdomain of a strict domain: its parent's return-path cannot align
-                trace = new Trace(misses, warnings, List.of("alignment = strict, but the return-path domain "
+                trace = new Trace(misses, fallbacks, List.of("alignment = strict, but the return-path domain "
                         + rpDomain + " is not the From domain " + fromDomain.get() + ": list \"" + fromDomain.get()
                         + "\" under domains with a return-path of its own"));
             }
@@ -226,24 +225,24 @@ public final class Rewriter {
             case REJECT -> new RewriteDecision.Reject(550, "5.7.1",
                     fromDomain.map(d -> "sender domain " + d + " is not configured")
                             .orElse("sender domain is not configured (" + what + ")"),
-                    rule, what, new Trace(all, warnings));
-            case KEEP -> new RewriteDecision.Keep(edits, rule, what, new Trace(all, warnings));
+                    rule, what, new Trace(all, fallbacks));
+            case KEEP -> new RewriteDecision.Keep(edits, rule, what, new Trace(all, fallbacks));
             case DEFAULT -> {
                 if (nullSender) {
                     yield new RewriteDecision.Keep(edits, rule, what + "; the null sender is never rewritten",
-                            new Trace(all, warnings));
+                            new Trace(all, fallbacks));
                 }
                 DomainPolicy d = cfg.domains().get(cfg.rewrite().defaultDomain().orElseThrow());
-                String rp = expand(d.template(), reversePath, cfg, warnings);
+                String rp = expand(d.template(), reversePath, cfg, fallbacks);
                 yield new RewriteDecision.Rewrite(rp, edits, rule, what + "; using default-domain " + d.domain(),
-                        new Trace(all, warnings));
+                        new Trace(all, fallbacks));
             }
         };
     }
 
-    private static String expand(ReturnPathTemplate t, String original, RelayConfig cfg, List<RewriteDecision.Fallback> warnings) {
+    private static String expand(ReturnPathTemplate t, String original, RelayConfig cfg, List<RewriteDecision.Fallback> fallbacks) {
         ReturnPaths.Expansion e = ReturnPaths.expand(t, original, cfg.rewrite().hashKey());
-        e.fallback().ifPresent(warnings::add);
+        e.fallback().ifPresent(fallbacks::add);
         return e.address();
     }
 
