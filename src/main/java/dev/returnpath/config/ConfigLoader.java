@@ -219,6 +219,9 @@ public final class ConfigLoader {
             if (path.startsWith("returnpath.domains.")) {
                 continue; // checked per domain
             }
+            if (path.startsWith("returnpath.rules.")) {
+                continue; // rules given as an object: rules() says it must be a list
+            }
             if (!reference.hasPathOrNull(path)) {
                 throw new ConfigException(fileOf(e.getValue()), lineOf(e.getValue()), path, "unknown key");
             }

@@ -218,6 +218,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void rulesWrittenAsAnObjectAreToldToBeAList() throws Exception {
+        Path f = write(BASE + "returnpath.rules { name = \"x\", keep = true }\n");
+        ConfigException e = catchConfig(f);
+        assertThat(e.key()).isEqualTo("returnpath.rules");
+        assertThat(e.line()).isEqualTo(6);
+        assertThat(e.getMessage()).contains("must be a list such as [");
+    }
+
+    @Test
     void theSecondRuleIsNamedByItsIndexAndItsOwnLine() throws Exception {
         Path f = write(BASE + """
                 returnpath.rules = [
