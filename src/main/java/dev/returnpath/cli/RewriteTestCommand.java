@@ -11,6 +11,7 @@ import dev.returnpath.rewrite.HeaderEdits;
 import dev.returnpath.rewrite.RewriteDecision;
 import dev.returnpath.rewrite.RewriteInput;
 import dev.returnpath.rewrite.Rewriter;
+import dev.returnpath.ops.Json;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
