@@ -3,6 +3,7 @@ package dev.returnpath.cli;
 import dev.returnpath.config.ConfigException;
 import dev.returnpath.config.ConfigHolder;
 import dev.returnpath.config.ConfigLoader;
+import dev.returnpath.config.ConfigWatcher;
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.inbound.Inbound;
 import dev.returnpath.inbound.Relay;
@@ -30,6 +31,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -46,6 +49,13 @@ final class ServeCommand implements Callable<Integer> {
         Logger log = LoggerFactory.getLogger("returnpath");
         long t0 = System.nanoTime();
         RelayConfig cfg;
+        Optional<byte[]> loadedDigest;
+        try {
+            // taken before the load, so that an edit made while starting is reloaded, not missed
+            loadedDigest = Optional.of(ConfigWatcher.digest(config));
+        } catch (java.io.IOException e) {
+            loadedDigest = Optional.empty(); // the load below says what is wrong
+        }
         try {
             cfg = ConfigLoader.load(config);
         } catch (ConfigException e) {
@@ -104,8 +114,12 @@ final class ServeCommand implements Callable<Integer> {
             long every = cfg.doctorInterval().toMillis();
             doctorTimer.scheduleWithFixedDelay(doctor, every, every, TimeUnit.MILLISECONDS);
         }
+        // Hot reload: a valid edit is swapped in for new transactions; see ConfigWatcher.
+        ConfigWatcher watcher = new ConfigWatcher(config, holder, loadedDigest);
+        watcher.start(Duration.ofSeconds(1));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            watcher.close();
             log.info("shutting down: no new connections; waiting up to {} for transactions in flight",
                     holder.get().shutdownGrace());
             Thread stopper = Thread.ofPlatform().daemon().start(inbound::close);

@@ -12,7 +12,7 @@ import java.time.Clock;
 
 /**
  * A whole relay in the test's JVM, on a free loopback port, configured with HOCON that is
- * layered over a base pointing at {@code upstreamPort} with plain SMTP.
+ * layered over a base pointing at {@code upstreamPort} with plain SMTP, or read from a file.
  */
 public final class TestRelay implements AutoCloseable {
     public final RelayConfig config;
@@ -28,7 +28,25 @@ public final class TestRelay implements AutoCloseable {
     /** With the SPF guard's DNS answered by {@code guards} (e.g. zone files through ZoneResolver). */
     public TestRelay(int upstreamPort, Path spool, String extraHocon, dev.returnpath.inbound.SpfGuards guards)
             throws Exception {
-        String base = """
+        this(ConfigLoader.parseString(baseHocon(upstreamPort, spool) + "\n" + extraHocon, "test.conf"), guards);
+    }
+
+    /** A relay whose configuration is read from {@code file}, as serve reads it (for reload tests). */
+    public static TestRelay fromFile(Path file) throws Exception {
+        return new TestRelay(ConfigLoader.load(file), dev.returnpath.inbound.SpfGuards.overDnsjava(Clock.systemUTC()));
+    }
+
+    private TestRelay(RelayConfig config, dev.returnpath.inbound.SpfGuards guards) throws Exception {
+        this.config = config;
+        holder = new ConfigHolder(config);
+        Relay relay = new Relay(deliveries, guards, metrics, Clock.systemUTC());
+        inbound = new Inbound(holder, relay, Clock.systemUTC());
+        inbound.start();
+    }
+
+    /** The base configuration: a free loopback port, plain SMTP to {@code upstreamPort}. */
+    public static String baseHocon(int upstreamPort, Path spool) {
+        return """
                 returnpath {
                   hostname = "relay.test"
                   listen { port = 0 }
@@ -42,11 +60,6 @@ public final class TestRelay implements AutoCloseable {
                   queue.dir = "%s"
                 }
                 """.formatted(upstreamPort, spool.toString().replace("\\", "/"));
-        config = ConfigLoader.parseString(base + "\n" + extraHocon, "test.conf");
-        holder = new ConfigHolder(config);
-        Relay relay = new Relay(deliveries, guards, metrics, Clock.systemUTC());
-        inbound = new Inbound(holder, relay, Clock.systemUTC());
-        inbound.start();
     }
 
     public int port() {
