@@ -5,6 +5,7 @@
 #   start_dns            NSD on 127.0.0.1:$DNS_PORT serving example.com and 113.0.203.in-addr.arpa
 #   dns_set_spf D TXT    rewrites D's SPF record in the zone and reloads NSD (SIGHUP)
 #   start_sink [ARGS]    aiosmtpd sink on 127.0.0.1:$SINK_PORT, messages in $SINK_DIR
+#   start_smtp_sink      Postfix's smtp-sink on $SINK_PORT instead (load tests; records nothing)
 #   start_relay [HOCON]  returnpath on 127.0.0.1:$RELAY_PORT, smarthost = the sink, DNS = NSD
 #   start_postfix        a private Postfix null client, relayhost = [127.0.0.1]:$RELAY_PORT;
 #                        its sendmail is "$PF_SENDMAIL"
@@ -209,6 +210,18 @@ start_sink() {
   IT_PIDS+=("$SINK_PID")
   wait_tcp "$SINK_PORT" 15 "$SINK_PID" || fail "sink did not start (see sink.log)"
   log "sink: aiosmtpd on 127.0.0.1:$SINK_PORT (pid $SINK_PID)"
+}
+
+# start_smtp_sink [ARGS]: Postfix's smtp-sink instead (fast, records nothing: for load, e.g.
+# the benchmark; "-c" prints counters, "-d TEMPLATE" dumps messages). Sets SINK_PORT, SINK_PID.
+start_smtp_sink() {
+  SINK_PORT=$(free_port)
+  mkdir -p "$T/sink"
+  smtp-sink -u nobody "$@" "127.0.0.1:$SINK_PORT" 1000 >>"$T/sink/smtp-sink.log" 2>&1 &
+  SINK_PID=$!
+  IT_PIDS+=("$SINK_PID")
+  wait_tcp "$SINK_PORT" 15 "$SINK_PID" || fail "smtp-sink did not start (see sink/smtp-sink.log)"
+  log "sink: Postfix smtp-sink on 127.0.0.1:$SINK_PORT (pid $SINK_PID)"
 }
 
 sink_count() { find "$SINK_DIR" -name '*.json' 2>/dev/null | wc -l; }
