@@ -24,11 +24,11 @@ CONTAINERS_CONF="$tools/containers.conf"
 pm() { podman --runtime runc "$@"; }
 
 # Base images: the public ones when present, else the local stand-ins (offline machines).
-if ! podman image exists docker.io/library/eclipse-temurin:25-jre || ! podman image exists docker.io/library/maven:3.9-eclipse-temurin-25; then
+if ! podman image exists eclipse-temurin:25-jre || ! podman image exists maven:3.9-eclipse-temurin-25; then
   log "building the stand-in base images with $tools/container-bases.sh"
   bash "$tools/container-bases.sh" > "$T/bases.log" 2>&1 || skip "no base images and container-bases.sh failed: $(tail -n 2 "$T/bases.log" | tr '\n' ' ')"
 fi
-pm run --rm --network none docker.io/library/eclipse-temurin:25-jre true > "$T/podman-probe.log" 2>&1 \
+pm run --rm --network none eclipse-temurin:25-jre true > "$T/podman-probe.log" 2>&1 \
   || skip "podman cannot run containers here: $(tail -n 1 "$T/podman-probe.log")"
 
 # Build. The host's Maven repository is lent to the build stage as a cache (podman build -v).
@@ -47,7 +47,7 @@ log "image built in $(( $(date +%s) - t0 ))s"
 new_id=$(podman image inspect "$IMAGE" --format '{{.Id}}')
 if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then podman rmi "$old_id" >/dev/null 2>&1 || true; fi
 size=$(podman image inspect "$IMAGE" --format '{{.Size}}')
-base_size=$(podman image inspect docker.io/library/eclipse-temurin:25-jre --format '{{.Size}}')
+base_size=$(podman image inspect eclipse-temurin:25-jre --format '{{.Size}}')
 log "image size: $((size / 1000000)) MB (of which the eclipse-temurin:25-jre base: $((base_size / 1000000)) MB; returnpath's layers: $(((size - base_size) / 1000)) kB)"
 podman history --format '{{.Size}}\t{{.CreatedBy}}' "$IMAGE" | head -n 14 | sed 's/^/    /'
 
