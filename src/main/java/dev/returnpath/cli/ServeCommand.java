@@ -5,7 +5,11 @@ import dev.returnpath.config.ConfigHolder;
 import dev.returnpath.config.ConfigLoader;
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.inbound.Inbound;
+import dev.returnpath.inbound.QueueId;
 import dev.returnpath.inbound.Relay;
+import dev.returnpath.queue.ContainerVolume;
+import dev.returnpath.queue.QueueRunner;
+import dev.returnpath.queue.Spool;
 import dev.returnpath.delivery.Deliveries;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,6 +19,8 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -49,7 +55,24 @@ final class ServeCommand implements Callable<Integer> {
         ConfigHolder holder = new ConfigHolder(cfg);
         Clock clock = Clock.systemDefaultZone();
         Deliveries deliveries = new Deliveries();
-        Relay relay = new Relay(deliveries, clock);
+        QueueId ids = new QueueId();
+        Spool spool = null;
+        QueueRunner runner = null;
+        if (cfg.queue().mode() == RelayConfig.QueueMode.SPOOL) {
+            try {
+                spool = Spool.open(cfg.queue().dir());
+            } catch (java.io.IOException e) {
+                String m = config + ": returnpath.queue.dir: cannot use \"" + cfg.queue().dir() + "\" as the spool: "
+                        + (e instanceof Spool.BusyException ? e.getMessage() : e.toString());
+                log.error("configuration error: {}", m);
+                System.err.println("returnpath: configuration error: " + m);
+                return Main.EXIT_CONFIG;
+            }
+            ContainerVolume.warning(cfg.queue().dir()).ifPresent(w -> log.warn("{}", w));
+            runner = new QueueRunner(spool, holder, deliveries, clock, ids::next);
+            runner.start();
+        }
+        Relay relay = new Relay(deliveries, clock, ids, Optional.ofNullable(runner));
         Inbound inbound = new Inbound(holder, relay, clock);
         inbound.start();
         log.info("returnpath listening on {}:{} as {} (delivery {} {}, {} domain(s), queue {}) in {} ms",
@@ -62,16 +85,25 @@ final class ServeCommand implements Callable<Integer> {
             log.warn("spf.outbound-ips is empty: the SPF guard is off, mail leaves without an SPF check");
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        QueueRunner queue = runner;
+        Spool owned = spool;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            log.info("shutting down: no new connections; waiting up to {} for transactions in flight",
-                    holder.get().shutdownGrace());
-            Thread stopper = Thread.ofPlatform().daemon().start(inbound::close);
-            try {
-                stopper.join(holder.get().shutdownGrace().toMillis() + 1);
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
+            Duration grace = holder.get().shutdownGrace();
+            log.info("shutting down: no new connections or transactions; waiting up to {} for those in flight", grace);
+            // the queue stops starting attempts at once, and finishes its own within the same grace
+            Thread q = queue == null ? null : Thread.ofPlatform().daemon().start(() -> queue.shutdown(grace));
+            inbound.shutdown(grace);
+            if (q != null) {
+                try {
+                    q.join(grace.toMillis() + 3_000);
+                } catch (InterruptedException ignored) {
+                    Thread.currentThread().interrupt();
+                }
             }
             deliveries.close();
+            if (owned != null) {
+                owned.close();
+            }
             log.info("stopped");
             stopped.countDown();
         }, "shutdown"));
