@@ -26,13 +26,13 @@ public final class Main implements Runnable {
         if (System.getProperty("returnpath.log.target") == null) {
             System.setProperty("returnpath.log.target", serve ? "System.out" : "System.err");
         }
-        System.exit(run(args));
+        System.exit(execute(args));
     }
 
-    public static int run(String... args) {
+    public static int execute(String... args) {
         CommandLine cl = new CommandLine(new Main());
         // invalid input exits 2 (picocli's default); an unexpected exception exits 70 (EX_SOFTWARE)
-        cl.setExitCodeOnExecutionException(70);
+        cl.setExitCodeExceptionMapper(t -> t instanceof CommandLine.ParameterException ? EXIT_USAGE : 70);
         return cl.execute(args);
     }
 

@@ -11,6 +11,8 @@ import dev.returnpath.queue.ContainerVolume;
 import dev.returnpath.queue.QueueRunner;
 import dev.returnpath.queue.Spool;
 import dev.returnpath.delivery.Deliveries;
+import dev.returnpath.ops.Management;
+import dev.returnpath.ops.Metrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -55,6 +57,7 @@ final class ServeCommand implements Callable<Integer> {
         ConfigHolder holder = new ConfigHolder(cfg);
         Clock clock = Clock.systemDefaultZone();
         Deliveries deliveries = new Deliveries();
+        Metrics metrics = new Metrics();
         QueueId ids = new QueueId();
         Spool spool = null;
         QueueRunner runner = null;
@@ -69,17 +72,33 @@ final class ServeCommand implements Callable<Integer> {
                 return Main.EXIT_CONFIG;
             }
             ContainerVolume.warning(cfg.queue().dir()).ifPresent(w -> log.warn("{}", w));
-            runner = new QueueRunner(spool, holder, deliveries, clock, ids::next);
+            runner = new QueueRunner(spool, holder, deliveries, clock, ids::next, metrics);
             runner.start();
         }
-        Relay relay = new Relay(deliveries, clock, ids, Optional.ofNullable(runner));
+        Relay relay = new Relay(deliveries, metrics, clock, ids, Optional.ofNullable(runner));
         Inbound inbound = new Inbound(holder, relay, clock);
         inbound.start();
-        log.info("returnpath listening on {}:{} as {} (delivery {} {}, {} domain(s), queue {}) in {} ms",
+        Management.Readiness readiness = new Management.Readiness();
+        readiness.configLoaded(true);
+        Management management = null;
+        if (cfg.management().port() != 0) {
+            try {
+                management = new Management(cfg.management().host(), cfg.management().port(), metrics, readiness,
+                        inbound::isRunning);
+            } catch (java.io.IOException e) {
+                log.error("cannot start the management listener on {}:{}: {}", cfg.management().host(),
+                        cfg.management().port(), e.getMessage());
+                inbound.close();
+                return 71;
+            }
+        }
+        Management managementListener = management;
+        log.info("returnpath listening on {}:{} as {} (delivery {} {}, {} domain(s), queue {}, management {}) in {} ms",
                 cfg.listen().host(), inbound.port(), cfg.hostname(),
                 cfg.delivery().mode().name().toLowerCase(java.util.Locale.ROOT),
                 cfg.delivery().smarthost().host().map(h -> h + ":" + cfg.delivery().smarthost().port()).orElse(""),
                 cfg.domains().size(), cfg.queue().mode().name().toLowerCase(java.util.Locale.ROOT),
+                management == null ? "off" : cfg.management().host() + ":" + management.port(),
                 (System.nanoTime() - t0) / 1_000_000);
         if (cfg.spf().outboundIps().isEmpty()) {
             log.warn("spf.outbound-ips is empty: the SPF guard is off, mail leaves without an SPF check");
@@ -103,6 +122,9 @@ final class ServeCommand implements Callable<Integer> {
             deliveries.close();
             if (owned != null) {
                 owned.close();
+            }
+            if (managementListener != null) {
+                managementListener.close();
             }
             log.info("stopped");
             stopped.countDown();

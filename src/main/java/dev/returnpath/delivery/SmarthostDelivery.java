@@ -1,6 +1,7 @@
 package dev.returnpath.delivery;
 
 import dev.returnpath.config.RelayConfig;
+import dev.returnpath.config.RelayConfig.SmarthostTls;
 import dev.returnpath.delivery.DeliveryOutcome.RecipientOutcome;
 import dev.returnpath.delivery.DeliveryOutcome.Status;
 import dev.returnpath.message.Addresses;
@@ -90,10 +91,26 @@ public final class SmarthostDelivery implements Delivery {
     }
 
     private Properties properties(RelayConfig config, boolean smtputf8, SSLSocketFactory tls) {
+        Properties p = properties(config, smtputf8, tls, this.config.tls(), writeTimeouts);
+        if (this.config.username().isPresent()) {
+            p.put("mail.smtp.auth", "true");
+        }
+        return p;
+    }
+
+    /**
+     * Angus session properties for the smarthost with TLS mode {@code mode}: every I/O with a
+     * deadline, certificate and host-name verification, TLS 1.2 and 1.3 only. Shared with
+     * {@link UpstreamProbe}, so that the doctor checks exactly what delivery does.
+     */
+    static Properties properties(RelayConfig config, boolean smtputf8, SSLSocketFactory tls,
+                                 SmarthostTls mode, ScheduledExecutorService writeTimeouts) {
         Properties p = new Properties();
         RelayConfig.Delivery d = config.delivery();
-        p.put("mail.smtp.host", host);
-        p.put("mail.smtp.port", String.valueOf(this.config.port()));
+        RelayConfig.Smarthost sm = d.smarthost();
+        String h = sm.host().orElseThrow();
+        p.put("mail.smtp.host", h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h);
+        p.put("mail.smtp.port", String.valueOf(sm.port()));
         p.put("mail.smtp.localhost", config.hostname());
         // Angus waits forever by default (notes/libraries.md §2.3): every I/O gets a deadline,
         // so that neither a message nor shutdown can hang on a stalled upstream.
@@ -107,7 +124,7 @@ public final class SmarthostDelivery implements Delivery {
         p.put("mail.mime.allowutf8", String.valueOf(smtputf8));
         p.put("mail.smtp.ssl.checkserveridentity", "true");
         p.put("mail.smtp.ssl.protocols", "TLSv1.3 TLSv1.2");
-        switch (this.config.tls()) {
+        switch (mode) {
             case STARTTLS -> {
                 p.put("mail.smtp.starttls.enable", "true");
                 p.put("mail.smtp.starttls.required", "true");
@@ -118,9 +135,6 @@ public final class SmarthostDelivery implements Delivery {
         }
         if (tls != null) {
             p.put("mail.smtp.ssl.socketFactory", tls);
-        }
-        if (this.config.username().isPresent()) {
-            p.put("mail.smtp.auth", "true");
         }
         return p;
     }
@@ -316,7 +330,11 @@ public final class SmarthostDelivery implements Delivery {
         if (root instanceof SocketTimeoutException) {
             return Reply.of(451, "4.4.2", "timeout talking to " + host + ":" + config.port() + ": " + what);
         }
-        if (root instanceof javax.net.ssl.SSLException || root instanceof java.security.cert.CertificateException) {
+        boolean tlsProblem = false;
+        for (Throwable c = e; c != null && !tlsProblem; c = c.getCause() == c ? null : c.getCause()) {
+            tlsProblem = c instanceof javax.net.ssl.SSLException || c instanceof GeneralSecurityException;
+        }
+        if (tlsProblem) {
             return Reply.of(451, "4.7.5", "TLS with " + host + ":" + config.port() + " failed: " + what);
         }
         if (e instanceof jakarta.mail.AuthenticationFailedException) {

@@ -68,6 +68,11 @@ public final class Inbound implements AutoCloseable {
         server.start();
     }
 
+    /** False once a shutdown began: /readyz turns 503 while the relay drains. */
+    public boolean isRunning() {
+        return !draining && server.isRunning();
+    }
+
     public int port() {
         return server.getPortAllocated();
     }

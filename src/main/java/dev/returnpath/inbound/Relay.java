@@ -12,6 +12,8 @@ import dev.returnpath.delivery.Reply;
 import dev.returnpath.message.FromHeader;
 import dev.returnpath.message.HeaderBlock;
 import dev.returnpath.ops.MailLog;
+import dev.returnpath.ops.Metrics;
+import dev.returnpath.ops.RejectionHints;
 import dev.returnpath.queue.QueueEntry;
 import dev.returnpath.queue.QueueRunner;
 import dev.returnpath.rewrite.RewriteDecision;
@@ -44,6 +46,7 @@ import java.util.function.Function;
  */
 public final class Relay {
     private final Function<RelayConfig, Delivery> deliveries;
+    private final Metrics metrics;
     private final Clock clock;
     private final QueueId ids;
     private final Optional<QueueRunner> queue;
@@ -52,8 +55,8 @@ public final class Relay {
      * @param deliveries the delivery for a given configuration (the same instance for the same
      *                   configuration, so that connections are reused)
      */
-    public Relay(Function<RelayConfig, Delivery> deliveries, Clock clock) {
-        this(deliveries, clock, new QueueId(), Optional.empty());
+    public Relay(Function<RelayConfig, Delivery> deliveries, Metrics metrics, Clock clock) {
+        this(deliveries, metrics, clock, new QueueId(), Optional.empty());
     }
 
     /**
@@ -61,8 +64,10 @@ public final class Relay {
      * @param queue present in spool mode: accepted messages go there instead of upstream. The
      *              mode is fixed at start (the spool is opened then); a reload does not change it
      */
-    public Relay(Function<RelayConfig, Delivery> deliveries, Clock clock, QueueId ids, Optional<QueueRunner> queue) {
+    public Relay(Function<RelayConfig, Delivery> deliveries, Metrics metrics, Clock clock, QueueId ids,
+                 Optional<QueueRunner> queue) {
         this.deliveries = deliveries;
+        this.metrics = metrics;
         this.clock = clock;
         this.ids = ids;
         this.queue = queue;
@@ -83,6 +88,7 @@ public final class Relay {
             deleteQuietly(file);
             MailLog.warn(id, "client=" + t.client.getHostAddress() + " status=deferred (cannot write the spool file: "
                     + e.getMessage() + ")");
+            metrics.message("rejected", "storage");
             throw new RejectException(452, "4.3.1 Insufficient system storage");
         }
         try {
@@ -97,25 +103,26 @@ public final class Relay {
         String arrival = "client=" + t.client.getHostAddress() + " helo=" + MailLog.printable(t.helo)
                 + " from=" + MailLog.angle(t.reversePath);
         if (r.tooBig()) {
-            reject(id, arrival + " size=" + r.size(), 552, "5.3.4", "Message size exceeds fixed limit of "
+            reject(id, "size", arrival + " size=" + r.size(), 552, "5.3.4", "Message size exceeds fixed limit of "
                     + cfg.listen().maxMessageSize() + " bytes");
         }
         if (r.headerTooBig()) {
-            reject(id, arrival, 552, "5.3.4", "Message header exceeds fixed limit of "
+            reject(id, "header-size", arrival, 552, "5.3.4", "Message header exceeds fixed limit of "
                     + DataReceiver.MAX_HEADER_BYTES + " bytes");
         }
         if (r.bareNewline() && cfg.listen().bareNewline() == RelayConfig.BareNewline.REJECT) {
-            reject(id, arrival, 550, "5.5.2", "Message contains bare CR or LF: line ends must be CRLF (RFC 5321 section 2.3.8)");
+            reject(id, "bare-newline", arrival, 550, "5.5.2", "Message contains bare CR or LF: line ends must be CRLF (RFC 5321 section 2.3.8)");
         }
 
         HeaderBlock headers = HeaderBlock.parse(r.headerBytes());
         FromHeader from = FromHeader.of(headers);
         RewriteDecision decision = Rewriter.decide(t.reversePath, from.domain(), from.problem(), cfg.domains(), cfg.rewrite());
+        metrics.rewrite(decision.rule());
         String reversePath = switch (decision) {
             case RewriteDecision.Rewrite rw -> rw.reversePath();
             case RewriteDecision.Keep k -> t.reversePath;
             case RewriteDecision.Reject rj -> {
-                reject(id, arrival + " header-from=" + MailLog.angle(from.firstAddress()) + " rule=" + decision.rule(),
+                reject(id, decision.rule(), arrival + " header-from=" + MailLog.angle(from.firstAddress()) + " rule=" + decision.rule(),
                         rj.code(), rj.enhanced(), rj.text());
                 yield null; // not reached
             }
@@ -137,8 +144,17 @@ public final class Relay {
 
         Delivery delivery = deliveries.apply(cfg);
         DeliveryOutcome outcome = delivery.deliver(envelope, message);
+        metrics.upstreamSeconds(outcome.seconds());
         logOutcome(id, outcome, t);
-        return answer(t, id, envelope, outcome, headers, delivery);
+        String reply;
+        try {
+            reply = answer(t, id, envelope, outcome, headers, delivery);
+        } catch (RejectException e) {
+            metrics.message(e.getCode() < 500 ? "deferred" : "bounced", "upstream");
+            throw e;
+        }
+        metrics.message("relayed", outcome.allSent() ? "sent" : "partial");
+        return reply;
     }
 
     /**
@@ -159,6 +175,7 @@ public final class Relay {
             throw new RejectException(452, "4.3.1 Insufficient system storage");
         }
         MailLog.info(id, "status=queued nrcpt=" + rcpts.size());
+        metrics.message("queued", "spool");
         return "2.0.0 Ok: queued as " + id;
     }
 
@@ -213,14 +230,20 @@ public final class Relay {
     private void logOutcome(String id, DeliveryOutcome outcome, Transaction t) {
         double delay = (clock.millis() - t.arrival.toInstant().toEpochMilli()) / 1000.0;
         for (RecipientOutcome o : outcome.recipients()) {
+            Reply reply = o.reply();
+            var hint = o.upstreamSaid() ? RejectionHints.classify(reply.code(), reply.enhanced(), reply.text())
+                    : java.util.Optional.<RejectionHints.Hint>empty();
+            metrics.upstreamReply(o.upstreamSaid() ? reply.code() : 0,
+                    hint.map(RejectionHints.Hint::cause).orElse(o.upstreamSaid() ? "" : "connection"));
             String line = "to=" + MailLog.angle(o.recipient()) + " relay=" + outcome.relayOf(o)
                     + " delay=" + String.format(Locale.ROOT, "%.2f", Math.max(delay, outcome.seconds()))
-                    + " dsn=" + o.reply().enhancedOrDefault()
+                    + " dsn=" + reply.enhancedOrDefault()
                     + " status=" + switch (o.status()) {
                         case SENT -> "sent";
                         case DEFERRED -> "deferred";
                         case BOUNCED -> "bounced";
-                    } + " (" + o.reply() + ")";
+                    } + " (" + reply + ")"
+                    + hint.map(h -> " cause=" + h.cause() + " fix=\"" + h.fix() + "\"").orElse("");
             if (o.status() == Status.SENT) {
                 MailLog.info(id, line);
             } else {
@@ -229,7 +252,9 @@ public final class Relay {
         }
     }
 
-    private static void reject(String id, String arrival, int code, String enhanced, String text) throws RejectException {
+    private void reject(String id, String reason, String arrival, int code, String enhanced, String text)
+            throws RejectException {
+        metrics.message("rejected", reason);
         MailLog.warn(id, arrival + " status=rejected (" + code + " " + enhanced + " " + text + ")");
         throw new RejectException(code, enhanced + " " + text);
     }

@@ -11,6 +11,7 @@ import dev.returnpath.delivery.OutboundMessage;
 import dev.returnpath.delivery.Reply;
 import dev.returnpath.message.Addresses;
 import dev.returnpath.ops.MailLog;
+import dev.returnpath.ops.Metrics;
 import dev.returnpath.queue.QueueEntry.Recipient;
 import dev.returnpath.queue.QueueEntry.State;
 import org.slf4j.Logger;
@@ -80,6 +81,8 @@ public final class QueueRunner implements AutoCloseable {
     private final Function<RelayConfig, Delivery> deliveries;
     private final Clock clock;
     private final Supplier<String> ids;
+    private final Metrics metrics;
+    private final Map<String, Instant> arrivals = new ConcurrentHashMap<>();
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -107,13 +110,21 @@ public final class QueueRunner implements AutoCloseable {
      *            IDs never collide
      */
     public QueueRunner(Spool spool, ConfigHolder configs, Function<RelayConfig, Delivery> deliveries, Clock clock,
-                       Supplier<String> ids) {
+                       Supplier<String> ids, Metrics metrics) {
         this.spool = spool;
         this.configs = configs;
         this.deliveries = deliveries;
         this.clock = clock;
         this.ids = ids;
+        this.metrics = metrics;
         this.attempts = new Semaphore(configs.get().queue().maxConcurrency());
+        metrics.spool(() -> arrivals.size(), this::oldestSeconds);
+    }
+
+    private double oldestSeconds() {
+        Instant now = clock.instant();
+        return arrivals.values().stream().min(Instant::compareTo)
+                .map(a -> Math.max(0, Duration.between(a, now).toMillis() / 1000.0)).orElse(0.0);
     }
 
     /** Schedules every entry of the spool at its next attempt, and starts the loop. */
@@ -132,6 +143,7 @@ public final class QueueRunner implements AutoCloseable {
             try {
                 Optional<QueueEntry> e = spool.read(id);
                 if (e.isPresent()) {
+                    arrivals.put(id, e.get().arrival());
                     schedule(id, e.get().nextAttempt());
                     n++;
                 }
@@ -157,6 +169,7 @@ public final class QueueRunner implements AutoCloseable {
      */
     public void enqueue(QueueEntry entry, OutboundMessage message) throws IOException {
         spool.commit(entry, message);
+        arrivals.put(entry.id(), entry.arrival());
         schedule(entry.id(), entry.nextAttempt());
     }
 
@@ -171,14 +184,9 @@ public final class QueueRunner implements AutoCloseable {
         }
     }
 
-    /** Entries waiting or being attempted, for metrics and tests. */
+    /** Messages in the spool (waiting or being attempted). */
     public int size() {
-        lock.lock();
-        try {
-            return current.size() + (int) running.stream().filter(id -> !current.containsKey(id)).count();
-        } finally {
-            lock.unlock();
-        }
+        return arrivals.size();
     }
 
     private void schedule(String id, Instant at) {
@@ -294,6 +302,7 @@ public final class QueueRunner implements AutoCloseable {
                     schedule.add(new Due(next.get(), s, id));
                 } else {
                     current.remove(id);
+                    arrivals.remove(id);
                 }
                 changed.signalAll();
             } finally {
@@ -316,6 +325,9 @@ public final class QueueRunner implements AutoCloseable {
         }
 
         Map<Integer, RecipientOutcome> outcomes = deliver(entry, cfg);
+        for (RecipientOutcome o : outcomes.values()) {
+            metrics.upstreamReply(o.upstreamSaid() ? o.reply().code() : 0, o.upstreamSaid() ? "" : "connection");
+        }
 
         Instant now = clock.instant();
         double delay = Duration.between(entry.arrival(), now).toMillis() / 1000.0;
@@ -325,7 +337,7 @@ public final class QueueRunner implements AutoCloseable {
         for (Map.Entry<Integer, RecipientOutcome> e : outcomes.entrySet()) {
             int i = e.getKey();
             RecipientOutcome o = e.getValue();
-            String relay = o.upstreamSaid() ? relayOf(o) : "";
+            String relay = o.upstreamSaid() ? o.relay() : "";
             State state = switch (o.status()) {
                 case SENT -> State.SENT;
                 case BOUNCED -> State.BOUNCED;
@@ -376,6 +388,7 @@ public final class QueueRunner implements AutoCloseable {
         }
 
         QueueEntry updated = entry.withRecipients(next);
+        count(entry, updated);
         if (updated.isDone()) {
             spool.remove(id);
             MailLog.info(id, "removed");
@@ -388,6 +401,16 @@ public final class QueueRunner implements AutoCloseable {
         }
         spool.update(updated.withAttempt(done, at, warned));
         return Optional.of(at);
+    }
+
+    /** returnpath_messages_total for what this attempt finished: relayed, bounced, or deferred. */
+    private void count(QueueEntry before, QueueEntry after) {
+        if (after.isDone()) {
+            boolean anyBounced = after.recipients().stream().anyMatch(r -> r.state() == State.BOUNCED);
+            metrics.message(anyBounced ? "bounced" : "relayed", "spool");
+        } else {
+            metrics.message("deferred", "spool");
+        }
     }
 
     /** first-retry, doubling with each attempt, capped at max-retry-interval. */
@@ -464,10 +487,6 @@ public final class QueueRunner implements AutoCloseable {
 
     private static RecipientOutcome withRelay(RecipientOutcome o, String relay) {
         return o.relay().isEmpty() ? o.withRelay(relay) : o;
-    }
-
-    private static String relayOf(RecipientOutcome o) {
-        return o.relay();
     }
 
     // ---------------------------------------------------------------- DSNs

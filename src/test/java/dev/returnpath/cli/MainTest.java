@@ -14,30 +14,30 @@ class MainTest {
 
     @Test
     void unknownCommandIsAUsageError() {
-        assertThat(Main.run("bogus")).isEqualTo(Main.EXIT_USAGE);
+        assertThat(Main.execute("bogus")).isEqualTo(Main.EXIT_USAGE);
     }
 
     @Test
     void noCommandIsAUsageError() {
-        assertThat(Main.run()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(Main.execute()).isEqualTo(Main.EXIT_USAGE);
     }
 
     @Test
     void versionAndHelpExitZero() {
-        assertThat(Main.run("--version")).isZero();
-        assertThat(Main.run("serve", "--help")).isZero();
+        assertThat(Main.execute("--version")).isZero();
+        assertThat(Main.execute("serve", "--help")).isZero();
     }
 
     @Test
     void serveWithAMissingConfigExits78() {
-        assertThat(Main.run("serve", "--config", dir.resolve("missing.conf").toString())).isEqualTo(Main.EXIT_CONFIG);
+        assertThat(Main.execute("serve", "--config", dir.resolve("missing.conf").toString())).isEqualTo(Main.EXIT_CONFIG);
     }
 
     @Test
     void serveWithAnInvalidConfigExits78() throws Exception {
         Path f = dir.resolve("bad.conf");
         Files.writeString(f, "returnpath.listen.port = -1\n");
-        assertThat(Main.run("serve", "--config", f.toString())).isEqualTo(Main.EXIT_CONFIG);
+        assertThat(Main.execute("serve", "--config", f.toString())).isEqualTo(Main.EXIT_CONFIG);
     }
 
     @Test
@@ -46,6 +46,6 @@ class MainTest {
         try (var s = new java.net.ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        assertThat(Main.run("healthcheck", "--port", String.valueOf(port), "--timeout-ms", "500")).isEqualTo(1);
+        assertThat(Main.execute("healthcheck", "--port", String.valueOf(port), "--timeout-ms", "500")).isEqualTo(1);
     }
 }

@@ -19,6 +19,7 @@ public final class TestRelay implements AutoCloseable {
     public final ConfigHolder holder;
     private final Inbound inbound;
     private final Deliveries deliveries = new Deliveries();
+    public final dev.returnpath.ops.Metrics metrics = new dev.returnpath.ops.Metrics();
 
     public TestRelay(int upstreamPort, Path spool, String extraHocon) throws Exception {
         String base = """
@@ -37,7 +38,7 @@ public final class TestRelay implements AutoCloseable {
                 """.formatted(upstreamPort, spool.toString().replace("\\", "/"));
         config = ConfigLoader.parseString(base + "\n" + extraHocon, "test.conf");
         holder = new ConfigHolder(config);
-        Relay relay = new Relay(deliveries, Clock.systemUTC());
+        Relay relay = new Relay(deliveries, metrics, Clock.systemUTC());
         inbound = new Inbound(holder, relay, Clock.systemUTC());
         inbound.start();
     }

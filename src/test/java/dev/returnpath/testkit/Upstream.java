@@ -41,15 +41,58 @@ public final class Upstream implements AutoCloseable {
     private final SMTPServer server;
 
     public Upstream() {
-        server = SMTPServer.port(0)
+        this(null, false, null, null);
+    }
+
+    /**
+     * @param keystore  a PKCS12 file on the test classpath (e.g. "/tls/localhost.p12") to offer
+     *                  STARTTLS with, or null for none
+     * @param requireTls answer 530 until STARTTLS
+     * @param user      AUTH PLAIN/LOGIN user (with {@code password}), or null for no AUTH
+     */
+    public Upstream(String keystore, boolean requireTls, String user, String password) {
+        SMTPServer.Builder b = SMTPServer.port(0)
                 .bindAddress(InetAddress.getLoopbackAddress())
                 .hostName("upstream.test")
                 .softwareName("upstream")
                 .insertReceivedHeaders(false)
                 .executorService(Executors.newVirtualThreadPerTaskExecutor())
-                .messageHandlerFactory(Handler::new)
-                .build();
+                .messageHandlerFactory(Handler::new);
+        if (keystore != null) {
+            b.startTlsSocketFactory(sslContext(keystore)).enableTLS();
+            if (requireTls) {
+                b.requireTLS();
+            }
+        }
+        if (user != null) {
+            b.authenticationHandlerFactory(new org.subethamail.smtp.auth.EasyAuthenticationHandlerFactory(
+                    (u, p, ctx) -> {
+                        if (!u.equals(user) || !p.equals(password)) {
+                            throw new org.subethamail.smtp.auth.LoginFailedException("535 5.7.8 bad credentials");
+                        }
+                        authenticated.add(u);
+                    }));
+        }
+        server = b.build();
         server.start();
+    }
+
+    /** Users that authenticated successfully, in order. */
+    public final List<String> authenticated = new CopyOnWriteArrayList<>();
+
+    static javax.net.ssl.SSLContext sslContext(String keystore) {
+        try (InputStream in = Upstream.class.getResourceAsStream(keystore)) {
+            java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+            ks.load(in, "changeit".toCharArray());
+            javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                    javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, "changeit".toCharArray());
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(kmf.getKeyManagers(), null, null);
+            return ctx;
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot load " + keystore, e);
+        }
     }
 
     public int port() {

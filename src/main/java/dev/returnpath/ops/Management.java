@@ -1,0 +1,107 @@
+package dev.returnpath.ops;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The management listener (JDK HTTP server, loopback by default):
+ * {@code /healthz} (the process and the SMTP listener are alive), {@code /readyz} (the config
+ * is loaded and the upstream was reachable at the last check; the doctor's FAILs are listed in
+ * the body but do not make it 503) and {@code /metrics} (Prometheus text format). Nothing
+ * secret is served: no configuration values, no addresses of mail.
+ */
+public final class Management implements AutoCloseable {
+    private final HttpServer server;
+
+    /** What {@code /readyz} reports; updated by serve and the doctor. */
+    public static final class Readiness {
+        private volatile boolean configLoaded;
+        private volatile boolean upstreamReachable = true;
+        private volatile String upstreamProblem = "";
+        private volatile List<String> doctorFails = List.of();
+
+        public void configLoaded(boolean loaded) {
+            this.configLoaded = loaded;
+        }
+
+        public void upstream(boolean reachable, String problem) {
+            this.upstreamReachable = reachable;
+            this.upstreamProblem = problem == null ? "" : problem;
+        }
+
+        public void doctorFails(List<String> fails) {
+            this.doctorFails = List.copyOf(fails);
+        }
+
+        boolean ready() {
+            return configLoaded && upstreamReachable;
+        }
+
+        String body() {
+            StringBuilder b = new StringBuilder();
+            b.append(ready() ? "ready\n" : "not ready\n");
+            b.append("config: ").append(configLoaded ? "loaded" : "not loaded").append('\n');
+            b.append("upstream: ").append(upstreamReachable ? "reachable" : "unreachable: " + upstreamProblem).append('\n');
+            for (String f : doctorFails) {
+                b.append("doctor FAIL: ").append(f).append('\n');
+            }
+            return b.toString();
+        }
+    }
+
+    public Management(String host, int port, Metrics metrics, Readiness readiness, BooleanSupplier listenerAlive)
+            throws IOException {
+        String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getByName(h), port), 64);
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.createContext("/healthz", ex -> {
+            boolean alive = listenerAlive.getAsBoolean();
+            send(ex, alive ? 200 : 503, "text/plain; charset=utf-8", (alive ? "ok\n" : "SMTP listener is down\n").getBytes(StandardCharsets.UTF_8));
+        });
+        server.createContext("/readyz", ex -> send(ex, readiness.ready() ? 200 : 503, "text/plain; charset=utf-8",
+                readiness.body().getBytes(StandardCharsets.UTF_8)));
+        server.createContext("/metrics", ex -> {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
+            metrics.writeTo(out);
+            send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", out.toByteArray());
+        });
+        server.createContext("/", ex -> send(ex, 404, "text/plain; charset=utf-8",
+                "not found: try /healthz, /readyz or /metrics\n".getBytes(StandardCharsets.UTF_8)));
+        server.start();
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    private static void send(HttpExchange ex, int status, String type, byte[] body) throws IOException {
+        try (ex) {
+            if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
+                ex.sendResponseHeaders(405, -1);
+                return;
+            }
+            ex.getResponseHeaders().set("Content-Type", type);
+            ex.sendResponseHeaders(status, ex.getRequestMethod().equals("HEAD") ? -1 : body.length);
+            if (!ex.getRequestMethod().equals("HEAD")) {
+                try (OutputStream os = ex.getResponseBody()) {
+                    os.write(body);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}
