@@ -5,23 +5,41 @@ import dev.returnpath.config.ConfigLoader;
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.delivery.Deliveries;
 import dev.returnpath.inbound.Inbound;
+import dev.returnpath.inbound.QueueId;
 import dev.returnpath.inbound.Relay;
+import dev.returnpath.queue.QueueRunner;
+import dev.returnpath.queue.Spool;
 
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
 
 /**
  * A whole relay in the test's JVM, on a free loopback port, configured with HOCON that is
- * layered over a base pointing at {@code upstreamPort} with plain SMTP.
+ * layered over a base pointing at {@code upstreamPort} with plain SMTP. With
+ * {@code queue.mode = spool} it opens the spool and runs its queue on {@code clock}.
  */
 public final class TestRelay implements AutoCloseable {
     public final RelayConfig config;
     public final ConfigHolder holder;
     private final Inbound inbound;
-    private final Deliveries deliveries = new Deliveries();
+    private final Deliveries deliveries;
     public final dev.returnpath.ops.Metrics metrics = new dev.returnpath.ops.Metrics();
+    /** Present in spool mode. */
+    public final Spool spool;
+    public final QueueRunner queue;
 
     public TestRelay(int upstreamPort, Path spool, String extraHocon) throws Exception {
+        this(upstreamPort, spool, extraHocon, Clock.systemUTC(), new Deliveries());
+    }
+
+    public TestRelay(int upstreamPort, Path spool, String extraHocon, Clock clock) throws Exception {
+        this(upstreamPort, spool, extraHocon, clock, new Deliveries());
+    }
+
+    public TestRelay(int upstreamPort, Path spool, String extraHocon, Clock clock, Deliveries deliveries) throws Exception {
+        this.deliveries = deliveries;
         String base = """
                 returnpath {
                   hostname = "relay.test"
@@ -38,8 +56,17 @@ public final class TestRelay implements AutoCloseable {
                 """.formatted(upstreamPort, spool.toString().replace("\\", "/"));
         config = ConfigLoader.parseString(base + "\n" + extraHocon, "test.conf");
         holder = new ConfigHolder(config);
-        Relay relay = new Relay(deliveries, metrics, Clock.systemUTC());
-        inbound = new Inbound(holder, relay, Clock.systemUTC());
+        QueueId ids = new QueueId();
+        if (config.queue().mode() == RelayConfig.QueueMode.SPOOL) {
+            this.spool = Spool.open(config.queue().dir());
+            this.queue = new QueueRunner(this.spool, holder, deliveries, clock, ids::next, metrics);
+            this.queue.start();
+        } else {
+            this.spool = null;
+            this.queue = null;
+        }
+        Relay relay = new Relay(deliveries, metrics, clock, ids, Optional.ofNullable(queue));
+        inbound = new Inbound(holder, relay, clock);
         inbound.start();
     }
 
@@ -54,9 +81,18 @@ public final class TestRelay implements AutoCloseable {
         return c;
     }
 
+    /** The graceful stop that SIGTERM runs in serve. */
+    public void shutdown(Duration grace) {
+        inbound.shutdown(grace);
+    }
+
     @Override
     public void close() {
         inbound.close();
+        if (queue != null) {
+            queue.shutdown(Duration.ofSeconds(5));
+            spool.close();
+        }
         deliveries.close();
     }
 }

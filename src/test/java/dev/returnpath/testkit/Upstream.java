@@ -38,10 +38,17 @@ public final class Upstream implements AutoCloseable {
     public volatile boolean dropMidData = false;
 
     public final List<Received> received = new CopyOnWriteArrayList<>();
+    /** Every RCPT TO address offered, accepted or not, in order. */
+    public final List<String> rcptAttempts = new CopyOnWriteArrayList<>();
     private final SMTPServer server;
 
     public Upstream() {
         this(null, false, null, null);
+    }
+
+    /** A plain upstream on {@code bind:port} (port 0: any), e.g. an MX host on 127.0.0.2 for direct delivery. */
+    public Upstream(InetAddress bind, int port) {
+        this(bind, port, null, false, null, null);
     }
 
     /**
@@ -51,8 +58,12 @@ public final class Upstream implements AutoCloseable {
      * @param user      AUTH PLAIN/LOGIN user (with {@code password}), or null for no AUTH
      */
     public Upstream(String keystore, boolean requireTls, String user, String password) {
-        SMTPServer.Builder b = SMTPServer.port(0)
-                .bindAddress(InetAddress.getLoopbackAddress())
+        this(InetAddress.getLoopbackAddress(), 0, keystore, requireTls, user, password);
+    }
+
+    public Upstream(InetAddress bind, int port, String keystore, boolean requireTls, String user, String password) {
+        SMTPServer.Builder b = SMTPServer.port(port)
+                .bindAddress(bind)
                 .hostName("upstream.test")
                 .softwareName("upstream")
                 .insertReceivedHeaders(false)
@@ -128,6 +139,7 @@ public final class Upstream implements AutoCloseable {
 
         @Override
         public void recipient(String r) throws RejectException {
+            rcptAttempts.add(r);
             String reply = rcptReply.apply(r);
             if (reply != null) {
                 throw reject(reply);
