@@ -81,7 +81,7 @@ public final class Inbound implements AutoCloseable {
     @Override
     public void close() {
         draining = true;
-        server.stop();
+        server.stop(); // a no-op once stopped
     }
 
     /**
