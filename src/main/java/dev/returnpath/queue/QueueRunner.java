@@ -129,22 +129,25 @@ public final class QueueRunner implements AutoCloseable {
 
     /** Schedules every entry of the spool at its next attempt, and starts the loop. */
     public void start() throws IOException {
-        int n = rescan();
+        int n = rescan(false);
         if (n > 0) {
             log.info("spool {}: {} message(s) to deliver", spool.root(), n);
         }
         loop = Thread.ofPlatform().daemon().name("queue-runner").start(this::run);
     }
 
-    /** Reads every envelope and (re)schedules it; returns how many there are. */
-    private int rescan() throws IOException {
+    /**
+     * Reads every envelope and (re)schedules it at its next attempt, or now for a flush; returns
+     * how many there are.
+     */
+    private int rescan(boolean now) throws IOException {
         int n = 0;
         for (String id : spool.ids()) {
             try {
                 Optional<QueueEntry> e = spool.read(id);
                 if (e.isPresent()) {
                     arrivals.put(id, e.get().arrival());
-                    schedule(id, e.get().nextAttempt());
+                    schedule(id, now ? clock.instant() : e.get().nextAttempt());
                     n++;
                 }
             } catch (Spool.CorruptEntryException c) {
@@ -206,7 +209,7 @@ public final class QueueRunner implements AutoCloseable {
             if (spool.takeFlushRequest()) {
                 try {
                     log.info("flush requested: every message in the spool is tried now");
-                    rescan();
+                    rescan(true);
                 } catch (IOException e) {
                     log.error("spool {}: cannot rescan: {}", spool.root(), e.getMessage());
                 }

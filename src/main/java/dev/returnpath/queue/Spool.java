@@ -37,6 +37,7 @@ import java.util.concurrent.LinkedBlockingQueue;
  * queue/ID.env.tmp  an envelope being written; renamed over ID.env
  * corrupt/        envelopes that could not be read, set aside for a human
  * lock            held by the one {@code serve} that owns the spool
+ * entries.lock    one byte-range lock per entry (see below)
  * flush           written by {@code queue flush}: "retry everything now"
  * </pre>
  *
@@ -46,9 +47,12 @@ import java.util.concurrent.LinkedBlockingQueue;
  * The directory fsync is shared: a committer thread syncs once for every commit waiting, so
  * that many sessions committing at once cost one directory sync, not one each (group commit).
  *
- * <p>Per-entry exclusion between {@code serve} and the {@code queue} command is a POSIX lock
- * on {@code ID.eml} ({@link #tryLock}), held during a delivery attempt and during a
- * {@code queue delete} or {@code flush} of that entry.
+ * <p>Per-entry exclusion between {@code serve} and the {@code queue} command is a POSIX
+ * byte-range lock in {@code entries.lock} at the offset the entry's ID names ({@link #tryLock}),
+ * held during a delivery attempt and during a {@code queue delete} or {@code flush} of that
+ * entry. A file of its own, opened once: POSIX drops every lock a process holds on a file when
+ * it closes <em>any</em> descriptor of that file, and the message file is opened and closed by
+ * every delivery.
  */
 public final class Spool implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("returnpath.queue");
@@ -58,6 +62,7 @@ public final class Spool implements AutoCloseable {
     private final Path incoming;
     private final FileChannel lockChannel;   // null for inspect()
     private final FileLock ownerLock;
+    private final FileChannel entryLocks;
     private final Committer committer;       // null for inspect()
 
     private Spool(Path root, FileChannel lockChannel, FileLock ownerLock, boolean committing) throws IOException {
@@ -66,6 +71,9 @@ public final class Spool implements AutoCloseable {
         this.incoming = root.resolve("incoming");
         this.lockChannel = lockChannel;
         this.ownerLock = ownerLock;
+        // absent only for inspect() of a spool never created: then there is nothing to lock
+        this.entryLocks = Files.isDirectory(root) ? FileChannel.open(root.resolve("entries.lock"),
+                StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE) : null;
         this.committer = committing ? new Committer(queue) : null;
     }
 
@@ -105,12 +113,10 @@ public final class Spool implements AutoCloseable {
 
     /**
      * The spool for the {@code queue} command: reads, locks entries one by one, never takes the
-     * owner lock and never cleans up (a running {@code serve} owns that).
+     * owner lock and never cleans up (a running {@code serve} owns that). A directory that does
+     * not exist is an empty spool.
      */
     public static Spool inspect(Path root) throws IOException {
-        if (!Files.isDirectory(root)) {
-            throw new NoSuchFileException(root.toString(), null, "no spool directory");
-        }
         return new Spool(root, null, null, false);
     }
 
@@ -283,38 +289,47 @@ public final class Spool implements AutoCloseable {
      * attempt, a {@code queue} command) holds it, or the entry is gone.
      */
     public Optional<EntryLock> tryLock(String id) throws IOException {
-        FileChannel ch;
-        try {
-            ch = FileChannel.open(messageFile(id), StandardOpenOption.READ, StandardOpenOption.WRITE);
-        } catch (NoSuchFileException e) {
+        if (entryLocks == null) {
             return Optional.empty();
         }
         FileLock l;
         try {
-            l = ch.tryLock();
+            l = entryLocks.tryLock(lockOffset(id), 1, false);
         } catch (OverlappingFileLockException e) {
             l = null; // held by another thread of this JVM
-        } catch (IOException e) {
-            ch.close();
-            throw e;
         }
         if (l == null) {
-            ch.close();
             return Optional.empty();
         }
+        if (!Files.exists(messageFile(id))) {
+            l.release();
+            return Optional.empty();
+        }
+        FileLock held = l;
         return Optional.of(() -> {
             try {
-                ch.close(); // releases the lock
+                held.release();
             } catch (IOException ignored) {
-                // nothing to do: the lock goes with the descriptor
+                // the channel is gone: so is the lock
             }
         });
+    }
+
+    /** Queue IDs are hex numbers: the ID itself is the offset. Others hash above every ID. */
+    static long lockOffset(String id) {
+        if (id.matches("[0-9A-Fa-f]{1,15}")) {
+            return Long.parseLong(id, 16);
+        }
+        return (1L << 60) + (id.hashCode() & 0xffffffffL);
     }
 
     // ---------------------------------------------------------------- flush requests
 
     /** Asks a running {@code serve} to retry every entry now. */
     public void requestFlush() throws IOException {
+        if (!Files.isDirectory(queue)) {
+            return; // no spool yet: nothing to flush
+        }
         Path f = root.resolve("flush");
         Files.writeString(f, java.time.Instant.now() + "\n");
     }
@@ -376,6 +391,13 @@ public final class Spool implements AutoCloseable {
     public void close() {
         if (committer != null) {
             committer.stop();
+        }
+        try {
+            if (entryLocks != null) {
+                entryLocks.close();
+            }
+        } catch (IOException ignored) {
+            // locks go with it
         }
         try {
             if (ownerLock != null) {
