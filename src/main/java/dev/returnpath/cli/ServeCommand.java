@@ -7,6 +7,7 @@ import dev.returnpath.config.RelayConfig;
 import dev.returnpath.inbound.Inbound;
 import dev.returnpath.inbound.QueueId;
 import dev.returnpath.inbound.Relay;
+import dev.returnpath.inbound.SpfGuards;
 import dev.returnpath.queue.ContainerVolume;
 import dev.returnpath.queue.QueueRunner;
 import dev.returnpath.queue.Spool;
@@ -75,7 +76,7 @@ final class ServeCommand implements Callable<Integer> {
             runner = new QueueRunner(spool, holder, deliveries, clock, ids::next, metrics);
             runner.start();
         }
-        Relay relay = new Relay(deliveries, metrics, clock, ids, Optional.ofNullable(runner));
+        Relay relay = new Relay(deliveries, SpfGuards.overDnsjava(clock), metrics, clock, ids, Optional.ofNullable(runner));
         Inbound inbound = new Inbound(holder, relay, clock);
         inbound.start();
         Management.Readiness readiness = new Management.Readiness();

@@ -18,6 +18,8 @@ import dev.returnpath.queue.QueueEntry;
 import dev.returnpath.queue.QueueRunner;
 import dev.returnpath.rewrite.RewriteDecision;
 import dev.returnpath.rewrite.Rewriter;
+import dev.returnpath.spf.GuardVerdict;
+import dev.returnpath.spf.SpfGuard;
 import org.subethamail.smtp.RejectException;
 
 import java.io.ByteArrayOutputStream;
@@ -46,6 +48,7 @@ import java.util.function.Function;
  */
 public final class Relay {
     private final Function<RelayConfig, Delivery> deliveries;
+    private final Function<RelayConfig, SpfGuard> guards;
     private final Metrics metrics;
     private final Clock clock;
     private final QueueId ids;
@@ -55,8 +58,9 @@ public final class Relay {
      * @param deliveries the delivery for a given configuration (the same instance for the same
      *                   configuration, so that connections are reused)
      */
-    public Relay(Function<RelayConfig, Delivery> deliveries, Metrics metrics, Clock clock) {
-        this(deliveries, metrics, clock, new QueueId(), Optional.empty());
+    public Relay(Function<RelayConfig, Delivery> deliveries, Function<RelayConfig, SpfGuard> guards, Metrics metrics,
+                 Clock clock) {
+        this(deliveries, guards, metrics, clock, new QueueId(), Optional.empty());
     }
 
     /**
@@ -64,9 +68,10 @@ public final class Relay {
      * @param queue present in spool mode: accepted messages go there instead of upstream. The
      *              mode is fixed at start (the spool is opened then); a reload does not change it
      */
-    public Relay(Function<RelayConfig, Delivery> deliveries, Metrics metrics, Clock clock, QueueId ids,
-                 Optional<QueueRunner> queue) {
+    public Relay(Function<RelayConfig, Delivery> deliveries, Function<RelayConfig, SpfGuard> guards, Metrics metrics,
+                 Clock clock, QueueId ids, Optional<QueueRunner> queue) {
         this.deliveries = deliveries;
+        this.guards = guards;
         this.metrics = metrics;
         this.clock = clock;
         this.ids = ids;
@@ -128,7 +133,9 @@ public final class Relay {
             }
         };
         arrival += " return-path=" + MailLog.angle(reversePath) + " header-from=" + MailLog.angle(from.firstAddress())
-                + " rule=" + decision.rule() + " size=" + r.size() + " nrcpt=" + t.forwardPaths.size();
+                + " rule=" + decision.rule();
+        arrival += spfGuard(id, cfg, reversePath, arrival, r.size(), t.forwardPaths.size());
+        arrival += " size=" + r.size() + " nrcpt=" + t.forwardPaths.size();
         MailLog.info(id, arrival);
 
         // The app's Return-Path is removed: the receiving MTA writes the real one (RFC 5321 §4.4).
@@ -155,6 +162,42 @@ public final class Relay {
         }
         metrics.message("relayed", outcome.allSent() ? "sent" : "partial");
         return reply;
+    }
+
+    /**
+     * The SPF guard: {@code check_host} for the envelope sender that will be sent, from every
+     * {@code spf.outbound-ips} address. Only pass is good; otherwise {@code spf.on-fail} decides,
+     * and a temperror is always 451 4.4.3. Returns the log fields ({@code spf=... ip=...}).
+     */
+    private String spfGuard(String id, RelayConfig cfg, String reversePath, String arrival, long size, int nrcpt)
+            throws RejectException {
+        RelayConfig.Spf spf = cfg.spf();
+        if (spf.onFail() == RelayConfig.OnFail.OFF || spf.outboundIps().isEmpty()) {
+            return " spf=off";
+        }
+        GuardVerdict v = guards.apply(cfg).check(spf.outboundIps(), reversePath, cfg.hostname());
+        metrics.spf(v.result().wireName());
+        String fields = " spf=" + v.result().wireName() + " ip=" + switch (v) {
+            case GuardVerdict.Pass p -> spf.outboundIps().get(0).getHostAddress();
+            case GuardVerdict.NotPass n -> n.ip().getHostAddress();
+            case GuardVerdict.TempError te -> te.ip().getHostAddress();
+        };
+        String line = arrival + fields + " size=" + size + " nrcpt=" + nrcpt;
+        switch (v) {
+            case GuardVerdict.Pass p -> {
+            }
+            case GuardVerdict.TempError te -> reject(id, "spf-temperror", line, 451, "4.4.3", te.text());
+            case GuardVerdict.NotPass n -> {
+                switch (spf.onFail()) {
+                    case TEMPFAIL -> reject(id, "spf", line, 451, "4.7.26", n.advice());
+                    case REJECT -> reject(id, "spf", line, 550, "5.7.26", n.advice());
+                    case WARN -> MailLog.warn(id, "spf guard (on-fail = warn, relaying anyway): " + n.advice());
+                    case OFF -> {
+                    }
+                }
+            }
+        }
+        return fields;
     }
 
     /**

@@ -31,14 +31,22 @@ public final class TestRelay implements AutoCloseable {
     public final QueueRunner queue;
 
     public TestRelay(int upstreamPort, Path spool, String extraHocon) throws Exception {
-        this(upstreamPort, spool, extraHocon, Clock.systemUTC(), new Deliveries());
+        this(upstreamPort, spool, extraHocon, Clock.systemUTC());
+    }
+
+    /** With the SPF guard's DNS answered by {@code guards} (e.g. zone files through ZoneResolver). */
+    public TestRelay(int upstreamPort, Path spool, String extraHocon, dev.returnpath.inbound.SpfGuards guards)
+            throws Exception {
+        this(upstreamPort, spool, extraHocon, guards, Clock.systemUTC(), new Deliveries());
     }
 
     public TestRelay(int upstreamPort, Path spool, String extraHocon, Clock clock) throws Exception {
-        this(upstreamPort, spool, extraHocon, clock, new Deliveries());
+        this(upstreamPort, spool, extraHocon, dev.returnpath.inbound.SpfGuards.overDnsjava(clock), clock, new Deliveries());
     }
 
-    public TestRelay(int upstreamPort, Path spool, String extraHocon, Clock clock, Deliveries deliveries) throws Exception {
+    /** Everything chosen by the test: SPF DNS, the queue's clock, the deliveries (e.g. direct, over test zones). */
+    public TestRelay(int upstreamPort, Path spool, String extraHocon, dev.returnpath.inbound.SpfGuards guards, Clock clock,
+                     Deliveries deliveries) throws Exception {
         this.deliveries = deliveries;
         String base = """
                 returnpath {
@@ -65,7 +73,7 @@ public final class TestRelay implements AutoCloseable {
             this.spool = null;
             this.queue = null;
         }
-        Relay relay = new Relay(deliveries, metrics, clock, ids, Optional.ofNullable(queue));
+        Relay relay = new Relay(deliveries, guards, metrics, clock, ids, Optional.ofNullable(queue));
         inbound = new Inbound(holder, relay, clock);
         inbound.start();
     }

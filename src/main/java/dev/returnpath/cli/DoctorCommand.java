@@ -1,0 +1,46 @@
+package dev.returnpath.cli;
+
+import dev.returnpath.config.ConfigException;
+import dev.returnpath.config.ConfigLoader;
+import dev.returnpath.config.RelayConfig;
+import dev.returnpath.delivery.UpstreamProbe;
+import dev.returnpath.dns.DnsjavaDns;
+import dev.returnpath.ops.Doctor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code doctor [--config FILE] [--json]}: checks SPF, DMARC, PTR, the host name and the
+ * upstream as the configuration describes them, and says how to fix each problem. Exit 0 when
+ * nothing FAILs (WARNs allowed), 1 when something does, 78 for a bad configuration.
+ */
+@Command(name = "doctor", mixinStandardHelpOptions = true,
+        description = "Check the deployment: SPF, DMARC, PTR, HELO name and upstream, with the fix for each problem.")
+final class DoctorCommand implements Callable<Integer> {
+    @Option(names = "--config", paramLabel = "FILE", defaultValue = "conf/returnpath.conf",
+            description = "Configuration file (default: ${DEFAULT-VALUE}).")
+    Path config;
+
+    @Option(names = "--json", description = "Print one JSON object with the list of checks.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        RelayConfig cfg;
+        try {
+            cfg = ConfigLoader.load(config);
+        } catch (ConfigException e) {
+            System.err.println("returnpath: configuration error: " + e.getMessage());
+            return Main.EXIT_CONFIG;
+        }
+        List<Doctor.Check> checks = new Doctor(cfg, DnsjavaDns.create(cfg.dns().servers(), cfg.dns().timeout()),
+                UpstreamProbe::probe).run();
+        System.out.print(json ? Doctor.json(checks) + System.lineSeparator() : Doctor.text(checks));
+        System.out.flush();
+        return Doctor.worst(checks) == Doctor.Status.FAIL ? Main.EXIT_CHECK_FAILED : 0;
+    }
+}

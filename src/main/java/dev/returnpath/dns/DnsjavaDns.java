@@ -1,0 +1,213 @@
+package dev.returnpath.dns;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.xbill.DNS.Cache;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.ExtendedResolver;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Resolver;
+import org.xbill.DNS.ResolverConfig;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+import org.xbill.DNS.lookup.LookupFailedException;
+import org.xbill.DNS.lookup.LookupResult;
+import org.xbill.DNS.lookup.LookupSession;
+import org.xbill.DNS.lookup.NoSuchDomainException;
+import org.xbill.DNS.lookup.NoSuchRRSetException;
+import org.xbill.DNS.lookup.RedirectOverflowException;
+import org.xbill.DNS.lookup.ServerFailedException;
+
+/**
+ * {@link Dns} on dnsjava 3.6: a {@link LookupSession} with a TTL {@link Cache}, no hosts file and
+ * no search path.
+ *
+ * <p>{@link #create} talks to the given servers, or to the system's resolvers
+ * ({@link ResolverConfig}) when the list is empty. {@link #over} wraps any {@link Resolver}; tests
+ * use it with a resolver that answers from zone files.
+ *
+ * <p>Outcomes are mapped as the probes in notes/libraries.md §3 found them:
+ * {@code NoSuchDomainException} is NXDOMAIN; NODATA arrives as an empty result on the first call
+ * and as {@code NoSuchRRSetException} once cached, both are {@link DnsAnswer.NoData};
+ * {@code ServerFailedException}, other {@code LookupFailedException}s, I/O errors and timeouts are
+ * {@link DnsAnswer.Failure}.
+ *
+ * <p>Concurrent lookups of the same (name, type) share one query, so a burst of identical SPF
+ * checks (the relay's steady state, or {@code check-spf --batch}) costs one round trip.
+ */
+public final class DnsjavaDns implements Dns {
+    private final LookupSession session;
+    private final Duration deadline;
+    private final Map<Question, CompletableFuture<LookupResult>> inFlight = new ConcurrentHashMap<>();
+
+    private record Question(Name name, int type) {}
+
+    private DnsjavaDns(Resolver resolver, Duration deadline) {
+        Executor executor = Executors.newVirtualThreadPerTaskExecutor();
+        this.session = LookupSession.builder()
+                .resolver(resolver)
+                .cache(new Cache(DClass.IN))
+                .clearSearchPath()
+                .cycleResults(false) // keep the server's order: RFC 7208 §4.6.4 limits "the first 10" PTR names
+                .executor(executor)
+                .build();
+        this.deadline = deadline;
+    }
+
+    /**
+     * Servers as {@code "host"}, {@code "host:port"}, {@code "[v6]:port"} or a bare IPv6 address
+     * (port 53 by default); an empty list means the system's resolvers. {@code timeout} bounds one
+     * query to one server; with several servers, each is tried in turn within
+     * {@code timeout × servers}.
+     */
+    public static DnsjavaDns create(List<String> servers, Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        List<InetSocketAddress> addresses = new ArrayList<>();
+        for (String server : servers) {
+            addresses.add(parseServer(server));
+        }
+        if (addresses.isEmpty()) {
+            addresses.addAll(ResolverConfig.getCurrentConfig().servers());
+        }
+        if (addresses.isEmpty()) {
+            addresses.add(new InetSocketAddress("127.0.0.1", 53));
+        }
+        List<Resolver> resolvers = new ArrayList<>();
+        for (InetSocketAddress address : addresses) {
+            SimpleResolver simple = new SimpleResolver(address);
+            simple.setTimeout(timeout);
+            resolvers.add(simple);
+        }
+        Duration total = timeout.multipliedBy(resolvers.size());
+        Resolver resolver;
+        if (resolvers.size() == 1) {
+            resolver = resolvers.get(0);
+        } else {
+            ExtendedResolver extended = new ExtendedResolver(resolvers);
+            extended.setRetries(1);
+            extended.setTimeout(total);
+            resolver = extended;
+        }
+        return new DnsjavaDns(resolver, total);
+    }
+
+    /** Lookups through {@code resolver}, each waited for at most {@code timeout}. */
+    public static DnsjavaDns over(Resolver resolver, Duration timeout) {
+        return new DnsjavaDns(Objects.requireNonNull(resolver, "resolver"), Objects.requireNonNull(timeout, "timeout"));
+    }
+
+    static InetSocketAddress parseServer(String server) {
+        String s = server.strip();
+        String host;
+        int port = 53;
+        if (s.startsWith("[")) {
+            int close = s.indexOf(']');
+            if (close < 0) {
+                throw new IllegalArgumentException("DNS server " + server + ": missing ]");
+            }
+            host = s.substring(1, close);
+            String rest = s.substring(close + 1);
+            if (rest.startsWith(":")) {
+                port = parsePort(server, rest.substring(1));
+            } else if (!rest.isEmpty()) {
+                throw new IllegalArgumentException("DNS server " + server + ": expected [address]:port");
+            }
+        } else if (s.indexOf(':') != s.lastIndexOf(':')) {
+            host = s; // a bare IPv6 address
+        } else if (s.indexOf(':') >= 0) {
+            host = s.substring(0, s.indexOf(':'));
+            port = parsePort(server, s.substring(s.indexOf(':') + 1));
+        } else {
+            host = s;
+        }
+        if (host.isEmpty()) {
+            throw new IllegalArgumentException("DNS server " + server + ": empty host");
+        }
+        return new InetSocketAddress(host, port);
+    }
+
+    private static int parsePort(String server, String text) {
+        try {
+            int port = Integer.parseInt(text);
+            if (port < 1 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return port;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("DNS server " + server + ": port must be 1-65535");
+        }
+    }
+
+    @Override
+    public DnsAnswer lookup(String name, int type) {
+        Name absolute = DomainNames.toName(name).orElse(null);
+        if (absolute == null) {
+            return new DnsAnswer.Failure("not a valid domain name: " + name);
+        }
+        Question question = new Question(absolute, type);
+        CompletableFuture<LookupResult> shared = inFlight.get(question);
+        if (shared == null) {
+            // Registered before the query starts: a cache hit completes synchronously, and removing
+            // the entry from inside computeIfAbsent would be a recursive update.
+            CompletableFuture<LookupResult> mine = new CompletableFuture<>();
+            shared = inFlight.putIfAbsent(question, mine);
+            if (shared == null) {
+                shared = mine;
+                session.lookupAsync(absolute, type).whenComplete((result, error) -> {
+                    inFlight.remove(question, mine);
+                    if (error != null) {
+                        mine.completeExceptionally(error);
+                    } else {
+                        mine.complete(result);
+                    }
+                });
+            }
+        }
+        try {
+            LookupResult result = shared.get(deadline.toMillis() + 250, TimeUnit.MILLISECONDS);
+            if (result.getRecords().isEmpty()) {
+                return new DnsAnswer.NoData(); // NODATA, first form: not yet cached
+            }
+            return DnsAnswer.Records.of(result.getRecords());
+        } catch (ExecutionException e) {
+            return failureOf(e.getCause(), absolute, type);
+        } catch (TimeoutException e) {
+            return new DnsAnswer.Failure("timeout: " + Type.string(type) + " " + absolute);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new DnsAnswer.Failure("interrupted: " + Type.string(type) + " " + absolute);
+        }
+    }
+
+    private static DnsAnswer failureOf(Throwable cause, Name name, int type) {
+        Throwable t = cause;
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        String question = Type.string(type) + " " + name;
+        return switch (t) {
+            case NoSuchDomainException e -> new DnsAnswer.NxDomain();
+            case NoSuchRRSetException e -> new DnsAnswer.NoData(); // NODATA, second form: from the cache
+            case ServerFailedException e -> new DnsAnswer.Failure(Rcode.string(Rcode.SERVFAIL) + ": " + question);
+            case RedirectOverflowException e -> new DnsAnswer.Failure("too many CNAME redirects: " + question);
+            case LookupFailedException e -> new DnsAnswer.Failure("lookup failed (" + e.getMessage() + "): " + question);
+            case java.net.SocketTimeoutException e -> new DnsAnswer.Failure("timeout: " + question);
+            case IOException e -> new DnsAnswer.Failure("network error (" + e.getMessage() + "): " + question);
+            default -> new DnsAnswer.Failure(t.getClass().getSimpleName() + " (" + t.getMessage() + "): " + question);
+        };
+    }
+}

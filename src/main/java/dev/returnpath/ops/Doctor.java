@@ -1,0 +1,333 @@
+package dev.returnpath.ops;
+
+import dev.returnpath.config.RelayConfig;
+import dev.returnpath.config.RelayConfig.DomainPolicy;
+import dev.returnpath.delivery.UpstreamProbe;
+import dev.returnpath.dns.Dns;
+import dev.returnpath.dns.DnsAnswer;
+import dev.returnpath.message.Addresses;
+import dev.returnpath.rewrite.OrganizationalDomain;
+import dev.returnpath.spf.SpfEvaluator;
+import dev.returnpath.spf.SpfLint;
+import dev.returnpath.spf.SpfOutcome;
+import dev.returnpath.spf.SpfResult;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.AAAARecord;
+import org.xbill.DNS.PTRRecord;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.ReverseMap;
+import org.xbill.DNS.TXTRecord;
+import org.xbill.DNS.Type;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The deliverability doctor: checks the deployment the configuration describes, as a receiver
+ * such as Gmail will (notes/peers-and-gmail.md §d), and says how to fix each problem.
+ *
+ * <p>Per sending domain: SPF at the return-path's domain (one record, valid, at most 10 DNS
+ * lookups, {@code pass} for every outbound IP), return-path alignment with the From domain,
+ * DMARC (at the domain, then at its organizational domain). Per outbound IP: PTR, forward
+ * confirmation, and a PTR name equal to {@code hostname}. The host name: an FQDN that
+ * resolves. The upstream: connection and EHLO, STARTTLS with a valid certificate, AUTH.
+ *
+ * <p>It only reads: DNS lookups, and SMTP sessions that never send mail.
+ */
+public final class Doctor {
+
+    public enum Status { PASS, WARN, FAIL }
+
+    /** One line of the report. {@code fix} is empty when nothing is to be done. */
+    public record Check(String check, String subject, Status status, String found, String fix) {}
+
+    private final RelayConfig config;
+    private final Dns dns;
+    private final SpfEvaluator spf;
+    private final Function<RelayConfig, List<UpstreamProbe.Step>> upstream;
+
+    public Doctor(RelayConfig config, Dns dns, Function<RelayConfig, List<UpstreamProbe.Step>> upstream) {
+        this.config = config;
+        this.dns = dns;
+        this.spf = new SpfEvaluator(dns);
+        this.upstream = upstream;
+    }
+
+    public List<Check> run() {
+        List<Check> out = new ArrayList<>();
+        hostname(out);
+        if (config.spf().outboundIps().isEmpty()) {
+            out.add(new Check("spf.outbound-ips", "config", Status.WARN, "spf.outbound-ips is empty: SPF cannot be checked and the SPF guard is off",
+                    "set returnpath.spf.outbound-ips to the public IPs your mail leaves from"));
+        }
+        if (config.domains().isEmpty()) {
+            out.add(new Check("domains", "config", Status.WARN, "no sending domain is configured: every message is refused or kept",
+                    "list your From domains under returnpath.domains with their return-path"));
+        }
+        for (DomainPolicy d : config.domains().values()) {
+            domain(d, out);
+        }
+        for (InetAddress ip : config.spf().outboundIps()) {
+            ptr(ip, out);
+        }
+        upstream(out);
+        return out;
+    }
+
+    // ----------------------------------------------------------------- per domain
+
+    private void domain(DomainPolicy d, List<Check> out) {
+        String rpDomain = Addresses.domainOf(d.returnPath()).orElse(d.domain());
+        boolean strict = d.alignment() == RelayConfig.Alignment.STRICT;
+        if (OrganizationalDomain.aligned(rpDomain, d.domain(), strict)) {
+            out.add(new Check("returnpath.alignment", d.domain(), Status.PASS,
+                    "return-path " + d.returnPath() + " is aligned with " + d.domain() + (strict ? " (strict)" : " (relaxed)"), ""));
+        } else {
+            out.add(new Check("returnpath.alignment", d.domain(), Status.FAIL,
+                    "return-path " + d.returnPath() + " is not aligned with " + d.domain() + (strict ? " (strict)" : " (relaxed)")
+                            + ": SPF can pass but DMARC will not align it",
+                    "use a return-path under " + (strict ? d.domain() : OrganizationalDomain.of(d.domain()))));
+        }
+        spfChecks(rpDomain, d.returnPath(), out);
+        dmarc(d.domain(), out);
+    }
+
+    private void spfChecks(String domain, String returnPath, List<Check> out) {
+        SpfLint.Report lint = SpfLint.lint(dns, domain);
+        String publish = "publish TXT at " + domain + ": \"v=spf1 " + mechanisms() + " -all\"";
+        if (lint.lookupError().isPresent()) {
+            out.add(new Check("spf.record", domain, Status.FAIL, lint.lookupError().get(), "check the DNS servers in returnpath.dns.servers"));
+            return;
+        }
+        if (lint.records().isEmpty()) {
+            out.add(new Check("spf.record", domain, Status.FAIL, "no SPF record", publish));
+            return;
+        }
+        if (lint.records().size() > 1) {
+            out.add(new Check("spf.record", domain, Status.FAIL, lint.records().size() + " SPF records (a permerror for every receiver): "
+                    + String.join(" | ", lint.records()), "merge them into one v=spf1 record"));
+            return;
+        }
+        String record = lint.records().get(0);
+        out.add(new Check("spf.record", domain, Status.PASS, record, ""));
+        if (lint.syntaxError().isPresent()) {
+            out.add(new Check("spf.syntax", domain, Status.FAIL, lint.syntaxError().get(), "correct the record: receivers treat it as permerror"));
+            return;
+        }
+        out.add(new Check("spf.syntax", domain, Status.PASS, "valid", ""));
+        if (lint.lookups() > SpfEvaluator.MAX_DNS_TERMS) {
+            out.add(new Check("spf.lookups", domain, Status.FAIL, lint.lookups() + " DNS-querying terms through includes and redirects, over the limit of 10 (permerror)",
+                    "flatten includes into ip4:/ip6: mechanisms, or drop unused ones"));
+        } else {
+            out.add(new Check("spf.lookups", domain, Status.PASS, lint.lookups() + " of 10 DNS-querying terms", ""));
+        }
+        for (InetAddress ip : config.spf().outboundIps()) {
+            SpfOutcome o = spf.checkHost(ip, domain, returnPath, config.hostname());
+            String subject = domain + " " + ip.getHostAddress();
+            if (o.result() == SpfResult.PASS) {
+                out.add(new Check("spf.pass", subject, Status.PASS, "pass for " + ip.getHostAddress(), ""));
+            } else {
+                out.add(new Check("spf.pass", subject, Status.FAIL, o.result().wireName() + " for " + ip.getHostAddress()
+                        + (o.detail().isEmpty() ? "" : " (" + o.detail() + ")"),
+                        "add \"" + mechanism(ip) + "\" to the SPF record of " + domain));
+            }
+        }
+    }
+
+    private String mechanisms() {
+        if (config.spf().outboundIps().isEmpty()) {
+            return "ip4:YOUR.PUBLIC.IP";
+        }
+        return String.join(" ", config.spf().outboundIps().stream().map(Doctor::mechanism).toList());
+    }
+
+    private static String mechanism(InetAddress ip) {
+        return (ip instanceof Inet4Address ? "ip4:" : "ip6:") + ip.getHostAddress();
+    }
+
+    private void dmarc(String domain, List<Check> out) {
+        String org = OrganizationalDomain.of(domain);
+        List<String> names = org.equals(domain) ? List.of("_dmarc." + domain) : List.of("_dmarc." + domain, "_dmarc." + org);
+        for (String name : names) {
+            DnsAnswer a = dns.lookup(name, Type.TXT);
+            if (a instanceof DnsAnswer.Failure f) {
+                out.add(new Check("dmarc.record", domain, Status.WARN, "DNS lookup of TXT " + name + " failed: " + f.message(), "check again later"));
+                return;
+            }
+            if (a instanceof DnsAnswer.Records r) {
+                for (Record rec : r.records()) {
+                    if (rec instanceof TXTRecord txt) {
+                        String text = String.join("", txt.getStrings());
+                        if (text.toLowerCase(Locale.ROOT).startsWith("v=dmarc1")) {
+                            Map<String, String> tags = tags(text);
+                            String found = "at " + name + (name.endsWith(org) && !org.equals(domain) && name.equals("_dmarc." + org)
+                                    ? " (organizational domain)" : "")
+                                    + ": p=" + tags.getOrDefault("p", "?")
+                                    + (tags.containsKey("sp") ? " sp=" + tags.get("sp") : "")
+                                    + " aspf=" + tags.getOrDefault("aspf", "r") + " adkim=" + tags.getOrDefault("adkim", "r");
+                            out.add(new Check("dmarc.record", domain, Status.PASS, found, ""));
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        out.add(new Check("dmarc.record", domain, Status.WARN, "no DMARC record at " + String.join(" or ", names),
+                "publish TXT at _dmarc." + org + ": \"v=DMARC1; p=none; rua=mailto:dmarc@" + org
+                        + "\" (Gmail requires DMARC from bulk senders)"));
+    }
+
+    private static Map<String, String> tags(String record) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String part : record.split(";")) {
+            int eq = part.indexOf('=');
+            if (eq > 0) {
+                out.put(part.substring(0, eq).strip().toLowerCase(Locale.ROOT), part.substring(eq + 1).strip());
+            }
+        }
+        return out;
+    }
+
+    // ----------------------------------------------------------------- host
+
+    private void hostname(List<Check> out) {
+        String h = config.hostname().toLowerCase(Locale.ROOT);
+        if (!h.contains(".") || h.equals("localhost") || h.endsWith(".localdomain") || h.endsWith(".local")) {
+            out.add(new Check("hostname.fqdn", h, Status.FAIL, "\"" + h + "\" is not a public fully qualified domain name; receivers refuse such a HELO",
+                    "set returnpath.hostname to the name the outbound IP's PTR record gives"));
+            return;
+        }
+        out.add(new Check("hostname.fqdn", h, Status.PASS, "fully qualified", ""));
+        List<InetAddress> addrs = addresses(h);
+        if (addrs.isEmpty()) {
+            out.add(new Check("hostname.resolves", h, Status.FAIL, h + " has no A or AAAA record", "publish an A record for " + h + " pointing at the outbound IP"));
+        } else {
+            out.add(new Check("hostname.resolves", h, Status.PASS, h + " resolves to "
+                    + String.join(", ", addrs.stream().map(InetAddress::getHostAddress).toList()), ""));
+        }
+    }
+
+    private void ptr(InetAddress ip, List<Check> out) {
+        String subject = ip.getHostAddress();
+        DnsAnswer a = dns.lookup(ReverseMap.fromAddress(ip).toString(), Type.PTR);
+        if (a instanceof DnsAnswer.Failure f) {
+            out.add(new Check("ptr.record", subject, Status.WARN, "PTR lookup failed: " + f.message(), "check again later"));
+            return;
+        }
+        if (!(a instanceof DnsAnswer.Records r)) {
+            out.add(new Check("ptr.record", subject, Status.FAIL, "no PTR record (Gmail answers 4.7.23 / 5.7.25)",
+                    "ask the owner of " + subject + " (your provider) for a PTR record naming " + config.hostname()));
+            return;
+        }
+        List<String> names = r.records().stream().filter(x -> x instanceof PTRRecord)
+                .map(x -> stripDot(((PTRRecord) x).getTarget().toString())).toList();
+        out.add(new Check("ptr.record", subject, Status.PASS, "PTR " + String.join(", ", names), ""));
+        String confirmed = null;
+        for (String name : names) {
+            if (addresses(name).contains(ip)) {
+                confirmed = name;
+                break;
+            }
+        }
+        if (confirmed == null) {
+            out.add(new Check("ptr.fcrdns", subject, Status.FAIL, "PTR name " + String.join(", ", names) + " does not resolve back to " + subject,
+                    "publish an A/AAAA record for " + names.get(0) + " pointing at " + subject));
+            return;
+        }
+        out.add(new Check("ptr.fcrdns", subject, Status.PASS, confirmed + " resolves back to " + subject, ""));
+        if (confirmed.equalsIgnoreCase(config.hostname())) {
+            out.add(new Check("ptr.hostname", subject, Status.PASS, "PTR name equals hostname " + config.hostname(), ""));
+        } else {
+            out.add(new Check("ptr.hostname", subject, Status.WARN, "PTR name " + confirmed + " differs from hostname " + config.hostname(),
+                    "set returnpath.hostname = \"" + confirmed + "\" so that HELO matches the PTR"));
+        }
+    }
+
+    private List<InetAddress> addresses(String name) {
+        List<InetAddress> out = new ArrayList<>();
+        for (int type : new int[] {Type.A, Type.AAAA}) {
+            if (dns.lookup(name, type) instanceof DnsAnswer.Records r) {
+                for (Record rec : r.records()) {
+                    if (rec instanceof ARecord ar) {
+                        out.add(ar.getAddress());
+                    } else if (rec instanceof AAAARecord aaaa) {
+                        out.add(aaaa.getAddress());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String stripDot(String s) {
+        return s.endsWith(".") ? s.substring(0, s.length() - 1) : s;
+    }
+
+    // ----------------------------------------------------------------- upstream
+
+    private void upstream(List<Check> out) {
+        if (config.delivery().mode() != RelayConfig.DeliveryMode.SMARTHOST) {
+            return;
+        }
+        RelayConfig.Smarthost sm = config.delivery().smarthost();
+        String subject = sm.host().orElse("") + ":" + sm.port();
+        for (UpstreamProbe.Step s : upstream.apply(config)) {
+            String check = "upstream." + s.step();
+            switch (s.verdict()) {
+                case OK -> out.add(new Check(check, subject, Status.PASS, s.found(), ""));
+                case WARN -> out.add(new Check(check, subject, Status.WARN, s.found(),
+                        "use tls = starttls or implicit unless the network to the smarthost is private"));
+                case SKIPPED -> out.add(new Check(check, subject, Status.WARN, "not checked: " + s.found(), ""));
+                case FAILED -> out.add(new Check(check, subject, Status.FAIL, s.found(), switch (s.step()) {
+                    case "connect" -> "check delivery.smarthost.host and port, and that the relay can reach it";
+                    case "tls" -> "the smarthost must offer STARTTLS with a certificate for its name, trusted by the JDK "
+                            + "or by delivery.smarthost.ca-file";
+                    case "auth" -> "check RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD";
+                    default -> "";
+                }));
+            }
+        }
+    }
+
+    /** The worst status in {@code checks}. */
+    public static Status worst(List<Check> checks) {
+        Status w = Status.PASS;
+        for (Check c : checks) {
+            if (c.status().ordinal() > w.ordinal()) {
+                w = c.status();
+            }
+        }
+        return w;
+    }
+
+    public static String text(List<Check> checks) {
+        StringBuilder b = new StringBuilder();
+        for (Check c : checks) {
+            b.append(String.format(Locale.ROOT, "%-4s  %-20s %s: %s%n", c.status(), c.check(), c.subject(), c.found()));
+            if (!c.fix().isEmpty()) {
+                b.append("      fix: ").append(c.fix()).append(System.lineSeparator());
+            }
+        }
+        return b.toString();
+    }
+
+    public static String json(List<Check> checks) {
+        StringBuilder b = new StringBuilder("{\"checks\":[");
+        for (int i = 0; i < checks.size(); i++) {
+            Check c = checks.get(i);
+            b.append(i == 0 ? "" : ",").append("{\"check\":").append(Json.quote(c.check()))
+                    .append(",\"subject\":").append(Json.quote(c.subject()))
+                    .append(",\"status\":").append(Json.quote(c.status().name()))
+                    .append(",\"found\":").append(Json.quote(c.found()))
+                    .append(",\"fix\":").append(Json.quote(c.fix())).append('}');
+        }
+        Status w = worst(checks);
+        return b.append("],\"status\":").append(Json.quote(w.name())).append('}').toString();
+    }
+}
