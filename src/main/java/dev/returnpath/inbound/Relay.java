@@ -215,6 +215,7 @@ public final class Relay {
             runner.enqueue(entry, message);
         } catch (IOException e) {
             MailLog.warn(id, "status=deferred (cannot write to the spool: " + e + ")");
+            metrics.message("rejected", "storage");
             throw new RejectException(452, "4.3.1 Insufficient system storage");
         }
         MailLog.info(id, "status=queued nrcpt=" + rcpts.size());
