@@ -132,9 +132,6 @@ public final class ConfigLoader {
         Rewrite rewrite = new Rewrite(unknown, defaultDomain);
 
         DeliveryMode mode = enumOf(p + "delivery.mode", DeliveryMode.class);
-        if (mode == DeliveryMode.DIRECT) {
-            throw error(p + "delivery.mode", "direct delivery is not available in this version: use smarthost");
-        }
         String s = p + "delivery.smarthost.";
         Optional<String> smHost = optString(s + "host");
         if (smHost.isPresent()) {

@@ -40,6 +40,9 @@ public final class Upstream implements AutoCloseable {
     public final List<Received> received = new CopyOnWriteArrayList<>();
     /** Every RCPT TO address offered, accepted or not, in order. */
     public final List<String> rcptAttempts = new CopyOnWriteArrayList<>();
+    /** For each accepted message: whether the session had started TLS, and the client's HELO name. */
+    public final List<Boolean> tlsUsed = new CopyOnWriteArrayList<>();
+    public final List<String> helos = new CopyOnWriteArrayList<>();
     private final SMTPServer server;
 
     public Upstream() {
@@ -166,6 +169,8 @@ public final class Upstream implements AutoCloseable {
             if (dataReply != null) {
                 throw reject(dataReply);
             }
+            tlsUsed.add(((Session) ctx).isTLSStarted());
+            helos.add(ctx.getHelo().orElse(""));
             received.add(new Received(from, List.copyOf(to), b.toByteArray()));
             return "2.0.0 Ok: queued as UP" + received.size();
         }
