@@ -19,7 +19,19 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import dev.returnpath.delivery.UpstreamProbe;
+import dev.returnpath.dns.DnsjavaDns;
+import dev.returnpath.ops.Doctor;
+import dev.returnpath.ops.JsonLogLayout;
+
 import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -54,6 +66,9 @@ final class ServeCommand implements Callable<Integer> {
             log.error("configuration error: {}", m);
             System.err.println("returnpath: configuration error: " + m);
             return Main.EXIT_CONFIG;
+        }
+        if (cfg.logFormat() == RelayConfig.LogFormat.JSON) {
+            JsonLogLayout.install();
         }
         ConfigHolder holder = new ConfigHolder(cfg);
         Clock clock = Clock.systemDefaultZone();
@@ -104,6 +119,14 @@ final class ServeCommand implements Callable<Integer> {
         if (cfg.spf().outboundIps().isEmpty()) {
             log.warn("spf.outbound-ips is empty: the SPF guard is off, mail leaves without an SPF check");
         }
+        ScheduledExecutorService doctorTimer = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofVirtual().name("doctor").factory());
+        Runnable doctor = () -> runDoctor(holder.get(), readiness, metrics, log);
+        doctorTimer.execute(doctor); // at start, without delaying the listener
+        if (!cfg.doctorInterval().isZero()) {
+            long every = cfg.doctorInterval().toMillis();
+            doctorTimer.scheduleWithFixedDelay(doctor, every, every, TimeUnit.MILLISECONDS);
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         QueueRunner queue = runner;
         Spool owned = spool;
@@ -120,6 +143,7 @@ final class ServeCommand implements Callable<Integer> {
                     Thread.currentThread().interrupt();
                 }
             }
+            doctorTimer.shutdownNow();
             deliveries.close();
             if (owned != null) {
                 owned.close();
@@ -132,5 +156,34 @@ final class ServeCommand implements Callable<Integer> {
         }, "shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /**
+     * The doctor inside serve: its FAILs are logged as warnings, listed on /readyz and exported as
+     * returnpath_doctor_check. It never stops relaying: the SPF guard decides per message. An
+     * unreachable upstream makes /readyz answer 503 until the next check.
+     */
+    static void runDoctor(RelayConfig cfg, Management.Readiness readiness, Metrics metrics, Logger log) {
+        try {
+            List<Doctor.Check> checks = new Doctor(cfg, DnsjavaDns.create(cfg.dns().servers(), cfg.dns().timeout()),
+                    UpstreamProbe::probe).run();
+            Map<Map.Entry<String, String>, Integer> states = new LinkedHashMap<>();
+            List<String> fails = new ArrayList<>();
+            for (Doctor.Check c : checks) {
+                states.put(Map.entry(c.check(), c.subject()), c.status().ordinal());
+                if (c.status() == Doctor.Status.FAIL) {
+                    fails.add(c.check() + " " + c.subject() + ": " + c.found() + (c.fix().isEmpty() ? "" : "; fix: " + c.fix()));
+                    log.warn("doctor: FAIL {} {}: {}; fix: {}", c.check(), c.subject(), c.found(), c.fix());
+                }
+            }
+            metrics.doctor(states);
+            readiness.doctorFails(fails);
+            checks.stream().filter(c -> c.check().equals("upstream.connect")).findFirst().ifPresent(c ->
+                    readiness.upstream(c.status() != Doctor.Status.FAIL, c.found()));
+            log.info("doctor: {} checks, {} FAIL, {} WARN", checks.size(), fails.size(),
+                    checks.stream().filter(c -> c.status() == Doctor.Status.WARN).count());
+        } catch (RuntimeException e) {
+            log.warn("doctor: could not run: {}", e.toString());
+        }
     }
 }

@@ -177,8 +177,11 @@ public final class ConfigLoader {
 
         Management management = new Management(host(p + "management.host"), port(p + "management.port", true));
         Duration grace = durationIn(p + "shutdown.grace-period", Duration.ZERO, Duration.ofMinutes(10));
+        Duration doctorInterval = durationIn(p + "doctor.interval", Duration.ZERO, Duration.ofDays(7));
+        LogFormat logFormat = enumOf(p + "log.format", LogFormat.class);
 
-        return new RelayConfig(source, hostname, listen, domains, rewrite, delivery, queue, dns, spf, management, grace);
+        return new RelayConfig(source, hostname, listen, domains, rewrite, delivery, queue, dns, spf, management, grace,
+                doctorInterval, logFormat);
     }
 
     /** {@code delivery.direct}: MX delivery (port for tests and port-25-blocked networks, STARTTLS policy). */

@@ -23,7 +23,11 @@ public record RelayConfig(
         Dns dns,
         Spf spf,
         Management management,
-        Duration shutdownGrace) {
+        Duration shutdownGrace,
+        Duration doctorInterval,
+        LogFormat logFormat) {
+
+    public enum LogFormat { TEXT, JSON }
 
     public record Listen(
             String host,

@@ -36,7 +36,6 @@ public final class UpstreamProbe {
             out.add(new Step("connect", Verdict.FAILED, "delivery.smarthost.host is not set"));
             return out;
         }
-        String where = sm.host().get() + ":" + sm.port();
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "probe-write-timeouts");
             t.setDaemon(true);
@@ -52,9 +51,9 @@ public final class UpstreamProbe {
                 offersStarttls = t.supportsExtension("STARTTLS");
                 String ehlo = t.getLastServerResponse();
                 close(t);
-                out.add(new Step("connect", Verdict.OK, where + " accepted EHLO" + (ehlo == null ? "" : ": " + oneLine(ehlo))));
+                out.add(new Step("connect", Verdict.OK, "accepted EHLO" + (ehlo == null ? "" : ": " + oneLine(ehlo))));
             } catch (MessagingException e) {
-                out.add(new Step("connect", Verdict.FAILED, where + ": " + why(e)));
+                out.add(new Step("connect", Verdict.FAILED, "cannot connect: " + why(e)));
                 out.add(new Step("tls", Verdict.SKIPPED, "no connection"));
                 if (sm.username().isPresent()) {
                     out.add(new Step("auth", Verdict.SKIPPED, "no connection"));
@@ -63,18 +62,18 @@ public final class UpstreamProbe {
             }
             // 2. TLS
             switch (sm.tls()) {
-                case NONE -> out.add(new Step("tls", Verdict.WARN, where + ": tls = none, mail crosses the network in clear"
+                case NONE -> out.add(new Step("tls", Verdict.WARN, "tls = none, mail crosses the network in clear"
                         + (offersStarttls ? " although the server offers STARTTLS" : "")));
-                case IMPLICIT -> out.add(new Step("tls", Verdict.OK, where + ": implicit TLS, certificate verified"));
+                case IMPLICIT -> out.add(new Step("tls", Verdict.OK, "implicit TLS, certificate verified"));
                 case STARTTLS -> {
                     if (!offersStarttls) {
-                        out.add(new Step("tls", Verdict.FAILED, where + " does not offer STARTTLS"));
+                        out.add(new Step("tls", Verdict.FAILED, "does not offer STARTTLS"));
                     } else {
                         try {
                             close(connect(config, ca, SmarthostTls.STARTTLS, timer, false));
-                            out.add(new Step("tls", Verdict.OK, where + ": STARTTLS, certificate verified"));
+                            out.add(new Step("tls", Verdict.OK, "STARTTLS, certificate verified"));
                         } catch (MessagingException e) {
-                            out.add(new Step("tls", Verdict.FAILED, where + ": STARTTLS failed: " + why(e)));
+                            out.add(new Step("tls", Verdict.FAILED, "STARTTLS failed: " + why(e)));
                         }
                     }
                 }
@@ -86,12 +85,12 @@ public final class UpstreamProbe {
                 } else {
                     try {
                         close(connect(config, ca, sm.tls(), timer, true));
-                        out.add(new Step("auth", Verdict.OK, where + " accepted AUTH for " + sm.username().get()));
+                        out.add(new Step("auth", Verdict.OK, "accepted AUTH for " + sm.username().get()));
                     } catch (AuthenticationFailedException e) {
-                        out.add(new Step("auth", Verdict.FAILED, where + " refused AUTH for " + sm.username().get()
+                        out.add(new Step("auth", Verdict.FAILED, "refused AUTH for " + sm.username().get()
                                 + ": " + oneLine(e.getMessage())));
                     } catch (MessagingException e) {
-                        out.add(new Step("auth", Verdict.FAILED, where + ": " + why(e)));
+                        out.add(new Step("auth", Verdict.FAILED, why(e)));
                     }
                 }
             }
