@@ -112,7 +112,9 @@ final class ServeCommand implements Callable<Integer> {
         log.info("returnpath listening on {}:{} as {} (delivery {} {}, {} domain(s), queue {}, management {}) in {} ms",
                 cfg.listen().host(), inbound.port(), cfg.hostname(),
                 cfg.delivery().mode().name().toLowerCase(java.util.Locale.ROOT),
-                cfg.delivery().smarthost().host().map(h -> h + ":" + cfg.delivery().smarthost().port()).orElse(""),
+                cfg.delivery().mode() == RelayConfig.DeliveryMode.DIRECT
+                        ? "to MX port " + cfg.delivery().direct().port() + " tls " + cfg.delivery().direct().tls().name().toLowerCase(java.util.Locale.ROOT)
+                        : cfg.delivery().smarthost().host().map(h -> h + ":" + cfg.delivery().smarthost().port()).orElse(""),
                 cfg.domains().size(), cfg.queue().mode().name().toLowerCase(java.util.Locale.ROOT),
                 management == null ? "off" : cfg.management().host() + ":" + management.port(),
                 (System.nanoTime() - t0) / 1_000_000);
