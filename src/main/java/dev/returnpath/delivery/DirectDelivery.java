@@ -31,7 +31,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * Delivery to the recipients' own mail servers ({@code delivery.mode = direct}), found in DNS.
@@ -58,7 +57,7 @@ public final class DirectDelivery implements Delivery {
 
     private final Dns dns;
     private final MxSession.Settings settings;
-    private final ScheduledExecutorService watchdog;
+    // one virtual thread per domain of a message; holds nothing while idle, so it needs no close
     private final ExecutorService domains = Executors.newVirtualThreadPerTaskExecutor();
     private final Random random;
 
@@ -73,15 +72,10 @@ public final class DirectDelivery implements Delivery {
     DirectDelivery(RelayConfig config, Dns dns, SSLSocketFactory verified, Random random) {
         this.dns = dns;
         this.random = random;
-        this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "mx-write-timeouts");
-            t.setDaemon(true);
-            return t;
-        });
         RelayConfig.Delivery d = config.delivery();
         this.settings = new MxSession.Settings(config.hostname(), d.direct().port(), d.direct().tls(),
                 d.connectTimeout(), d.commandTimeout(),
-                verified == null ? (SSLSocketFactory) SSLSocketFactory.getDefault() : verified, watchdog);
+                verified == null ? (SSLSocketFactory) SSLSocketFactory.getDefault() : verified);
     }
 
     @Override
@@ -292,9 +286,11 @@ public final class DirectDelivery implements Delivery {
         return new Found(out, trouble);
     }
 
+    /**
+     * Nothing to release: sessions are not pooled, and each closes its own connection. Messages
+     * still being delivered through this instance after a reload replaced it finish normally.
+     */
     @Override
     public void close() {
-        domains.shutdown();
-        watchdog.shutdownNow();
     }
 }

@@ -30,9 +30,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One SMTP session with one address of one MX host (RFC 5321 §3, §4.1): greeting, EHLO (HELO
@@ -47,15 +44,15 @@ import java.util.concurrent.TimeUnit;
  * recipient's own reply decides whether it moves on to the next host.
  *
  * <p>Every read has {@code command-timeout} (socket timeout); every write is bounded by a
- * watchdog that closes the socket after the same time; the connection by
- * {@code connect-timeout}. The message is written with dot-stuffing and CRLF line ends
+ * watchdog (a virtual thread of the session's own) that closes the socket after the same time;
+ * the connection by {@code connect-timeout}. The message is written with dot-stuffing and CRLF line ends
  * (RFC 5321 §4.5.2), so that no bare LF or CR can end the DATA early upstream.
  */
 final class MxSession {
 
     /** Settings shared by every session of a delivery. */
     record Settings(String helo, int port, DirectTls tls, Duration connectTimeout, Duration commandTimeout,
-                    SSLSocketFactory verified, ScheduledExecutorService watchdog) {}
+                    SSLSocketFactory verified) {}
 
     /**
      * Per-recipient outcomes, in the order given. {@code tryNext} is true when the failure was
@@ -72,6 +69,10 @@ final class MxSession {
     private InputStream in;
     private OutputStream out;
     private final Set<String> extensions = new HashSet<>();
+    /** System.nanoTime() by which the write in progress must be done; 0 when none is. */
+    private volatile long writeDeadline;
+    private volatile boolean closed;
+    private Thread watchdog;
     private final List<String> lastLines = new ArrayList<>();
 
     MxSession(Settings settings, String mxName, InetAddress address) {
@@ -297,26 +298,40 @@ final class MxSession {
     }
 
     private void write(byte[] bytes) throws IOException {
-        ScheduledFuture<?> alarm = arm();
+        arm();
         try {
             out.write(bytes);
             out.flush();
         } finally {
-            alarm.cancel(false);
+            writeDeadline = 0;
         }
     }
 
-    /** A write that does not finish within command-timeout closes the socket: the write then fails. */
-    private ScheduledFuture<?> arm() {
-        Socket s = socket;
-        return settings.watchdog().schedule(() -> {
-            try {
-                s.close();
-            } catch (IOException ignored) {
-                // closing is the point
-            }
-        }, settings.commandTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    /**
+     * A blocked write has no timeout of its own: a write that does not finish within
+     * command-timeout has its socket closed by the watchdog, and then fails.
+     */
+    private void arm() {
+        writeDeadline = System.nanoTime() + settings.commandTimeout().toNanos();
+        if (watchdog == null) {
+            watchdog = Thread.ofVirtual().name("mx-write-watchdog").start(() -> {
+                while (!closed) {
+                    long d = writeDeadline;
+                    if (d != 0 && System.nanoTime() - d > 0) {
+                        closeSocket();
+                        return;
+                    }
+                    try {
+                        Thread.sleep(WATCHDOG_TICK_MS);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+        }
     }
+
+    static final long WATCHDOG_TICK_MS = 200;
 
     private void streams() throws IOException {
         in = new BufferedInputStream(socket.getInputStream(), 8192);
@@ -348,9 +363,18 @@ final class MxSession {
     }
 
     private void close() {
-        if (socket != null) {
+        closed = true;
+        closeSocket();
+        if (watchdog != null) {
+            watchdog.interrupt();
+        }
+    }
+
+    private void closeSocket() {
+        Socket s = socket;
+        if (s != null) {
             try {
-                socket.close();
+                s.close();
             } catch (IOException ignored) {
                 // done with it
             }
@@ -407,21 +431,21 @@ final class MxSession {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-            ScheduledFuture<?> alarm = arm();
+            arm();
             try {
                 target.write(b, off, len);
             } finally {
-                alarm.cancel(false);
+                writeDeadline = 0;
             }
         }
 
         @Override
         public void flush() throws IOException {
-            ScheduledFuture<?> alarm = arm();
+            arm();
             try {
                 target.flush();
             } finally {
-                alarm.cancel(false);
+                writeDeadline = 0;
             }
         }
     }

@@ -307,6 +307,48 @@ class DirectDeliveryTest {
         assertThat(mx2.received).hasSize(1);
     }
 
+    @Test
+    void aServerThatStopsReadingMidDataCannotHoldTheDeliveryPastTheCommandTimeout() throws Exception {
+        // a raw server: greets, says yes to everything up to 354, then never reads again
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.2"))) {
+            port = server.getLocalPort();
+            Thread.ofVirtual().start(() -> {
+                try (var s = server.accept()) {
+                    var in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
+                    var out = s.getOutputStream();
+                    out.write("220 stall.test ESMTP\r\n".getBytes(StandardCharsets.US_ASCII));
+                    String line;
+                    while ((line = in.readLine()) != null) {
+                        String reply = line.startsWith("EHLO") ? "250 stall.test" : line.equals("DATA") ? "354 go on" : "250 ok";
+                        out.write((reply + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                        if (line.equals("DATA")) {
+                            Thread.sleep(20_000); // and read nothing more
+                        }
+                    }
+                } catch (Exception ignored) {
+                    // the client gave up: that is the point
+                }
+            });
+            delivery("none");
+            byte[] big = new byte[16 * 1024 * 1024];
+            java.util.Arrays.fill(big, (byte) 'x');
+            for (int i = 900; i < big.length; i += 1000) {
+                big[i] = '\r';
+                big[i + 1] = '\n';
+            }
+            long t0 = System.nanoTime();
+            DeliveryOutcome o = delivery.deliver(new Envelope("ID2", "bounce@example.com", List.of("user@amx.test")),
+                    OutboundMessage.inMemory(big));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(o.recipients()).singleElement().satisfies(r -> {
+                assertThat(r.status()).isEqualTo(Status.DEFERRED);
+                assertThat(r.reply().code()).isEqualTo(451);
+            });
+            // command-timeout is 3s; the watchdog looks every 200ms
+            assertThat(ms).isBetween(2_500L, 8_000L);
+        }
+    }
+
     static Path resource(String name) throws Exception {
         return Path.of(DirectDeliveryTest.class.getResource(name).toURI());
     }
