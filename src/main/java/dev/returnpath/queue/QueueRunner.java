@@ -439,7 +439,7 @@ public final class QueueRunner implements AutoCloseable {
         }
         Delivery delivery = deliveries.apply(cfg);
         OutboundMessage message = new OutboundMessage(new byte[0], spool.messageFile(entry.id()), 0, entry.size());
-        Map<Integer, RecipientOutcome> out = new HashMap<>();
+        Map<Integer, RecipientOutcome> out = new java.util.TreeMap<>(); // logged in recipient order
         List<Map.Entry<List<Integer>, Future<DeliveryOutcome>>> running = new ArrayList<>();
         for (Map.Entry<String, List<Integer>> g : groups.entrySet()) {
             List<Integer> idx = g.getValue();
