@@ -2,6 +2,7 @@ package dev.returnpath.cli;
 
 import com.google.common.net.InetAddresses;
 import dev.returnpath.dns.DnsjavaDns;
+import dev.returnpath.ops.Json;
 import dev.returnpath.spf.SpfEvaluator;
 import dev.returnpath.spf.SpfOutcome;
 import java.io.BufferedReader;
@@ -139,14 +140,14 @@ public final class CheckSpfCommand implements Callable<Integer> {
         SpfOutcome outcome = evaluator.checkIdentity(address, path, heloName);
         if (json) {
             String domain = path.isEmpty() ? heloName : path.substring(path.lastIndexOf('@') + 1);
-            out.println("{\"result\":" + quote(outcome.result().wireName())
-                    + ",\"explanation\":" + quote(outcome.explanation())
-                    + ",\"ip\":" + quote(ip.strip())
-                    + ",\"sender\":" + quote(path.isEmpty() ? "postmaster@" + heloName : path)
-                    + ",\"helo\":" + quote(heloName)
-                    + ",\"domain\":" + quote(domain)
+            out.println("{\"result\":" + Json.quote(outcome.result().wireName())
+                    + ",\"explanation\":" + Json.quote(outcome.explanation())
+                    + ",\"ip\":" + Json.quote(ip.strip())
+                    + ",\"sender\":" + Json.quote(path.isEmpty() ? "postmaster@" + heloName : path)
+                    + ",\"helo\":" + Json.quote(heloName)
+                    + ",\"domain\":" + Json.quote(domain)
                     + ",\"ttl-seconds\":" + outcome.ttl().toSeconds()
-                    + ",\"detail\":" + quote(outcome.detail()) + "}");
+                    + ",\"detail\":" + Json.quote(outcome.detail()) + "}");
         } else {
             out.println(line(outcome));
         }
@@ -227,28 +228,6 @@ public final class CheckSpfCommand implements Callable<Integer> {
             t = t.substring(5);
         }
         return InetAddresses.isInetAddress(t) ? InetAddresses.forString(t) : null;
-    }
-
-    private static String quote(String s) {
-        StringBuilder q = new StringBuilder("\"");
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> q.append("\\\"");
-                case '\\' -> q.append("\\\\");
-                case '\n' -> q.append("\\n");
-                case '\r' -> q.append("\\r");
-                case '\t' -> q.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        q.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        q.append(c);
-                    }
-                }
-            }
-        }
-        return q.append('"').toString();
     }
 
     /** Durations as {@code 500ms}, {@code 2s}, {@code 1m}, {@code 1h}, or ISO-8601 ({@code PT2S}). */

@@ -3,6 +3,7 @@ package dev.returnpath.cli;
 import dev.returnpath.config.ConfigException;
 import dev.returnpath.config.ConfigHolder;
 import dev.returnpath.config.ConfigLoader;
+import dev.returnpath.config.ConfigWatcher;
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.inbound.Inbound;
 import dev.returnpath.inbound.QueueId;
@@ -52,6 +53,13 @@ final class ServeCommand implements Callable<Integer> {
         Logger log = LoggerFactory.getLogger("returnpath");
         long t0 = System.nanoTime();
         RelayConfig cfg;
+        Optional<byte[]> loadedDigest;
+        try {
+            // taken before the load, so that an edit made while starting is reloaded, not missed
+            loadedDigest = Optional.of(ConfigWatcher.digest(config));
+        } catch (java.io.IOException e) {
+            loadedDigest = Optional.empty(); // the load below says what is wrong
+        }
         try {
             cfg = ConfigLoader.load(config);
         } catch (ConfigException e) {
@@ -129,10 +137,14 @@ final class ServeCommand implements Callable<Integer> {
             long every = cfg.doctorInterval().toMillis();
             doctorTimer.scheduleWithFixedDelay(doctor, every, every, TimeUnit.MILLISECONDS);
         }
+        // Hot reload: a valid edit is swapped in for new transactions; see ConfigWatcher.
+        ConfigWatcher watcher = new ConfigWatcher(config, holder, loadedDigest);
+        watcher.start(Duration.ofSeconds(1));
         CountDownLatch stopped = new CountDownLatch(1);
         QueueRunner queue = runner;
         Spool owned = spool;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            watcher.close();
             Duration grace = holder.get().shutdownGrace();
             log.info("shutting down: no new connections or transactions; waiting up to {} for those in flight", grace);
             // the queue stops starting attempts at once, and finishes its own within the same grace

@@ -2,6 +2,7 @@ package dev.returnpath.config;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigSyntax;
@@ -36,7 +37,17 @@ import java.util.Set;
 public final class ConfigLoader {
 
     /** Keys an operator may set inside {@code domains."D" { ... }}. */
-    static final Set<String> DOMAIN_KEYS = Set.of("return-path", "force", "alignment");
+    static final Set<String> DOMAIN_KEYS = Set.of("return-path", "fallback", "force", "alignment", "from-address");
+
+    /** Keys of one entry of {@code returnpath.rules}. */
+    static final Set<String> RULE_KEYS = Set.of("name", "match", "return-path", "fallback", "reject", "keep",
+            "from-header", "from-address", "strip-headers");
+
+    /** Keys of a rule's {@code match}. */
+    static final Set<String> MATCH_KEYS = Set.of("envelope-sender", "header-from", "client", "recipient-domain");
+
+    /** Fields a rule may not strip: RFC 5322 §3.6 requires them in every message. */
+    static final Set<String> UNSTRIPPABLE = Set.of("from", "date");
 
     private final Config root;
     private final Config reference;
@@ -117,7 +128,9 @@ public final class ConfigLoader {
                 enumOf(p + "listen.bare-newline", BareNewline.class),
                 durationIn(p + "listen.idle-timeout", Duration.ofSeconds(1), Duration.ofHours(1)));
 
-        Map<String, DomainPolicy> domains = domains(p + "domains");
+        Optional<HashKey> hashKey = hashKey(p + "rewrite.hash-key");
+        Map<String, DomainPolicy> domains = domains(p + "domains", hashKey);
+        List<Rule> rules = rules(p + "rules", domains, hashKey);
 
         UnknownDomain unknown = enumOf(p + "rewrite.unknown-domain", UnknownDomain.class);
         Optional<String> defaultDomain = optString(p + "rewrite.default-domain").map(d -> normalizeDomain(d));
@@ -129,7 +142,7 @@ public final class ConfigLoader {
                 throw error(p + "rewrite.default-domain", "\"" + defaultDomain.get() + "\" is not listed under returnpath.domains");
             }
         }
-        Rewrite rewrite = new Rewrite(unknown, defaultDomain);
+        Rewrite rewrite = new Rewrite(unknown, defaultDomain, hashKey);
 
         DeliveryMode mode = enumOf(p + "delivery.mode", DeliveryMode.class);
         String s = p + "delivery.smarthost.";
@@ -180,7 +193,7 @@ public final class ConfigLoader {
         Duration doctorInterval = durationIn(p + "doctor.interval", Duration.ZERO, Duration.ofDays(7));
         LogFormat logFormat = enumOf(p + "log.format", LogFormat.class);
 
-        return new RelayConfig(source, hostname, listen, domains, rewrite, delivery, queue, dns, spf, management, grace,
+        return new RelayConfig(source, hostname, listen, domains, rules, rewrite, delivery, queue, dns, spf, management, grace,
                 doctorInterval, logFormat);
     }
 
@@ -219,13 +232,16 @@ public final class ConfigLoader {
             if (path.startsWith("returnpath.domains.")) {
                 continue; // checked per domain
             }
+            if (path.startsWith("returnpath.rules.")) {
+                continue; // rules given as an object: rules() says it must be a list
+            }
             if (!reference.hasPathOrNull(path)) {
                 throw new ConfigException(fileOf(e.getValue()), lineOf(e.getValue()), path, "unknown key");
             }
         }
     }
 
-    private Map<String, DomainPolicy> domains(String path) throws ConfigException {
+    private Map<String, DomainPolicy> domains(String path, Optional<HashKey> hashKey) throws ConfigException {
         Map<String, DomainPolicy> out = new LinkedHashMap<>();
         if (!root.hasPath(path)) {
             return out;
@@ -249,17 +265,345 @@ public final class ConfigLoader {
                             "unknown key (allowed: " + String.join(", ", new java.util.TreeSet<>(DOMAIN_KEYS)) + ")");
                 }
             }
-            String rp = string(key + ".return-path");
-            if (!Addresses.isValidMailbox(rp)) {
-                throw error(key + ".return-path", "\"" + rp + "\" is not a valid address (local@domain)");
-            }
+            ReturnPathTemplate template = template(key, string(key + ".return-path"), optString(key + ".fallback"), hashKey);
             boolean force = root.hasPath(key + ".force") && bool(key + ".force");
             Alignment alignment = root.hasPath(key + ".alignment") ? enumOf(key + ".alignment", Alignment.class) : Alignment.RELAXED;
-            if (out.put(domain, new DomainPolicy(domain, rp, force, alignment)) != null) {
+            Optional<String> fromAddress = optString(key + ".from-address");
+            if (fromAddress.isPresent()) {
+                String fa = fromAddress.get();
+                if (!Addresses.isValidMailbox(fa)) {
+                    throw error(key + ".from-address", "\"" + fa + "\" is not a valid address (local@domain)");
+                }
+                if (!isAtOrUnder(Addresses.domainOf(fa).orElseThrow(), domain)) {
+                    throw error(key + ".from-address", "\"" + fa + "\" is not in " + domain + " or below it: "
+                            + "the aligned From must belong to the domain that sends it");
+                }
+            }
+            if (out.put(domain, new DomainPolicy(domain, template, force, alignment, fromAddress)) != null) {
                 throw error(key, "domain \"" + domain + "\" is listed twice");
             }
         }
         return Map.copyOf(out);
+    }
+
+    /** {@code return-path} (with its {@code fallback}) at {@code key}, as a checked template. */
+    private ReturnPathTemplate template(String key, String text, Optional<String> fallback, Optional<HashKey> hashKey)
+            throws ConfigException {
+        ReturnPathTemplate t;
+        try {
+            t = ReturnPathTemplate.parse(text, fallback);
+        } catch (IllegalArgumentException ex) {
+            boolean aboutFallback = ex.getMessage().startsWith("fallback");
+            throw error(key + (aboutFallback ? ".fallback" : ".return-path"), ex.getMessage());
+        }
+        if (t.usesHash() && hashKey.isEmpty()) {
+            throw error(key + ".return-path", "\"" + text + "\" uses {hash}, which needs a key: set "
+                    + "rewrite.hash-key, e.g. through RETURNPATH_HASH_KEY (at least " + HashKey.MIN_BYTES + " bytes)");
+        }
+        return t;
+    }
+
+    private Optional<HashKey> hashKey(String path) throws ConfigException {
+        if (!root.hasPath(path)) {
+            return Optional.empty();
+        }
+        ConfigValue v = root.getValue(path);
+        if (v.valueType() != ConfigValueType.STRING) {
+            throw error(path, "must be a string (better: set RETURNPATH_HASH_KEY)");
+        }
+        byte[] k = ((String) v.unwrapped()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (k.length == 0) {
+            return Optional.empty();
+        }
+        if (k.length < HashKey.MIN_BYTES) {
+            // never print the key, not even a bad one
+            throw error(path, "too short: at least " + HashKey.MIN_BYTES + " bytes (e.g. openssl rand -base64 24)");
+        }
+        return Optional.of(new HashKey(k));
+    }
+
+    private static boolean isAtOrUnder(String domain, String parent) {
+        String d;
+        try {
+            d = normalizeDomain(domain);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        return d.equals(parent) || d.endsWith("." + parent);
+    }
+
+    // ---------------------------------------------------------------- rules
+
+    private List<Rule> rules(String path, Map<String, DomainPolicy> domains, Optional<HashKey> hashKey)
+            throws ConfigException {
+        if (!root.hasPath(path)) {
+            return List.of();
+        }
+        ConfigValue v = root.getValue(path);
+        if (v.valueType() != ConfigValueType.LIST) {
+            throw error(path, "must be a list such as [ { match { envelope-sender = \"*@*.internal\" }, "
+                    + "return-path = \"bounce@example.com\" } ]");
+        }
+        List<Rule> out = new ArrayList<>();
+        Set<String> names = new java.util.HashSet<>();
+        com.typesafe.config.ConfigList list = (com.typesafe.config.ConfigList) v;
+        for (int i = 0; i < list.size(); i++) {
+            Rule r = rule(path + "." + i, i, list.get(i), domains, hashKey);
+            if (!names.add(r.name())) {
+                ConfigObject o = (ConfigObject) list.get(i);
+                throw at(o.get("name"), path + "." + i + ".name", "\"" + r.name() + "\" is the name of an earlier rule");
+            }
+            out.add(r);
+        }
+        return List.copyOf(out);
+    }
+
+    private Rule rule(String key, int index, ConfigValue value, Map<String, DomainPolicy> domains,
+                      Optional<HashKey> hashKey) throws ConfigException {
+        if (value.valueType() != ConfigValueType.OBJECT) {
+            throw at(value, key, "must be an object such as { match { envelope-sender = \"*@*.internal\" }, "
+                    + "return-path = \"bounce@example.com\" }");
+        }
+        ConfigObject o = (ConfigObject) value;
+        for (Map.Entry<String, ConfigValue> e : o.entrySet()) {
+            if (!RULE_KEYS.contains(e.getKey())) {
+                throw at(e.getValue(), key + "." + e.getKey(),
+                        "unknown key (allowed: " + String.join(", ", new java.util.TreeSet<>(RULE_KEYS)) + ")");
+            }
+        }
+
+        String name = String.valueOf(index);
+        if (o.containsKey("name")) {
+            name = scalar(o.get("name"), key + ".name");
+            if (!name.matches("[A-Za-z][A-Za-z0-9._-]{0,63}")) {
+                throw at(o.get("name"), key + ".name", "\"" + name + "\" must start with a letter and hold only "
+                        + "letters, digits, '.', '_' and '-' (at most 64): it appears in log lines as rule=rule:NAME");
+            }
+        }
+
+        Rule.Match match = new Rule.Match(List.of(), List.of(), List.of(), List.of());
+        if (o.containsKey("match")) {
+            match = match(o.get("match"), key + ".match");
+        }
+
+        List<String> actions = new ArrayList<>();
+        for (String a : List.of("return-path", "reject", "keep")) {
+            if (o.containsKey(a) && !(a.equals("keep") && !bool(o.get(a), key + ".keep"))) {
+                actions.add(a);
+            }
+        }
+        if (actions.size() > 1) {
+            throw at(o.get(actions.get(1)), key + "." + actions.get(1), "a rule takes one of return-path, reject "
+                    + "and keep = true, not " + String.join(" and ", actions));
+        }
+        if (o.containsKey("fallback") && !o.containsKey("return-path")) {
+            throw at(o.get("fallback"), key + ".fallback", "fallback goes with return-path");
+        }
+        Rule.Action action = new Rule.Action.DomainMap();
+        Optional<ReturnPathTemplate> template = Optional.empty();
+        if (actions.contains("return-path")) {
+            Optional<String> fb = o.containsKey("fallback")
+                    ? Optional.of(scalar(o.get("fallback"), key + ".fallback")) : Optional.empty();
+            String text = scalar(o.get("return-path"), key + ".return-path");
+            try {
+                template = Optional.of(ReturnPathTemplate.parse(text, fb));
+            } catch (IllegalArgumentException ex) {
+                boolean aboutFallback = ex.getMessage().startsWith("fallback");
+                String k = aboutFallback ? "fallback" : "return-path";
+                throw at(o.get(k), key + "." + k, ex.getMessage());
+            }
+            if (template.get().usesHash() && hashKey.isEmpty()) {
+                throw at(o.get("return-path"), key + ".return-path", "\"" + text + "\" uses {hash}, which needs a key: "
+                        + "set rewrite.hash-key, e.g. through RETURNPATH_HASH_KEY (at least " + HashKey.MIN_BYTES + " bytes)");
+            }
+            action = new Rule.Action.SetReturnPath(template.get());
+        } else if (actions.contains("reject")) {
+            action = rejectAction(o.get("reject"), key + ".reject");
+        } else if (actions.contains("keep")) {
+            action = new Rule.Action.Keep();
+        }
+
+        Rule.FromHeaderMode fromHeader = Rule.FromHeaderMode.KEEP;
+        if (o.containsKey("from-header")) {
+            String fh = scalar(o.get("from-header"), key + ".from-header").trim();
+            fromHeader = switch (fh.toLowerCase(Locale.ROOT)) {
+                case "keep" -> Rule.FromHeaderMode.KEEP;
+                case "align" -> Rule.FromHeaderMode.ALIGN;
+                default -> throw at(o.get("from-header"), key + ".from-header", "must be one of keep | align, got \"" + fh + "\"");
+            };
+        }
+        Optional<String> alignTo = Optional.empty();
+        if (o.containsKey("from-address")) {
+            ConfigValue fv = o.get("from-address");
+            String fa = scalar(fv, key + ".from-address").trim();
+            if (fromHeader != Rule.FromHeaderMode.ALIGN) {
+                throw at(fv, key + ".from-address", "is used only with from-header = align");
+            }
+            if (!Addresses.isValidMailbox(fa)) {
+                throw at(fv, key + ".from-address", "\"" + fa + "\" is not a valid address (local@domain)");
+            }
+            if (RelayConfig.lookup(domains, Addresses.domainOf(fa).orElseThrow()).isEmpty()) {
+                throw at(fv, key + ".from-address", "\"" + fa + "\" is not in a domain listed under returnpath.domains");
+            }
+            alignTo = Optional.of(fa);
+        } else if (fromHeader == Rule.FromHeaderMode.ALIGN) {
+            // Which address From becomes, when the rule does not say: the from-address of the
+            // domain its return-path is in; else the only from-address there is. Never a guess
+            // between several.
+            Optional<DomainPolicy> owner = template.flatMap(t -> RelayConfig.lookup(domains, t.domain()));
+            List<String> all = domains.values().stream().flatMap(d -> d.fromAddress().stream()).sorted().toList();
+            if (owner.isPresent() && owner.get().fromAddress().isPresent()) {
+                alignTo = owner.get().fromAddress();
+            } else if (owner.isPresent()) {
+                throw at(o.get("from-header"), key + ".from-header", "align needs an address for From: set from-address "
+                        + "in this rule or in domains.\"" + owner.get().domain() + "\"");
+            } else if (template.isEmpty() && all.size() == 1) {
+                alignTo = Optional.of(all.get(0));
+            } else {
+                throw at(o.get("from-header"), key + ".from-header", "align needs an address for From: set from-address "
+                        + "in this rule" + (template.isPresent()
+                        ? " (the return-path domain " + template.get().domain() + " is not listed under returnpath.domains)"
+                        : all.isEmpty() ? " (no domain has a from-address)"
+                        : " (several domains have one: " + String.join(", ", all) + ")"));
+            }
+        }
+
+        List<String> strip = new ArrayList<>();
+        if (o.containsKey("strip-headers")) {
+            ConfigValue sv = o.get("strip-headers");
+            for (String h : stringsOf(sv, key + ".strip-headers")) {
+                String n = h.trim();
+                if (!n.matches("[!-9;-~]+")) {
+                    throw at(sv, key + ".strip-headers", "\"" + h + "\" is not a header field name");
+                }
+                if (UNSTRIPPABLE.contains(n.toLowerCase(Locale.ROOT))) {
+                    throw at(sv, key + ".strip-headers", n + " cannot be stripped: every message needs one (RFC 5322 section 3.6)"
+                            + (n.equalsIgnoreCase("from") ? "; use from-header = align to change it" : ""));
+                }
+                strip.add(n);
+            }
+        }
+        if (actions.isEmpty() && fromHeader == Rule.FromHeaderMode.KEEP && strip.isEmpty()) {
+            throw at(value, key, "does nothing: give it return-path, reject, keep = true, from-header = align or strip-headers");
+        }
+        return new Rule(index, name, match, action, fromHeader, alignTo, List.copyOf(strip));
+    }
+
+    private Rule.Match match(ConfigValue value, String key) throws ConfigException {
+        if (value.valueType() != ConfigValueType.OBJECT) {
+            throw at(value, key, "must be an object such as { envelope-sender = \"*@*.internal\", client = \"10.0.0.0/8\" }");
+        }
+        ConfigObject m = (ConfigObject) value;
+        for (Map.Entry<String, ConfigValue> e : m.entrySet()) {
+            if (!MATCH_KEYS.contains(e.getKey())) {
+                throw at(e.getValue(), key + "." + e.getKey(),
+                        "unknown key (allowed: " + String.join(", ", new java.util.TreeSet<>(MATCH_KEYS)) + ")");
+            }
+        }
+        List<Glob> sender = globs(m, "envelope-sender", key);
+        List<Glob> from = globs(m, "header-from", key);
+        List<Glob> rcpt = globs(m, "recipient-domain", key);
+        List<Cidr> client = new ArrayList<>();
+        if (m.containsKey("client")) {
+            for (String c : stringsOf(m.get("client"), key + ".client")) {
+                try {
+                    client.add(Cidr.parse(c));
+                } catch (IllegalArgumentException ex) {
+                    throw at(m.get("client"), key + ".client", ex.getMessage());
+                }
+            }
+        }
+        return new Rule.Match(sender, from, List.copyOf(client), rcpt);
+    }
+
+    private List<Glob> globs(ConfigObject m, String name, String key) throws ConfigException {
+        if (!m.containsKey(name)) {
+            return List.of();
+        }
+        List<Glob> out = new ArrayList<>();
+        for (String g : stringsOf(m.get(name), key + "." + name)) {
+            if (g.chars().anyMatch(c -> c < 0x20 || c == ' ' || c == 0x7f)) {
+                throw at(m.get(name), key + "." + name, "\"" + g + "\": a pattern has no spaces or control characters");
+            }
+            out.add(Glob.of(g));
+        }
+        return List.copyOf(out);
+    }
+
+    /** {@code "text"} or {@code "550 5.7.1 text"}: an operator may choose the code, 4xx or 5xx. */
+    private Rule.Action.Reject rejectAction(ConfigValue v, String key) throws ConfigException {
+        String text = scalar(v, key).trim();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([45])(\\d\\d) (([45])\\.\\d{1,3}\\.\\d{1,3}) ?(.*)").matcher(text);
+        int code = 550;
+        String enhanced = "5.7.1";
+        if (m.matches()) {
+            if (!m.group(1).equals(m.group(4))) {
+                throw at(v, key, "the reply code " + m.group(1) + m.group(2) + " and the enhanced code " + m.group(3)
+                        + " disagree (both 4 or both 5)");
+            }
+            code = Integer.parseInt(m.group(1) + m.group(2));
+            enhanced = m.group(3);
+            text = m.group(5).trim();
+        }
+        if (text.isEmpty()) {
+            throw at(v, key, "needs a text for the reply, e.g. reject = \"mail from this application is not accepted\"");
+        }
+        if (text.length() > 400 || !text.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
+            throw at(v, key, "the text goes on the SMTP wire: printable ASCII, at most 400 characters");
+        }
+        return new Rule.Action.Reject(code, enhanced, text);
+    }
+
+    private List<String> stringsOf(ConfigValue v, String key) throws ConfigException {
+        if (v.valueType() == ConfigValueType.STRING) {
+            return List.of((String) v.unwrapped());
+        }
+        if (v.valueType() == ConfigValueType.LIST) {
+            List<String> out = new ArrayList<>();
+            for (ConfigValue e : (com.typesafe.config.ConfigList) v) {
+                if (e.valueType() != ConfigValueType.STRING) {
+                    throw at(e, key, "must be a string or a list of strings");
+                }
+                out.add((String) e.unwrapped());
+            }
+            if (out.isEmpty()) {
+                throw at(v, key, "an empty list matches nothing: remove the key, or give patterns");
+            }
+            return out;
+        }
+        throw at(v, key, "must be a string or a list of strings");
+    }
+
+    private String scalar(ConfigValue v, String key) throws ConfigException {
+        if (v.valueType() == ConfigValueType.OBJECT || v.valueType() == ConfigValueType.LIST
+                || v.valueType() == ConfigValueType.NULL) {
+            throw at(v, key, "must be a string, not " + v.valueType().name().toLowerCase(Locale.ROOT));
+        }
+        return String.valueOf(v.unwrapped());
+    }
+
+    private boolean bool(ConfigValue v, String key) throws ConfigException {
+        if (v.valueType() == ConfigValueType.BOOLEAN) {
+            return (Boolean) v.unwrapped();
+        }
+        if (v.valueType() == ConfigValueType.STRING) {
+            String s = ((String) v.unwrapped()).trim().toLowerCase(Locale.ROOT);
+            if (s.equals("true") || s.equals("yes") || s.equals("on")) {
+                return true;
+            }
+            if (s.equals("false") || s.equals("no") || s.equals("off")) {
+                return false;
+            }
+        }
+        throw at(v, key, "must be true or false, got \"" + v.unwrapped() + "\"");
+    }
+
+    /** An error at {@code v}, a value inside a list (so that no Typesafe path reaches it). */
+    private ConfigException at(ConfigValue v, String key, String problem) {
+        if (v == null) {
+            return new ConfigException(fileName, -1, key, problem);
+        }
+        return new ConfigException(fileOf(v), lineOf(v), key, problem);
     }
 
     /** Lower case, A-label (punycode) form; rejects what cannot be a domain name. */

@@ -17,6 +17,7 @@ public record RelayConfig(
         String hostname,
         Listen listen,
         Map<String, DomainPolicy> domains,
+        List<Rule> rules,
         Rewrite rewrite,
         Delivery delivery,
         Queue queue,
@@ -46,12 +47,52 @@ public record RelayConfig(
 
     public enum BareNewline { REJECT, NORMALIZE }
 
-    /** A sending domain, keyed by the header From domain (lower case, A-label form). */
-    public record DomainPolicy(String domain, String returnPath, boolean force, Alignment alignment) {}
+    /**
+     * A sending domain, keyed by the header From domain (lower case, A-label form).
+     *
+     * @param template    {@code return-path}, a plain address or a template
+     * @param fromAddress {@code from-address}: what the header From becomes when a rule says
+     *                    {@code from-header = align}
+     */
+    public record DomainPolicy(String domain, ReturnPathTemplate template, boolean force, Alignment alignment,
+                               Optional<String> fromAddress) {
+        /** The configured {@code return-path} text (a template may contain placeholders). */
+        public String returnPath() {
+            return template.text();
+        }
+    }
 
     public enum Alignment { RELAXED, STRICT }
 
-    public record Rewrite(UnknownDomain unknownDomain, Optional<String> defaultDomain) {}
+    /**
+     * The policy of {@code domain} or of its nearest listed parent ({@code mail.example.com}
+     * finds {@code example.com}); {@code domain} may be in U-label or A-label form.
+     */
+    public static Optional<DomainPolicy> lookup(Map<String, DomainPolicy> domains, String domain) {
+        String d = domain.toLowerCase(java.util.Locale.ROOT);
+        if (d.endsWith(".")) {
+            d = d.substring(0, d.length() - 1);
+        }
+        try {
+            d = java.net.IDN.toASCII(d, java.net.IDN.ALLOW_UNASSIGNED).toLowerCase(java.util.Locale.ROOT);
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+        while (true) {
+            DomainPolicy p = domains.get(d);
+            if (p != null) {
+                return Optional.of(p);
+            }
+            int dot = d.indexOf('.');
+            if (dot < 0) {
+                return Optional.empty();
+            }
+            d = d.substring(dot + 1);
+        }
+    }
+
+    /** @param hashKey the key of {@code {hash}}; required when a template uses it */
+    public record Rewrite(UnknownDomain unknownDomain, Optional<String> defaultDomain, Optional<HashKey> hashKey) {}
 
     public enum UnknownDomain { REJECT, DEFAULT, KEEP }
 

@@ -16,7 +16,9 @@ import dev.returnpath.ops.Metrics;
 import dev.returnpath.ops.RejectionHints;
 import dev.returnpath.queue.QueueEntry;
 import dev.returnpath.queue.QueueRunner;
+import dev.returnpath.rewrite.HeaderEdits;
 import dev.returnpath.rewrite.RewriteDecision;
+import dev.returnpath.rewrite.RewriteInput;
 import dev.returnpath.rewrite.Rewriter;
 import dev.returnpath.spf.GuardVerdict;
 import dev.returnpath.spf.SpfGuard;
@@ -29,10 +31,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.ZonedDateTime;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * The pipeline after DATA: spool file, header parse, rewrite, then either delivery
@@ -119,21 +124,34 @@ public final class Relay {
             reject(id, "bare-newline", arrival, 550, "5.5.2", "Message contains bare CR or LF: line ends must be CRLF (RFC 5321 section 2.3.8)");
         }
 
-        HeaderBlock headers = HeaderBlock.parse(r.headerBytes());
-        FromHeader from = FromHeader.of(headers);
-        RewriteDecision decision = Rewriter.decide(t.reversePath, from.domain(), from.problem(), cfg.domains(), cfg.rewrite());
+        HeaderBlock received = HeaderBlock.parse(r.headerBytes());
+        FromHeader from = FromHeader.of(received);
+        RewriteDecision decision = Rewriter.decide(new RewriteInput(t.reversePath, t.forwardPaths, t.client, received), cfg);
         metrics.rewrite(decision.rule());
-        String reversePath = switch (decision) {
-            case RewriteDecision.Rewrite rw -> rw.reversePath();
-            case RewriteDecision.Keep k -> t.reversePath;
+        HeaderBlock headers = received;
+        String reversePath;
+        switch (decision) {
+            case RewriteDecision.Rewrite rw -> {
+                reversePath = rw.reversePath();
+                headers = rw.headers().headers();
+            }
+            case RewriteDecision.Keep k -> {
+                reversePath = t.reversePath;
+                headers = k.headers().headers();
+            }
             case RewriteDecision.Reject rj -> {
                 reject(id, decision.rule(), arrival + " header-from=" + MailLog.angle(from.firstAddress()) + " rule=" + decision.rule(),
                         rj.code(), rj.enhanced(), rj.text());
-                yield null; // not reached
+                throw new IllegalStateException("not reached");
             }
-        };
+        }
+        for (RewriteDecision.Fallback f : decision.trace().fallbacks()) {
+            // key=value, with the address in <> so that log.format = json keeps it whole
+            MailLog.warn(id, "template-fallback=" + MailLog.angle(f.fallback()) + " template-result="
+                    + MailLog.angle(f.attempted()) + " (" + MailLog.printable(f.problem()) + ")");
+        }
         arrival += " return-path=" + MailLog.angle(reversePath) + " header-from=" + MailLog.angle(from.firstAddress())
-                + " rule=" + decision.rule();
+                + " rule=" + decision.rule() + headerEdits(decision);
         arrival += spfGuard(id, cfg, reversePath, arrival, r.size(), t.forwardPaths.size());
         arrival += " size=" + r.size() + " nrcpt=" + t.forwardPaths.size();
         MailLog.info(id, arrival);
@@ -198,6 +216,29 @@ public final class Relay {
             }
         }
         return fields;
+    }
+
+    /** The header edits a rule made, for the arrival line: new-header-from, reply-to, stripped. */
+    private static String headerEdits(RewriteDecision d) {
+        HeaderEdits e = switch (d) {
+            case RewriteDecision.Rewrite rw -> rw.headers();
+            case RewriteDecision.Keep k -> k.headers();
+            case RewriteDecision.Reject rj -> null;
+        };
+        if (e == null || !e.changed()) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder();
+        e.from().ifPresent(f -> b.append(" new-header-from=")
+                .append(MailLog.angle(FromHeader.of(e.headers()).firstAddress())));
+        e.replyTo().ifPresent(r -> b.append(" reply-to=added"));
+        if (!e.stripped().isEmpty()) {
+            Map<String, Long> counts = e.stripped().stream()
+                    .collect(Collectors.groupingBy(n -> n, LinkedHashMap::new, Collectors.counting()));
+            b.append(" stripped=").append(counts.entrySet().stream().map(c -> c.getKey() + ":" + c.getValue())
+                    .collect(Collectors.joining(",")));
+        }
+        return b.toString();
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.returnpath.message;
 import jakarta.mail.internet.AddressException;
 import jakarta.mail.internet.InternetAddress;
 
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -15,7 +16,9 @@ import java.util.Set;
  * decoded (only the address part matters here).
  *
  * <p>A message with no From, several From fields, an unparsable one, or addresses in more than
- * one domain has no author domain: it is then treated as an unlisted domain.
+ * one domain has no author domain: it is then treated as an unlisted domain. {@code addresses}
+ * still lists every address found (in every From field, group members included), so that rules
+ * can match on them; {@code problem} says what is wrong, and is empty when {@code domain} is set.
  */
 public record FromHeader(List<String> addresses, Optional<String> domain, String problem) {
 
@@ -24,35 +27,22 @@ public record FromHeader(List<String> addresses, Optional<String> domain, String
         if (from.isEmpty()) {
             return new FromHeader(List.of(), Optional.empty(), "no From header");
         }
-        if (from.size() > 1) {
-            return new FromHeader(List.of(), Optional.empty(), "several From headers");
-        }
-        String value = from.get(0).value();
-        InternetAddress[] parsed;
-        try {
-            parsed = InternetAddress.parseHeader(value, false);
-        } catch (AddressException e) {
-            return new FromHeader(List.of(), Optional.empty(), "unparsable From header");
-        }
-        List<String> addresses = new java.util.ArrayList<>();
-        Set<String> domains = new LinkedHashSet<>();
-        for (InternetAddress a : parsed) {
-            if (a.isGroup()) {
-                try {
-                    for (InternetAddress m : a.getGroup(false)) {
-                        addresses.add(m.getAddress());
-                    }
-                } catch (AddressException e) {
-                    return new FromHeader(List.of(), Optional.empty(), "unparsable group in From header");
-                }
-                continue;
+        List<String> addresses = new ArrayList<>();
+        for (HeaderBlock.Field f : from) {
+            Optional<List<String>> parsed = addressesOf(f.value());
+            if (parsed.isEmpty()) {
+                return new FromHeader(List.copyOf(addresses), Optional.empty(),
+                        from.size() > 1 ? "several From headers" : "unparsable From header");
             }
-            addresses.add(a.getAddress());
+            addresses.addAll(parsed.get());
         }
+        if (from.size() > 1) {
+            return new FromHeader(List.copyOf(addresses), Optional.empty(), "several From headers");
+        }
+        Set<String> domains = new LinkedHashSet<>();
         for (String a : addresses) {
-            if (a == null || !Addresses.isValidMailbox(a)) {
-                return new FromHeader(List.copyOf(addresses.stream().filter(java.util.Objects::nonNull).toList()),
-                        Optional.empty(), "From address without a valid domain");
+            if (!Addresses.isValidMailbox(a)) {
+                return new FromHeader(List.copyOf(addresses), Optional.empty(), "From address without a valid domain");
             }
             domains.add(Addresses.domainOf(a).orElseThrow().toLowerCase(Locale.ROOT));
         }
@@ -63,6 +53,36 @@ public record FromHeader(List<String> addresses, Optional<String> domain, String
             return new FromHeader(List.copyOf(addresses), Optional.empty(), "From addresses in several domains");
         }
         return new FromHeader(List.copyOf(addresses), Optional.of(domains.iterator().next()), "");
+    }
+
+    /**
+     * The addresses of an address list (RFC 5322 §3.4), group members included; empty when the
+     * text does not parse. An address without a domain is returned as it is.
+     */
+    static Optional<List<String>> addressesOf(String value) {
+        InternetAddress[] parsed;
+        try {
+            parsed = InternetAddress.parseHeader(value, false);
+        } catch (AddressException e) {
+            return Optional.empty();
+        }
+        List<String> out = new ArrayList<>();
+        for (InternetAddress a : parsed) {
+            if (a.isGroup()) {
+                try {
+                    for (InternetAddress m : a.getGroup(false)) {
+                        if (m.getAddress() != null) {
+                            out.add(m.getAddress());
+                        }
+                    }
+                } catch (AddressException e) {
+                    return Optional.empty();
+                }
+            } else if (a.getAddress() != null) {
+                out.add(a.getAddress());
+            }
+        }
+        return Optional.of(out);
     }
 
     /** The first address, for the log line; empty when there is none. */

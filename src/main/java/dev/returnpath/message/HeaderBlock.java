@@ -18,6 +18,16 @@ public final class HeaderBlock {
 
     /** One field: its name and its raw bytes, including folded lines and the final CRLF. */
     public record Field(String name, byte[] raw) {
+        /** The raw bytes after the colon, folding and final CRLF included. */
+        public byte[] rawValue() {
+            for (int i = 0; i < raw.length; i++) {
+                if (raw[i] == ':') {
+                    return java.util.Arrays.copyOfRange(raw, i + 1, raw.length);
+                }
+            }
+            return new byte[0];
+        }
+
         /** The unfolded value, decoded as UTF-8 (RFC 6532), for reading only. */
         public String value() {
             String s = new String(raw, StandardCharsets.UTF_8);
@@ -116,6 +126,29 @@ public final class HeaderBlock {
         }
         if (!placed) {
             out.add(new Field(name, raw));
+        }
+        return new HeaderBlock(out);
+    }
+
+    /**
+     * A copy where the fields named {@code name} are replaced by {@code replacement} (any number
+     * of fields), placed where the first of them was; at the end when there was none.
+     */
+    public HeaderBlock replacingAll(String name, List<Field> replacement) {
+        List<Field> out = new ArrayList<>();
+        boolean placed = false;
+        for (Field f : fields) {
+            if (f.is(name)) {
+                if (!placed) {
+                    out.addAll(replacement);
+                    placed = true;
+                }
+            } else {
+                out.add(f);
+            }
+        }
+        if (!placed) {
+            out.addAll(replacement);
         }
         return new HeaderBlock(out);
     }

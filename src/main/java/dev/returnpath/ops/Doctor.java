@@ -5,7 +5,6 @@ import dev.returnpath.config.RelayConfig.DomainPolicy;
 import dev.returnpath.delivery.UpstreamProbe;
 import dev.returnpath.dns.Dns;
 import dev.returnpath.dns.DnsAnswer;
-import dev.returnpath.message.Addresses;
 import dev.returnpath.rewrite.OrganizationalDomain;
 import dev.returnpath.spf.SpfEvaluator;
 import dev.returnpath.spf.SpfLint;
@@ -70,8 +69,16 @@ public final class Doctor {
             out.add(new Check("domains", "config", Status.WARN, "no sending domain is configured: every message is refused or kept",
                     "list your From domains under returnpath.domains with their return-path"));
         }
+        java.util.Set<String> spfChecked = new java.util.HashSet<>();
         for (DomainPolicy d : config.domains().values()) {
-            domain(d, out);
+            domain(d, out, spfChecked);
+        }
+        // a rule's return-path leaves with its own domain: SPF must pass there too
+        for (dev.returnpath.config.Rule rule : config.rules()) {
+            if (rule.action() instanceof dev.returnpath.config.Rule.Action.SetReturnPath set
+                    && spfChecked.add(set.returnPath().domain())) {
+                spfChecks(set.returnPath().domain(), sender(set.returnPath()), out);
+            }
         }
         for (InetAddress ip : config.spf().outboundIps()) {
             ptr(ip, out);
@@ -82,8 +89,13 @@ public final class Doctor {
 
     // ----------------------------------------------------------------- per domain
 
-    private void domain(DomainPolicy d, List<Check> out) {
-        String rpDomain = Addresses.domainOf(d.returnPath()).orElse(d.domain());
+    /** The address SPF is checked with: a template's plain fallback, since macros may read it. */
+    private static String sender(dev.returnpath.config.ReturnPathTemplate t) {
+        return t.isPlain() ? t.text() : t.fallback();
+    }
+
+    private void domain(DomainPolicy d, List<Check> out, java.util.Set<String> spfChecked) {
+        String rpDomain = d.template().domain();
         boolean strict = d.alignment() == RelayConfig.Alignment.STRICT;
         if (OrganizationalDomain.aligned(rpDomain, d.domain(), strict)) {
             out.add(new Check("returnpath.alignment", d.domain(), Status.PASS,
@@ -94,7 +106,9 @@ public final class Doctor {
                             + ": SPF can pass but DMARC will not align it",
                     "use a return-path under " + (strict ? d.domain() : OrganizationalDomain.of(d.domain()))));
         }
-        spfChecks(rpDomain, d.returnPath(), out);
+        if (spfChecked.add(rpDomain)) {
+            spfChecks(rpDomain, sender(d.template()), out);
+        }
         dmarc(d.domain(), out);
     }
 

@@ -18,6 +18,9 @@ public final class OrganizationalDomain {
         if (d.endsWith(".")) {
             d = d.substring(0, d.length() - 1);
         }
+        // The list is written in U-labels; the answer is given in A-labels, whichever form came in,
+        // so that mail.bücher.example and xn--bcher-kva.example compare equal.
+        d = toAscii(d);
         String unicode;
         try {
             unicode = IDN.toUnicode(d, IDN.ALLOW_UNASSIGNED);
@@ -52,8 +55,9 @@ public final class OrganizationalDomain {
 
     /** DMARC identifier alignment between two domains (RFC 7489 §3.1.1 and §3.1.2). */
     public static boolean aligned(String a, String b, boolean strict) {
-        String x = a.toLowerCase(Locale.ROOT);
-        String y = b.toLowerCase(Locale.ROOT);
+        // A-labels on both sides: bücher.example and xn--bcher-kva.example are the same domain
+        String x = toAscii(a.toLowerCase(Locale.ROOT));
+        String y = toAscii(b.toLowerCase(Locale.ROOT));
         return strict ? x.equals(y) : of(x).equals(of(y));
     }
 }

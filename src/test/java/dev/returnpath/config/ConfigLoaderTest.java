@@ -40,6 +40,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theShippedExamplesLoadWhenUncommented() throws Exception {
+        String text = Files.readString(Path.of("conf/returnpath.conf"))
+                .replace("      # from-address = ", "      from-address = ")
+                .replace("    # \"shop.example.com\" {", "    \"shop.example.com\" {")
+                .replace("    #   return-path = \"bounce+", "      return-path = \"bounce+")
+                .replace("    # }\n  }", "    }\n  }")
+                .replace("    # { name = ", "    { name = ")
+                .replace("    #   from-address = ", "      from-address = ");
+        RelayConfig c = ConfigLoader.load(write(text + "\nreturnpath.rewrite.hash-key = \"0123456789abcdef-test\"\n"));
+        assertThat(c.rules()).extracting(Rule::label).containsExactly("rule:cron", "rule:contact-form", "rule:old-app");
+        assertThat(c.domains().get("shop.example.com").template().fallback()).isEqualTo("bounce@shop.example.com");
+        assertThat(c.domains().get("example.com").fromAddress()).contains("noreply@example.com");
+    }
+
+    @Test
     void defaultsAreSafe() throws Exception {
         RelayConfig c = ConfigLoader.load(write(BASE));
         assertThat(c.listen().host()).isEqualTo("127.0.0.1");
@@ -158,6 +173,167 @@ class ConfigLoaderTest {
                 returnpath.domains { "bücher.example" { return-path = "bounce@xn--bcher-kva.example" } }
                 """));
         assertThat(c.domains()).containsKey("xn--bcher-kva.example");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+            # one rule, on line 8 of the file                                        | key                                      | message
+            { match { client = "10.0.0.0/33" }, keep = true }                        | returnpath.rules.0.match.client          | prefix length 33 is over 32
+            { match { client = "intranet" }, keep = true }                           | returnpath.rules.0.match.client          | not an IP network
+            { match { sender = "*@*.internal" }, keep = true }                       | returnpath.rules.0.match.sender          | unknown key (allowed: client, envelope-sender, header-from, recipient-domain)
+            { match { envelope-sender = [] }, keep = true }                          | returnpath.rules.0.match.envelope-sender | an empty list matches nothing
+            { match { envelope-sender = "a b@c" }, keep = true }                     | returnpath.rules.0.match.envelope-sender | a pattern has no spaces
+            { match { header-from = { x = 1 } }, keep = true }                       | returnpath.rules.0.match.header-from     | must be a string or a list of strings
+            { match = "x", keep = true }                                             | returnpath.rules.0.match                 | must be an object
+            { retrun-path = "bounce@example.com" }                                   | returnpath.rules.0.retrun-path           | unknown key
+            { match { client = "10.0.0.0/8" } }                                      | returnpath.rules.0                       | does nothing
+            { return-path = "bounce@example.com", keep = true }                      | returnpath.rules.0.keep                  | not return-path and keep
+            { keep = maybe }                                                         | returnpath.rules.0.keep                  | must be true or false
+            { return-path = "bounce at example.com" }                                | returnpath.rules.0.return-path           | is not a valid address
+            { return-path = "bounce+{id}@example.com" }                              | returnpath.rules.0.return-path           | unknown placeholder {id} (use {local}, {domain} or {hash})
+            { return-path = "bounce@{domain}" }                                      | returnpath.rules.0.return-path           | placeholders are allowed in the local part only
+            { return-path = "{local}@example.com" }                                  | returnpath.rules.0.return-path           | starts with a placeholder: set fallback
+            { return-path = "{local}@example.com", fallback = "{local}@example.com" } | returnpath.rules.0.fallback             | must be a plain address
+            { return-path = "bounce+{hash}@example.com" }                            | returnpath.rules.0.return-path           | uses {hash}, which needs a key: set rewrite.hash-key
+            { fallback = "bounce@example.com", keep = true }                         | returnpath.rules.0.fallback              | fallback goes with return-path
+            { reject = "" }                                                          | returnpath.rules.0.reject                | needs a text
+            { reject = "451 5.7.1 mixed" }                                           | returnpath.rules.0.reject                | disagree
+            { from-header = rewrite, keep = true }                                   | returnpath.rules.0.from-header           | must be one of keep | align
+            { from-header = align, keep = true }                                     | returnpath.rules.0.from-header           | set from-address in this rule (no domain has a from-address)
+            { return-path = "b@elsewhere.test", from-header = align }                | returnpath.rules.0.from-header           | the return-path domain elsewhere.test is not listed
+            { return-path = "bounce@example.com", from-header = align }              | returnpath.rules.0.from-header           | set from-address in this rule or in domains."example.com"
+            { from-header = align, from-address = "noreply@other.test" }             | returnpath.rules.0.from-address          | is not in a domain listed under returnpath.domains
+            { from-address = "noreply@example.com", keep = true }                    | returnpath.rules.0.from-address          | is used only with from-header = align
+            { strip-headers = ["From"] }                                             | returnpath.rules.0.strip-headers         | From cannot be stripped
+            { strip-headers = ["X Bad"] }                                            | returnpath.rules.0.strip-headers         | is not a header field name
+            { name = "1st", keep = true }                                            | returnpath.rules.0.name                  | must start with a letter
+            "keep"                                                                   | returnpath.rules.0                       | must be an object
+            """)
+    void invalidRuleIsRefusedWithFileLineAndKey(String rule, String key, String expected) throws Exception {
+        Path f = write(BASE + "\nreturnpath.rules = [\n  " + rule + "\n]\n");
+        ConfigException e = catchConfig(f);
+        assertThat(e.getMessage()).startsWith(f + ":8: " + key + ": ").contains(expected);
+        assertThat(e.key()).isEqualTo(key);
+        assertThat(e.line()).isEqualTo(8);
+    }
+
+    @Test
+    void rulesWrittenAsAnObjectAreToldToBeAList() throws Exception {
+        Path f = write(BASE + "returnpath.rules { name = \"x\", keep = true }\n");
+        ConfigException e = catchConfig(f);
+        assertThat(e.key()).isEqualTo("returnpath.rules");
+        assertThat(e.line()).isEqualTo(6);
+        assertThat(e.getMessage()).contains("must be a list such as [");
+    }
+
+    @Test
+    void theSecondRuleIsNamedByItsIndexAndItsOwnLine() throws Exception {
+        Path f = write(BASE + """
+                returnpath.rules = [
+                  { name = "cron", match { envelope-sender = "root@*" }, keep = true }
+                  {
+                    name = "cron"
+                    keep = true
+                  }
+                ]
+                """);
+        ConfigException e = catchConfig(f);
+        assertThat(e.key()).isEqualTo("returnpath.rules.1.name");
+        assertThat(e.line()).isEqualTo(9);
+        assertThat(e.getMessage()).contains("\"cron\" is the name of an earlier rule");
+    }
+
+    @Test
+    void rulesAreParsedInOrderWithTheirMatchAndActions() throws Exception {
+        RelayConfig c = ConfigLoader.load(write(BASE + """
+                returnpath.domains."example.com".from-address = "noreply@example.com"
+                returnpath.rewrite.hash-key = "a-key-of-at-least-16-bytes"
+                returnpath.rules = [
+                  { name = "cron", match { envelope-sender = "root@*.internal", recipient-domain = ["*.example.org"] }, keep = true }
+                  { match { client = ["10.0.0.0/8", "fd00::/8"] }, return-path = "bounce+{hash}-{local}={domain}@example.com",
+                    from-header = align, strip-headers = ["X-PHP-Originating-Script"] }
+                  { match { header-from = "*@gmail.com" }, reject = "451 4.7.1 not now" }
+                ]
+                """));
+        assertThat(c.rules()).extracting(Rule::label).containsExactly("rule:cron", "rule:1", "rule:2");
+        assertThat(c.rules().get(0).action()).isInstanceOf(Rule.Action.Keep.class);
+        assertThat(c.rules().get(0).match().recipientDomain()).extracting(Glob::pattern).containsExactly("*.example.org");
+        Rule second = c.rules().get(1);
+        assertThat(second.alignTo()).contains("noreply@example.com");
+        assertThat(((Rule.Action.SetReturnPath) second.action()).returnPath().fallback()).isEqualTo("bounce@example.com");
+        assertThat(second.match().client()).hasSize(2);
+        assertThat(second.stripHeaders()).containsExactly("X-PHP-Originating-Script");
+        assertThat(c.rules().get(2).action()).isEqualTo(new Rule.Action.Reject(451, "4.7.1", "not now"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+            return-path = "{local}={domain}@example.com"                                 | returnpath.domains."example.com".return-path  | starts with a placeholder: set fallback
+            return-path = "bounce+{hash}@example.com"                                    | returnpath.domains."example.com".return-path  | uses {hash}, which needs a key
+            return-path = "bounce@example.com", fallback = "x"                           | returnpath.domains."example.com".fallback     | must be a plain address
+            return-path = "bounce@example.com", from-address = "noreply@example.org"     | returnpath.domains."example.com".from-address | is not in example.com or below it
+            return-path = "bounce+{local}-with-a-literal-so-long-that-it-cannot-fit-ever-at-all-whatever@example.com" | returnpath.domains."example.com".return-path | over 64 octets
+            """)
+    void invalidDomainTemplateIsRefusedWithFileLineAndKey(String settings, String key, String expected) throws Exception {
+        Path f = write("""
+                returnpath {
+                  delivery.smarthost.host = "smtp.example.net"
+                  domains {
+                    "example.com" { %s }
+                  }
+                }
+                """.formatted(settings));
+        ConfigException e = catchConfig(f);
+        assertThat(e.key()).isEqualTo(key);
+        assertThat(e.line()).isEqualTo(4);
+        assertThat(e.getMessage()).contains(expected);
+    }
+
+    @Test
+    void alignTakesTheOnlyFromAddressAndRefusesToGuessBetweenSeveral() throws Exception {
+        String rule = "returnpath.rules = [ { match { client = \"10.0.0.0/8\" }, from-header = align } ]\n";
+        RelayConfig one = ConfigLoader.load(write(BASE + rule
+                + "returnpath.domains.\"example.com\".from-address = \"noreply@example.com\"\n"));
+        assertThat(one.rules().get(0).alignTo()).contains("noreply@example.com");
+
+        Path f = write(BASE + rule + """
+                returnpath.domains."example.com".from-address = "noreply@example.com"
+                returnpath.domains."example.org" { return-path = "bounce@example.org", from-address = "noreply@example.org" }
+                """);
+        ConfigException e = catchConfig(f);
+        assertThat(e.key()).isEqualTo("returnpath.rules.0.from-header");
+        assertThat(e.getMessage()).endsWith("set from-address in this rule (several domains have one: "
+                + "noreply@example.com, noreply@example.org)");
+    }
+
+    @Test
+    void hashKeyMustBeLongAndIsNeverPrinted() throws Exception {
+        Path f = write(BASE + "returnpath.rewrite.hash-key = \"short-s3cret\"\n");
+        ConfigException e = catchConfig(f);
+        assertThat(e.key()).isEqualTo("returnpath.rewrite.hash-key");
+        assertThat(e.getMessage()).contains("at least 16 bytes").doesNotContain("short-s3cret");
+
+        RelayConfig c = ConfigLoader.load(write(BASE + "returnpath.rewrite.hash-key = \"long-enough-s3cret-value\"\n"));
+        assertThat(c.rewrite().hashKey()).isPresent();
+        assertThat(c.toString()).doesNotContain("long-enough-s3cret-value");
+    }
+
+    @Test
+    void templatesAreAcceptedWithTheirFallback() throws Exception {
+        RelayConfig c = ConfigLoader.load(write("""
+                returnpath {
+                  delivery.smarthost.host = "smtp.example.net"
+                  rewrite.hash-key = "a-key-of-at-least-16-bytes"
+                  domains {
+                    "example.com" { return-path = "bounce+{hash}-{local}={domain}@example.com", from-address = "noreply@mail.example.com" }
+                    "example.org" { return-path = "{local}={domain}@bounces.example.org", fallback = "bounces@example.org" }
+                  }
+                }
+                """));
+        assertThat(c.domains().get("example.com").template().fallback()).isEqualTo("bounce@example.com");
+        assertThat(c.domains().get("example.com").template().usesHash()).isTrue();
+        assertThat(c.domains().get("example.com").fromAddress()).contains("noreply@mail.example.com");
+        assertThat(c.domains().get("example.org").template().fallback()).isEqualTo("bounces@example.org");
     }
 
     private static ConfigException catchConfig(Path f) {

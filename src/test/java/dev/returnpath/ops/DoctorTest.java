@@ -109,6 +109,22 @@ class DoctorTest {
     }
 
     @Test
+    void templatesAreCheckedWithTheirFallbackAndRuleReturnPathsToo() throws Exception {
+        RelayConfig cfg = ConfigLoader.parseString("""
+                returnpath {
+                  hostname = "relay.good.example"
+                  domains { "good.example" { return-path = "b-{local}@good.example" } }
+                  rules = [ { name = "shop", match { envelope-sender = "*@shop.internal" }, return-path = "bounce@soft.example" } ]
+                  spf.outbound-ips = ["203.0.113.5"]
+                  delivery.smarthost { %s }
+                }
+                """.formatted(plainSmarthost()), "doctor.conf");
+        List<Check> checks = doctor(cfg);
+        assertThat(find(checks, "spf.pass", "good.example 203.0.113.5").status()).isEqualTo(Status.PASS);
+        assertThat(find(checks, "spf.pass", "soft.example 203.0.113.5").status()).isEqualTo(Status.FAIL);
+    }
+
+    @Test
     void aHostnameThatIsNotAnFqdnFails() throws Exception {
         List<Check> checks = doctor(config("good.example", "bounce@good.example", "\"203.0.113.5\"", "localhost", plainSmarthost()));
         assertThat(find(checks, "hostname.fqdn", "localhost").status()).isEqualTo(Status.FAIL);

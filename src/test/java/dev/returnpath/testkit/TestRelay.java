@@ -7,6 +7,7 @@ import dev.returnpath.delivery.Deliveries;
 import dev.returnpath.inbound.Inbound;
 import dev.returnpath.inbound.QueueId;
 import dev.returnpath.inbound.Relay;
+import dev.returnpath.inbound.SpfGuards;
 import dev.returnpath.queue.QueueRunner;
 import dev.returnpath.queue.Spool;
 
@@ -17,8 +18,8 @@ import java.util.Optional;
 
 /**
  * A whole relay in the test's JVM, on a free loopback port, configured with HOCON that is
- * layered over a base pointing at {@code upstreamPort} with plain SMTP. With
- * {@code queue.mode = spool} it opens the spool and runs its queue on {@code clock}.
+ * layered over a base pointing at {@code upstreamPort} with plain SMTP, or read from a file.
+ * With {@code queue.mode = spool} it opens the spool and runs its queue on {@code clock}.
  */
 public final class TestRelay implements AutoCloseable {
     public final RelayConfig config;
@@ -35,34 +36,31 @@ public final class TestRelay implements AutoCloseable {
     }
 
     /** With the SPF guard's DNS answered by {@code guards} (e.g. zone files through ZoneResolver). */
-    public TestRelay(int upstreamPort, Path spool, String extraHocon, dev.returnpath.inbound.SpfGuards guards)
-            throws Exception {
+    public TestRelay(int upstreamPort, Path spool, String extraHocon, SpfGuards guards) throws Exception {
         this(upstreamPort, spool, extraHocon, guards, Clock.systemUTC(), new Deliveries());
     }
 
+    /** With the queue (and the arrival times) on {@code clock}, e.g. a {@link MutableClock}. */
     public TestRelay(int upstreamPort, Path spool, String extraHocon, Clock clock) throws Exception {
-        this(upstreamPort, spool, extraHocon, dev.returnpath.inbound.SpfGuards.overDnsjava(clock), clock, new Deliveries());
+        this(upstreamPort, spool, extraHocon, SpfGuards.overDnsjava(clock), clock, new Deliveries());
     }
 
     /** Everything chosen by the test: SPF DNS, the queue's clock, the deliveries (e.g. direct, over test zones). */
-    public TestRelay(int upstreamPort, Path spool, String extraHocon, dev.returnpath.inbound.SpfGuards guards, Clock clock,
+    public TestRelay(int upstreamPort, Path spool, String extraHocon, SpfGuards guards, Clock clock,
                      Deliveries deliveries) throws Exception {
+        this(ConfigLoader.parseString(baseHocon(upstreamPort, spool) + "\n" + extraHocon, "test.conf"), guards, clock,
+                deliveries);
+    }
+
+    /** A relay whose configuration is read from {@code file}, as serve reads it (for reload tests). */
+    public static TestRelay fromFile(Path file) throws Exception {
+        return new TestRelay(ConfigLoader.load(file), SpfGuards.overDnsjava(Clock.systemUTC()), Clock.systemUTC(),
+                new Deliveries());
+    }
+
+    private TestRelay(RelayConfig config, SpfGuards guards, Clock clock, Deliveries deliveries) throws Exception {
+        this.config = config;
         this.deliveries = deliveries;
-        String base = """
-                returnpath {
-                  hostname = "relay.test"
-                  listen { port = 0 }
-                  domains { "example.com" { return-path = "bounce@example.com" } }
-                  delivery {
-                    mode = smarthost
-                    smarthost { host = "127.0.0.1", port = %d, tls = none }
-                    connect-timeout = 2s
-                    command-timeout = 3s
-                  }
-                  queue.dir = "%s"
-                }
-                """.formatted(upstreamPort, spool.toString().replace("\\", "/"));
-        config = ConfigLoader.parseString(base + "\n" + extraHocon, "test.conf");
         holder = new ConfigHolder(config);
         QueueId ids = new QueueId();
         if (config.queue().mode() == RelayConfig.QueueMode.SPOOL) {
@@ -76,6 +74,24 @@ public final class TestRelay implements AutoCloseable {
         Relay relay = new Relay(deliveries, guards, metrics, clock, ids, Optional.ofNullable(queue));
         inbound = new Inbound(holder, relay, clock);
         inbound.start();
+    }
+
+    /** The base configuration: a free loopback port, plain SMTP to {@code upstreamPort}. */
+    public static String baseHocon(int upstreamPort, Path spool) {
+        return """
+                returnpath {
+                  hostname = "relay.test"
+                  listen { port = 0 }
+                  domains { "example.com" { return-path = "bounce@example.com" } }
+                  delivery {
+                    mode = smarthost
+                    smarthost { host = "127.0.0.1", port = %d, tls = none }
+                    connect-timeout = 2s
+                    command-timeout = 3s
+                  }
+                  queue.dir = "%s"
+                }
+                """.formatted(upstreamPort, spool.toString().replace("\\", "/"));
     }
 
     public int port() {
