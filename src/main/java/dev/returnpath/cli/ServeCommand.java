@@ -6,8 +6,12 @@ import dev.returnpath.config.ConfigLoader;
 import dev.returnpath.config.ConfigWatcher;
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.inbound.Inbound;
+import dev.returnpath.inbound.QueueId;
 import dev.returnpath.inbound.Relay;
 import dev.returnpath.inbound.SpfGuards;
+import dev.returnpath.queue.ContainerVolume;
+import dev.returnpath.queue.QueueRunner;
+import dev.returnpath.queue.Spool;
 import dev.returnpath.delivery.Deliveries;
 import dev.returnpath.ops.Management;
 import dev.returnpath.ops.Metrics;
@@ -78,7 +82,24 @@ final class ServeCommand implements Callable<Integer> {
         Clock clock = Clock.systemDefaultZone();
         Deliveries deliveries = new Deliveries();
         Metrics metrics = new Metrics();
-        Relay relay = new Relay(deliveries, SpfGuards.overDnsjava(clock), metrics, clock);
+        QueueId ids = new QueueId();
+        Spool spool = null;
+        QueueRunner runner = null;
+        if (cfg.queue().mode() == RelayConfig.QueueMode.SPOOL) {
+            try {
+                spool = Spool.open(cfg.queue().dir());
+            } catch (java.io.IOException e) {
+                String m = config + ": returnpath.queue.dir: cannot use \"" + cfg.queue().dir() + "\" as the spool: "
+                        + (e instanceof Spool.BusyException ? e.getMessage() : e.toString());
+                log.error("configuration error: {}", m);
+                System.err.println("returnpath: configuration error: " + m);
+                return Main.EXIT_CONFIG;
+            }
+            ContainerVolume.warning(cfg.queue().dir()).ifPresent(w -> log.warn("{}", w));
+            runner = new QueueRunner(spool, holder, deliveries, clock, ids::next, metrics);
+            runner.start();
+        }
+        Relay relay = new Relay(deliveries, SpfGuards.overDnsjava(clock), metrics, clock, ids, Optional.ofNullable(runner));
         Inbound inbound = new Inbound(holder, relay, clock);
         inbound.start();
         Management.Readiness readiness = new Management.Readiness();
@@ -99,7 +120,9 @@ final class ServeCommand implements Callable<Integer> {
         log.info("returnpath listening on {}:{} as {} (delivery {} {}, {} domain(s), queue {}, management {}) in {} ms",
                 cfg.listen().host(), inbound.port(), cfg.hostname(),
                 cfg.delivery().mode().name().toLowerCase(java.util.Locale.ROOT),
-                cfg.delivery().smarthost().host().map(h -> h + ":" + cfg.delivery().smarthost().port()).orElse(""),
+                cfg.delivery().mode() == RelayConfig.DeliveryMode.DIRECT
+                        ? "to MX port " + cfg.delivery().direct().port() + " tls " + cfg.delivery().direct().tls().name().toLowerCase(java.util.Locale.ROOT)
+                        : cfg.delivery().smarthost().host().map(h -> h + ":" + cfg.delivery().smarthost().port()).orElse(""),
                 cfg.domains().size(), cfg.queue().mode().name().toLowerCase(java.util.Locale.ROOT),
                 management == null ? "off" : cfg.management().host() + ":" + management.port(),
                 (System.nanoTime() - t0) / 1_000_000);
@@ -118,18 +141,27 @@ final class ServeCommand implements Callable<Integer> {
         ConfigWatcher watcher = new ConfigWatcher(config, holder, loadedDigest);
         watcher.start(Duration.ofSeconds(1));
         CountDownLatch stopped = new CountDownLatch(1);
+        QueueRunner queue = runner;
+        Spool owned = spool;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             watcher.close();
-            log.info("shutting down: no new connections; waiting up to {} for transactions in flight",
-                    holder.get().shutdownGrace());
-            Thread stopper = Thread.ofPlatform().daemon().start(inbound::close);
-            try {
-                stopper.join(holder.get().shutdownGrace().toMillis() + 1);
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
+            Duration grace = holder.get().shutdownGrace();
+            log.info("shutting down: no new connections or transactions; waiting up to {} for those in flight", grace);
+            // the queue stops starting attempts at once, and finishes its own within the same grace
+            Thread q = queue == null ? null : Thread.ofPlatform().daemon().start(() -> queue.shutdown(grace));
+            inbound.shutdown(grace);
+            if (q != null) {
+                try {
+                    q.join(grace.toMillis() + 3_000);
+                } catch (InterruptedException ignored) {
+                    Thread.currentThread().interrupt();
+                }
             }
             doctorTimer.shutdownNow();
             deliveries.close();
+            if (owned != null) {
+                owned.close();
+            }
             if (managementListener != null) {
                 managementListener.close();
             }

@@ -145,9 +145,6 @@ public final class ConfigLoader {
         Rewrite rewrite = new Rewrite(unknown, defaultDomain, hashKey);
 
         DeliveryMode mode = enumOf(p + "delivery.mode", DeliveryMode.class);
-        if (mode == DeliveryMode.DIRECT) {
-            throw error(p + "delivery.mode", "direct delivery is not available in this version: use smarthost");
-        }
         String s = p + "delivery.smarthost.";
         Optional<String> smHost = optString(s + "host");
         if (smHost.isPresent()) {
@@ -170,23 +167,12 @@ public final class ConfigLoader {
         if (smarthost.tls() == SmarthostTls.NONE && user.isPresent()) {
             throw error(s + "tls", "AUTH would send the password in clear text: use starttls or implicit with a username");
         }
-        Direct direct = new Direct(port(p + "delivery.direct.port", false),
-                enumOf(p + "delivery.direct.tls", DirectTls.class));
+        Direct direct = direct(p + "delivery.direct.");
         Delivery delivery = new Delivery(mode, smarthost, direct,
                 durationIn(p + "delivery.connect-timeout", Duration.ofMillis(100), Duration.ofMinutes(10)),
                 durationIn(p + "delivery.command-timeout", Duration.ofMillis(100), Duration.ofHours(1)));
 
-        Duration firstRetry = durationIn(p + "queue.first-retry", Duration.ofSeconds(1), Duration.ofDays(1));
-        Duration maxRetry = durationIn(p + "queue.max-retry-interval", Duration.ofSeconds(1), Duration.ofDays(7));
-        if (maxRetry.compareTo(firstRetry) < 0) {
-            throw error(p + "queue.max-retry-interval", "must not be shorter than queue.first-retry (" + firstRetry + ")");
-        }
-        String dir = string(p + "queue.dir");
-        if (dir.isBlank()) {
-            throw error(p + "queue.dir", "must not be empty");
-        }
-        Queue queue = new Queue(enumOf(p + "queue.mode", QueueMode.class), Path.of(dir), firstRetry, maxRetry,
-                durationIn(p + "queue.max-age", Duration.ofMinutes(1), Duration.ofDays(60)));
+        Queue queue = queue(p + "queue.");
 
         List<String> servers = new ArrayList<>();
         for (String server : stringList(p + "dns.servers")) {
@@ -209,6 +195,33 @@ public final class ConfigLoader {
 
         return new RelayConfig(source, hostname, listen, domains, rules, rewrite, delivery, queue, dns, spf, management, grace,
                 doctorInterval, logFormat);
+    }
+
+    /** {@code delivery.direct}: MX delivery (port for tests and port-25-blocked networks, STARTTLS policy). */
+    private Direct direct(String d) throws ConfigException {
+        return new Direct(port(d + "port", false), enumOf(d + "tls", DirectTls.class));
+    }
+
+    /** {@code queue}: passthrough or spool, where, and the retry schedule (Postfix's defaults). */
+    private Queue queue(String q) throws ConfigException {
+        Duration firstRetry = durationIn(q + "first-retry", Duration.ofSeconds(1), Duration.ofDays(1));
+        Duration maxRetry = durationIn(q + "max-retry-interval", Duration.ofSeconds(1), Duration.ofDays(7));
+        if (maxRetry.compareTo(firstRetry) < 0) {
+            throw error(q + "max-retry-interval", "must not be shorter than queue.first-retry (" + firstRetry + ")");
+        }
+        String dir = string(q + "dir");
+        if (dir.isBlank()) {
+            throw error(q + "dir", "must not be empty");
+        }
+        Duration maxAge = durationIn(q + "max-age", Duration.ofMinutes(1), Duration.ofDays(60));
+        Duration delayWarning = durationIn(q + "delay-warning", Duration.ZERO, Duration.ofDays(60));
+        if (!delayWarning.isZero() && delayWarning.compareTo(maxAge) >= 0) {
+            throw error(q + "delay-warning", "must be shorter than queue.max-age (" + maxAge + "), or 0 for off");
+        }
+        int total = intIn(q + "max-concurrency", 1, 10_000);
+        int perDestination = intIn(q + "destination-concurrency", 1, 10_000);
+        return new Queue(enumOf(q + "mode", QueueMode.class), Path.of(dir), firstRetry, maxRetry, maxAge,
+                delayWarning, total, perDestination);
     }
 
     // ---------------------------------------------------------------- checks

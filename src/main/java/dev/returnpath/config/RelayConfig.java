@@ -128,12 +128,20 @@ public record RelayConfig(
 
     public enum DirectTls { OPPORTUNISTIC, REQUIRED, NONE }
 
+    /**
+     * {@code delayWarning} zero means no delay warning. {@code maxConcurrency} bounds the spool's
+     * delivery attempts in flight, {@code destinationConcurrency} those to one destination (the
+     * smarthost, or one recipient domain with direct delivery).
+     */
     public record Queue(
             QueueMode mode,
             Path dir,
             Duration firstRetry,
             Duration maxRetryInterval,
-            Duration maxAge) {}
+            Duration maxAge,
+            Duration delayWarning,
+            int maxConcurrency,
+            int destinationConcurrency) {}
 
     public enum QueueMode { PASSTHROUGH, SPOOL }
 

@@ -1,6 +1,8 @@
 package dev.returnpath.delivery;
 
 import dev.returnpath.config.RelayConfig;
+import dev.returnpath.dns.Dns;
+import dev.returnpath.dns.DnsjavaDns;
 
 import java.util.function.Function;
 
@@ -10,16 +12,31 @@ import java.util.function.Function;
  * them gets a new one, and the old one is closed.
  */
 public final class Deliveries implements Function<RelayConfig, Delivery>, AutoCloseable {
+    private final Function<RelayConfig.Dns, Dns> resolvers;
     private RelayConfig.Delivery settings;
+    private RelayConfig.Dns dnsSettings;
     private String hostname;
     private Delivery current;
 
+    /** Direct delivery looks MX hosts up with dnsjava, through {@code dns.servers}. */
+    public Deliveries() {
+        this(d -> DnsjavaDns.create(d.servers(), d.timeout()));
+    }
+
+    /** {@code resolvers} makes the DNS client for direct delivery (tests pass zone files). */
+    public Deliveries(Function<RelayConfig.Dns, Dns> resolvers) {
+        this.resolvers = resolvers;
+    }
+
     @Override
     public synchronized Delivery apply(RelayConfig config) {
-        if (current == null || !config.delivery().equals(settings) || !config.hostname().equals(hostname)) {
+        boolean dnsChanged = config.delivery().mode() == RelayConfig.DeliveryMode.DIRECT
+                && !config.dns().equals(dnsSettings);
+        if (current == null || !config.delivery().equals(settings) || !config.hostname().equals(hostname) || dnsChanged) {
             Delivery old = current;
             current = create(config);
             settings = config.delivery();
+            dnsSettings = config.dns();
             hostname = config.hostname();
             if (old != null) {
                 // transactions still using it finish: pooled connections are closed, and the
@@ -30,11 +47,10 @@ public final class Deliveries implements Function<RelayConfig, Delivery>, AutoCl
         return current;
     }
 
-    private static Delivery create(RelayConfig config) {
+    private Delivery create(RelayConfig config) {
         return switch (config.delivery().mode()) {
             case SMARTHOST -> new SmarthostDelivery(config);
-            // until direct delivery lands, a config that asks for it is refused at load
-            case DIRECT -> throw new IllegalStateException("delivery.mode = direct is not available yet");
+            case DIRECT -> new DirectDelivery(config, resolvers.apply(config.dns()));
         };
     }
 

@@ -10,8 +10,26 @@ public record DeliveryOutcome(String relay, List<RecipientOutcome> recipients, d
 
     public enum Status { SENT, DEFERRED, BOUNCED }
 
-    /** {@code upstreamSaid} is false when the relay wrote the reply itself (refused, timeout, TLS). */
-    public record RecipientOutcome(String recipient, Status status, Reply reply, boolean upstreamSaid) {}
+    /**
+     * {@code upstreamSaid} is false when the relay wrote the reply itself (refused, timeout, TLS).
+     * {@code relay} names the server that took or refused this recipient when it is not the
+     * outcome's {@link DeliveryOutcome#relay} (direct delivery: one per domain and MX host);
+     * empty otherwise.
+     */
+    public record RecipientOutcome(String recipient, Status status, Reply reply, boolean upstreamSaid, String relay) {
+        public RecipientOutcome(String recipient, Status status, Reply reply, boolean upstreamSaid) {
+            this(recipient, status, reply, upstreamSaid, "");
+        }
+
+        public RecipientOutcome withRelay(String relay) {
+            return new RecipientOutcome(recipient, status, reply, upstreamSaid, relay);
+        }
+    }
+
+    /** The server this recipient's outcome came from. */
+    public String relayOf(RecipientOutcome r) {
+        return r.relay().isEmpty() ? relay : r.relay();
+    }
 
     public DeliveryOutcome {
         recipients = List.copyOf(recipients);

@@ -7,6 +7,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * Delivery status notifications (RFC 3464): a {@code multipart/report} with a human part, a
@@ -23,13 +24,37 @@ public final class Dsn {
     public static byte[] build(String reportingMta, String queueId, String returnPath, String relay,
                                List<RecipientOutcome> failed, byte[] originalHeaders,
                                ZonedDateTime arrival, ZonedDateTime now) {
+        List<Report> reports = failed.stream().map(r -> new Report(r.recipient(), r.reply(), relay, "")).toList();
+        return build(reportingMta, queueId, returnPath, Action.FAILED, reports, originalHeaders, arrival, now,
+                Optional.empty());
+    }
+
+    /** RFC 3464 §2.3.3: what happened to the recipients a report names. */
+    public enum Action { FAILED, DELAYED }
+
+    /**
+     * One recipient in a report: the last reply, the server that said it ({@code host[ip]:port},
+     * empty when the relay wrote the reply itself, e.g. a refused connection) and an optional
+     * note for the human part, such as why a message expired.
+     */
+    public record Report(String recipient, Reply reply, String remoteMta, String note) {}
+
+    /**
+     * A failure notice ({@link Action#FAILED}) or a delay warning ({@link Action#DELAYED}, with
+     * {@code willRetryUntil}, RFC 3464 §2.3.9).
+     */
+    public static byte[] build(String reportingMta, String queueId, String returnPath, Action action,
+                               List<Report> recipients, byte[] originalHeaders, ZonedDateTime arrival,
+                               ZonedDateTime now, Optional<ZonedDateTime> willRetryUntil) {
+        boolean failed = action == Action.FAILED;
         String boundary = queueId + "/" + reportingMta;
         StringBuilder b = new StringBuilder(2048);
         b.append("From: Mail Delivery System <MAILER-DAEMON@").append(reportingMta).append(">\r\n");
         b.append("To: <").append(returnPath).append(">\r\n");
-        b.append("Subject: Undelivered Mail Returned to Sender\r\n");
+        b.append(failed ? "Subject: Undelivered Mail Returned to Sender\r\n"
+                : "Subject: Delayed Mail (still being retried)\r\n");
         b.append("Date: ").append(DATE.format(now)).append("\r\n");
-        b.append("Message-ID: <").append(queueId).append(".dsn@").append(reportingMta).append(">\r\n");
+        b.append("Message-ID: <").append(queueId).append(failed ? ".dsn@" : ".delay@").append(reportingMta).append(">\r\n");
         b.append("Auto-Submitted: auto-replied\r\n");
         b.append("MIME-Version: 1.0\r\n");
         b.append("Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"")
@@ -39,12 +64,26 @@ public final class Dsn {
         b.append("--").append(boundary).append("\r\n");
         b.append("Content-Description: Notification\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n");
         b.append("This is the mail system at host ").append(reportingMta).append(".\r\n\r\n");
-        b.append("Your message (queue ID ").append(queueId)
-                .append(") could not be delivered to one or more recipients.\r\n");
-        b.append("The other recipients, if any, received it.\r\n\r\n");
-        for (RecipientOutcome r : failed) {
-            b.append("<").append(ascii(r.recipient())).append(">: ").append(relay).append(" said: ")
-                    .append(ascii(r.reply().toString())).append("\r\n");
+        if (failed) {
+            b.append("Your message (queue ID ").append(queueId)
+                    .append(") could not be delivered to one or more recipients.\r\n");
+            b.append("The other recipients, if any, received it.\r\n\r\n");
+        } else {
+            b.append("Your message (queue ID ").append(queueId)
+                    .append(") could not be delivered yet to the recipients below.\r\n");
+            b.append("This is a warning only: delivery is still being tried");
+            willRetryUntil.ifPresent(t -> b.append(" until ").append(DATE.format(t)));
+            b.append(".\r\nYou do not need to send the message again.\r\n\r\n");
+        }
+        for (Report r : recipients) {
+            b.append("<").append(ascii(r.recipient())).append(">: ");
+            if (!r.note().isEmpty()) {
+                b.append(ascii(r.note())).append("; last reply: ");
+            }
+            if (!r.remoteMta().isEmpty()) {
+                b.append(r.remoteMta()).append(" said: ");
+            }
+            b.append(ascii(r.reply().toString())).append("\r\n");
         }
         b.append("\r\n");
 
@@ -53,15 +92,22 @@ public final class Dsn {
         b.append("Reporting-MTA: dns; ").append(reportingMta).append("\r\n");
         b.append("X-Returnpath-Queue-ID: ").append(queueId).append("\r\n");
         b.append("Arrival-Date: ").append(DATE.format(arrival)).append("\r\n");
-        for (RecipientOutcome r : failed) {
+        for (Report r : recipients) {
             b.append("\r\n");
             b.append("Final-Recipient: ").append(addressType(r.recipient())).append("; ")
                     .append(r.recipient()).append("\r\n");
-            b.append("Action: failed\r\n");
-            b.append("Status: ").append(r.reply().enhancedOrDefault()).append("\r\n");
-            String host = relay.replaceFirst("\\[.*$", "");
-            b.append("Remote-MTA: dns; ").append(host).append("\r\n");
-            b.append(fold("Diagnostic-Code: smtp; " + ascii(r.reply().toString()))).append("\r\n");
+            b.append("Action: ").append(failed ? "failed" : "delayed").append("\r\n");
+            b.append("Status: ").append(statusOf(r.reply(), failed)).append("\r\n");
+            if (!r.remoteMta().isEmpty()) {
+                b.append("Remote-MTA: dns; ").append(r.remoteMta().replaceFirst("\\[.*$", "")).append("\r\n");
+                b.append(fold("Diagnostic-Code: smtp; " + ascii(r.reply().toString()))).append("\r\n");
+            } else {
+                // the relay wrote this reply (no server said it): not an SMTP diagnostic
+                b.append(fold("Diagnostic-Code: X-Returnpath; " + ascii(r.reply().toString()))).append("\r\n");
+            }
+            if (!failed && willRetryUntil.isPresent()) {
+                b.append("Will-Retry-Until: ").append(DATE.format(willRetryUntil.get())).append("\r\n");
+            }
         }
         b.append("\r\n");
 
@@ -75,6 +121,18 @@ public final class Dsn {
         System.arraycopy(tail.getBytes(StandardCharsets.US_ASCII), 0, out, head.length + originalHeaders.length,
                 tail.length());
         return out;
+    }
+
+    /** RFC 3464 §2.3.4: a status of the report's class (a delay is 4.x.x even if the reply was not). */
+    private static String statusOf(Reply reply, boolean failed) {
+        String s = reply.enhancedOrDefault();
+        if (!failed && !s.startsWith("4.")) {
+            return "4" + s.substring(1);
+        }
+        if (failed && s.startsWith("2.")) {
+            return "5" + s.substring(1);
+        }
+        return s;
     }
 
     /** RFC 6533: utf-8 address type for internationalised recipients. */

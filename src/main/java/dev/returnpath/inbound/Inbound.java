@@ -6,23 +6,41 @@ import org.subethamail.smtp.server.SMTPServer;
 import org.subethamail.smtp.server.Session;
 import org.subethamail.smtp.server.SessionHandler;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.subethamail.smtp.DropConnectionException;
+import org.subethamail.smtp.MessageContext;
+
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The SMTP listener: SubEthaSMTP on {@code listen.host:port}, one virtual thread per
  * connection, clients outside {@code listen.allowed-networks} refused with 554 5.7.1 before the
  * greeting, and SubEtha's own Received header (with its blocking reverse lookup) turned off.
+ *
+ * <p>{@link #shutdown} is the graceful stop (SIGTERM): no new sessions or transactions, the
+ * ones in flight get {@code shutdown.grace-period} to finish, then 421.
  */
 public final class Inbound implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("returnpath");
+    private static final String SHUTTING_DOWN = "4.3.2 Service shutting down, try again later";
+
     private final SMTPServer server;
     private final ExecutorService executor;
-    private final AtomicInteger open = new AtomicInteger();
+    private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    /** Sessions between MAIL and the end of their transaction (the reply to DATA written). */
+    private final Set<MessageContext> inTransaction = ConcurrentHashMap.newKeySet();
+    private volatile boolean draining;
 
     public Inbound(ConfigHolder configs, Relay relay, Clock clock) throws UnknownHostException {
         RelayConfig cfg = configs.get();
@@ -42,7 +60,7 @@ public final class Inbound implements AutoCloseable {
                 .connectionTimeout((int) Math.min(Integer.MAX_VALUE, listen.idleTimeout().toMillis()), TimeUnit.MILLISECONDS)
                 .executorService(executor)
                 .sessionHandler(new AccessCheck(configs))
-                .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, relay, clock))
+                .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, relay, clock, this))
                 .build();
     }
 
@@ -50,22 +68,99 @@ public final class Inbound implements AutoCloseable {
         server.start();
     }
 
+    /** False once a shutdown began: /readyz turns 503 while the relay drains. */
     public boolean isRunning() {
-        return server.isRunning();
+        return !draining && server.isRunning();
     }
 
     public int port() {
         return server.getPortAllocated();
     }
 
-    /** Stops accepting, and waits for the sessions in flight (their upstream I/O has timeouts). */
+    /** Stops at once: open sessions are cut (SubEtha's stop), without a grace period. */
     @Override
     public void close() {
-        server.stop();
+        draining = true;
+        server.stop(); // a no-op once stopped
+    }
+
+    /**
+     * The graceful stop. New connections and new transactions get {@code 421 4.3.2}; sessions
+     * idle between transactions get it now; a transaction in flight may finish within
+     * {@code grace} (its 250 or its rejection goes out), then its session gets 421 and is closed.
+     * Whatever is still open when {@code grace} is over gets 421 and is closed: a passthrough
+     * client then retries, a spooled message is already safe. Never waits much longer than
+     * {@code grace}: SubEtha's own stop, which waits for handlers without a limit, runs on a
+     * daemon thread that is given a few seconds.
+     */
+    public void shutdown(Duration grace) {
+        draining = true;
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (true) {
+            for (Session s : List.copyOf(sessions)) {
+                if (!inTransaction.contains(s)) {
+                    sayGoodbye(s);
+                }
+            }
+            if (sessions.isEmpty() || System.nanoTime() >= deadline) {
+                break;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (!sessions.isEmpty()) {
+            log.warn("shutdown: {} session(s) still in a transaction after the grace period of {}: answered 421",
+                    sessions.size(), grace);
+            for (Session s : List.copyOf(sessions)) {
+                sayGoodbye(s);
+            }
+        }
+        Thread stopper = Thread.ofPlatform().daemon().name("smtp-stop").start(server::stop);
+        try {
+            stopper.join(STOP_WAIT.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** How long SubEtha's stop may wait for handlers still running (their upstream I/O has deadlines). */
+    static final Duration STOP_WAIT = Duration.ofSeconds(3);
+
+    private void sayGoodbye(Session s) {
+        if (!sessions.remove(s)) {
+            return;
+        }
+        try {
+            s.sendResponse("421 " + SHUTTING_DOWN);
+        } catch (IOException | RuntimeException ignored) {
+            // the client is gone already
+        }
+        s.quit();
+    }
+
+    boolean draining() {
+        return draining;
+    }
+
+    /** Called by the handler: MAIL was accepted, a transaction runs. Refused once draining. */
+    void transactionStarted(MessageContext ctx) throws DropConnectionException {
+        if (draining) {
+            throw new DropConnectionException(421, SHUTTING_DOWN);
+        }
+        inTransaction.add(ctx);
+    }
+
+    /** Called by the handler's {@code done()}: the reply to DATA (or RSET) has been written. */
+    void transactionEnded(MessageContext ctx) {
+        inTransaction.remove(ctx);
     }
 
     /** allowed-networks, read from the configuration in force when the client connects. */
-    private static final class AccessCheck implements SessionHandler {
+    private final class AccessCheck implements SessionHandler {
         private final ConfigHolder configs;
 
         AccessCheck(ConfigHolder configs) {
@@ -74,6 +169,9 @@ public final class Inbound implements AutoCloseable {
 
         @Override
         public SessionAcceptance accept(Session session) {
+            if (draining) {
+                return SessionAcceptance.failure(421, SHUTTING_DOWN);
+            }
             InetAddress client = session.getRemoteAddress().getAddress();
             if (!configs.get().listen().allows(client)) {
                 org.slf4j.LoggerFactory.getLogger("returnpath.mail")
@@ -81,11 +179,14 @@ public final class Inbound implements AutoCloseable {
                 return SessionAcceptance.failure(554, "5.7.1 " + client.getHostAddress()
                         + " is not allowed to relay through this server");
             }
+            sessions.add(session);
             return SessionAcceptance.success();
         }
 
         @Override
         public void onSessionEnd(Session session) {
+            sessions.remove(session);
+            inTransaction.remove(session);
         }
     }
 }

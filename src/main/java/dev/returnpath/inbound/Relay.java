@@ -14,6 +14,8 @@ import dev.returnpath.message.HeaderBlock;
 import dev.returnpath.ops.MailLog;
 import dev.returnpath.ops.Metrics;
 import dev.returnpath.ops.RejectionHints;
+import dev.returnpath.queue.QueueEntry;
+import dev.returnpath.queue.QueueRunner;
 import dev.returnpath.rewrite.HeaderEdits;
 import dev.returnpath.rewrite.RewriteDecision;
 import dev.returnpath.rewrite.RewriteInput;
@@ -33,23 +35,29 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
- * The pipeline after DATA, in passthrough mode: spool file, header parse, rewrite, delivery,
- * and the reply the app sees (DESIGN.md, "SMTP replies the app sees").
+ * The pipeline after DATA: spool file, header parse, rewrite, then either delivery
+ * (passthrough) or the durable spool (spool mode), and the reply the app sees (DESIGN.md,
+ * "SMTP replies the app sees").
  *
- * <p>The app is answered only after the upstream answered: 250 only when every recipient was
- * accepted upstream, or when the ones that failed got a DSN. Nothing is ever answered 250 that
- * is not delivered upstream.
+ * <p>Passthrough: the app is answered only after the upstream answered: 250 only when every
+ * recipient was accepted upstream, or when the ones that failed got a DSN. Nothing is ever
+ * answered 250 that is not delivered upstream.
+ *
+ * <p>Spool: the app gets {@code 250 ... queued as ID} once the message and its envelope are on
+ * disk and fsync'ed ({@link QueueRunner#enqueue}); {@code 452 4.3.1} when they cannot be.
  */
 public final class Relay {
     private final Function<RelayConfig, Delivery> deliveries;
     private final Function<RelayConfig, SpfGuard> guards;
     private final Metrics metrics;
     private final Clock clock;
-    private final QueueId ids = new QueueId();
+    private final QueueId ids;
+    private final Optional<QueueRunner> queue;
 
     /**
      * @param deliveries the delivery for a given configuration (the same instance for the same
@@ -57,10 +65,22 @@ public final class Relay {
      */
     public Relay(Function<RelayConfig, Delivery> deliveries, Function<RelayConfig, SpfGuard> guards, Metrics metrics,
                  Clock clock) {
+        this(deliveries, guards, metrics, clock, new QueueId(), Optional.empty());
+    }
+
+    /**
+     * @param ids   the queue IDs, shared with the queue runner's DSNs
+     * @param queue present in spool mode: accepted messages go there instead of upstream. The
+     *              mode is fixed at start (the spool is opened then); a reload does not change it
+     */
+    public Relay(Function<RelayConfig, Delivery> deliveries, Function<RelayConfig, SpfGuard> guards, Metrics metrics,
+                 Clock clock, QueueId ids, Optional<QueueRunner> queue) {
         this.deliveries = deliveries;
         this.guards = guards;
         this.metrics = metrics;
         this.clock = clock;
+        this.ids = ids;
+        this.queue = queue;
     }
 
     /** Receives the DATA of {@code t}, and relays it; returns the text of the 250 reply. */
@@ -143,6 +163,9 @@ public final class Relay {
         head.writeBytes(out.toBytes());
         OutboundMessage message = new OutboundMessage(head.toByteArray(), file, r.bodyOffset(), r.size());
         Envelope envelope = new Envelope(id, reversePath, t.forwardPaths);
+        if (queue.isPresent()) {
+            return spool(queue.get(), t, envelope, message);
+        }
 
         Delivery delivery = deliveries.apply(cfg);
         DeliveryOutcome outcome = delivery.deliver(envelope, message);
@@ -218,6 +241,29 @@ public final class Relay {
         return b.toString();
     }
 
+    /**
+     * Spool mode: commit, then 250. The message file written is exactly what goes upstream
+     * (the relay's Received line and the app's header, then the body as received).
+     */
+    private String spool(QueueRunner runner, Transaction t, Envelope envelope, OutboundMessage message)
+            throws RejectException {
+        String id = envelope.id();
+        List<QueueEntry.Recipient> rcpts = envelope.forwardPaths().stream()
+                .map(r -> new QueueEntry.Recipient(r, QueueEntry.State.PENDING, "", "")).toList();
+        QueueEntry entry = new QueueEntry(id, t.arrival.toInstant(), t.client.getHostAddress(), t.helo,
+                t.reversePath, envelope.reversePath(), message.size(), 0, clock.instant(), false, rcpts);
+        try {
+            runner.enqueue(entry, message);
+        } catch (IOException e) {
+            MailLog.warn(id, "status=deferred (cannot write to the spool: " + e + ")");
+            metrics.message("rejected", "storage");
+            throw new RejectException(452, "4.3.1 Insufficient system storage");
+        }
+        MailLog.info(id, "status=queued nrcpt=" + rcpts.size());
+        metrics.message("queued", "spool");
+        return "2.0.0 Ok: queued as " + id;
+    }
+
     /** Maps the per-recipient outcome to the one reply the app gets. */
     private String answer(Transaction t, String id, Envelope envelope, DeliveryOutcome outcome, HeaderBlock headers,
                           Delivery delivery) throws RejectException {
@@ -229,7 +275,7 @@ public final class Relay {
             RecipientOutcome first = failed.stream().filter(o -> o.status() == Status.DEFERRED).findFirst()
                     .orElse(failed.get(0));
             Reply up = first.reply();
-            String text = first.upstreamSaid() ? upstreamText(outcome.relay(), up) : up.text();
+            String text = first.upstreamSaid() ? upstreamText(outcome.relayOf(first), up) : up.text();
             if (first.status() == Status.DEFERRED) {
                 String enh = up.enhanced().startsWith("4.") ? up.enhanced() : "4.4.0";
                 throw new RejectException(451, enh + " " + text);
@@ -237,19 +283,23 @@ public final class Relay {
             throw new RejectException(up.code(), up.enhancedOrDefault() + " " + text);
         }
         // Some recipients have it, the others must not be lost: a DSN to the envelope sender.
-        sendDsn(t, id, envelope, outcome.relay(), failed, headers, delivery);
+        sendDsn(t, id, envelope, outcome, failed, headers, delivery);
         return "2.0.0 Ok: relayed as " + id + " (" + failed.size() + " of " + envelope.forwardPaths().size()
                 + " recipients failed, DSN " + (envelope.reversePath().isEmpty() ? "not sent for the null sender" : "sent") + ")";
     }
 
-    private void sendDsn(Transaction t, String id, Envelope envelope, String relay, List<RecipientOutcome> failed,
-                         HeaderBlock headers, Delivery delivery) {
+    private void sendDsn(Transaction t, String id, Envelope envelope, DeliveryOutcome outcome,
+                         List<RecipientOutcome> failed, HeaderBlock headers, Delivery delivery) {
         if (envelope.reversePath().isEmpty()) {
             MailLog.warn(id, "no DSN for the null sender: " + failed.size() + " recipient(s) failed");
             return;
         }
-        byte[] dsn = Dsn.build(t.config.hostname(), id, envelope.reversePath(), relay, failed, headers.toBytes(),
-                t.arrival, now());
+        // In passthrough nothing is retried: a recipient deferred while others were delivered
+        // is reported as failed, which is the only answer that loses nothing (README).
+        List<Dsn.Report> reports = failed.stream()
+                .map(r -> new Dsn.Report(r.recipient(), r.reply(), outcome.relayOf(r), "")).toList();
+        byte[] dsn = Dsn.build(t.config.hostname(), id, envelope.reversePath(), Dsn.Action.FAILED, reports,
+                headers.toBytes(), t.arrival, now(), Optional.empty());
         String dsnId = ids.next();
         Envelope dsnEnvelope = new Envelope(dsnId, "", List.of(envelope.reversePath()));
         MailLog.info(dsnId, "sender non-delivery notification: " + id);
@@ -270,7 +320,7 @@ public final class Relay {
                     : java.util.Optional.<RejectionHints.Hint>empty();
             metrics.upstreamReply(o.upstreamSaid() ? reply.code() : 0,
                     hint.map(RejectionHints.Hint::cause).orElse(o.upstreamSaid() ? "" : "connection"));
-            String line = "to=" + MailLog.angle(o.recipient()) + " relay=" + outcome.relay()
+            String line = "to=" + MailLog.angle(o.recipient()) + " relay=" + outcome.relayOf(o)
                     + " delay=" + String.format(Locale.ROOT, "%.2f", Math.max(delay, outcome.seconds()))
                     + " dsn=" + reply.enhancedOrDefault()
                     + " status=" + switch (o.status()) {

@@ -24,17 +24,21 @@ final class RelayHandler implements MessageHandler {
     private final ConfigHolder configs;
     private final Relay relay;
     private final Clock clock;
+    private final Inbound inbound;
     private Transaction transaction;
 
-    RelayHandler(MessageContext context, ConfigHolder configs, Relay relay, Clock clock) {
+    RelayHandler(MessageContext context, ConfigHolder configs, Relay relay, Clock clock, Inbound inbound) {
         this.context = context;
         this.configs = configs;
         this.relay = relay;
         this.clock = clock;
+        this.inbound = inbound;
     }
 
     @Override
     public void from(String reversePath) throws RejectException {
+        // a graceful shutdown refuses new transactions with 421 (and closes the session)
+        inbound.transactionStarted(context);
         String rp = reversePath == null ? "" : reversePath.trim();
         if (!rp.isEmpty() && !Addresses.isValidMailbox(rp)) {
             throw new RejectException(553, "5.1.7 Bad sender address syntax");
@@ -74,5 +78,6 @@ final class RelayHandler implements MessageHandler {
     @Override
     public void done() {
         transaction = null;
+        inbound.transactionEnded(context);
     }
 }

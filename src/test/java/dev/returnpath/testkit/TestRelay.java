@@ -5,42 +5,74 @@ import dev.returnpath.config.ConfigLoader;
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.delivery.Deliveries;
 import dev.returnpath.inbound.Inbound;
+import dev.returnpath.inbound.QueueId;
 import dev.returnpath.inbound.Relay;
+import dev.returnpath.inbound.SpfGuards;
+import dev.returnpath.queue.QueueRunner;
+import dev.returnpath.queue.Spool;
 
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
 
 /**
  * A whole relay in the test's JVM, on a free loopback port, configured with HOCON that is
  * layered over a base pointing at {@code upstreamPort} with plain SMTP, or read from a file.
+ * With {@code queue.mode = spool} it opens the spool and runs its queue on {@code clock}.
  */
 public final class TestRelay implements AutoCloseable {
     public final RelayConfig config;
     public final ConfigHolder holder;
     private final Inbound inbound;
-    private final Deliveries deliveries = new Deliveries();
+    private final Deliveries deliveries;
     public final dev.returnpath.ops.Metrics metrics = new dev.returnpath.ops.Metrics();
+    /** Present in spool mode. */
+    public final Spool spool;
+    public final QueueRunner queue;
 
     public TestRelay(int upstreamPort, Path spool, String extraHocon) throws Exception {
-        this(upstreamPort, spool, extraHocon, dev.returnpath.inbound.SpfGuards.overDnsjava(Clock.systemUTC()));
+        this(upstreamPort, spool, extraHocon, Clock.systemUTC());
     }
 
     /** With the SPF guard's DNS answered by {@code guards} (e.g. zone files through ZoneResolver). */
-    public TestRelay(int upstreamPort, Path spool, String extraHocon, dev.returnpath.inbound.SpfGuards guards)
-            throws Exception {
-        this(ConfigLoader.parseString(baseHocon(upstreamPort, spool) + "\n" + extraHocon, "test.conf"), guards);
+    public TestRelay(int upstreamPort, Path spool, String extraHocon, SpfGuards guards) throws Exception {
+        this(upstreamPort, spool, extraHocon, guards, Clock.systemUTC(), new Deliveries());
+    }
+
+    /** With the queue (and the arrival times) on {@code clock}, e.g. a {@link MutableClock}. */
+    public TestRelay(int upstreamPort, Path spool, String extraHocon, Clock clock) throws Exception {
+        this(upstreamPort, spool, extraHocon, SpfGuards.overDnsjava(clock), clock, new Deliveries());
+    }
+
+    /** Everything chosen by the test: SPF DNS, the queue's clock, the deliveries (e.g. direct, over test zones). */
+    public TestRelay(int upstreamPort, Path spool, String extraHocon, SpfGuards guards, Clock clock,
+                     Deliveries deliveries) throws Exception {
+        this(ConfigLoader.parseString(baseHocon(upstreamPort, spool) + "\n" + extraHocon, "test.conf"), guards, clock,
+                deliveries);
     }
 
     /** A relay whose configuration is read from {@code file}, as serve reads it (for reload tests). */
     public static TestRelay fromFile(Path file) throws Exception {
-        return new TestRelay(ConfigLoader.load(file), dev.returnpath.inbound.SpfGuards.overDnsjava(Clock.systemUTC()));
+        return new TestRelay(ConfigLoader.load(file), SpfGuards.overDnsjava(Clock.systemUTC()), Clock.systemUTC(),
+                new Deliveries());
     }
 
-    private TestRelay(RelayConfig config, dev.returnpath.inbound.SpfGuards guards) throws Exception {
+    private TestRelay(RelayConfig config, SpfGuards guards, Clock clock, Deliveries deliveries) throws Exception {
         this.config = config;
+        this.deliveries = deliveries;
         holder = new ConfigHolder(config);
-        Relay relay = new Relay(deliveries, guards, metrics, Clock.systemUTC());
-        inbound = new Inbound(holder, relay, Clock.systemUTC());
+        QueueId ids = new QueueId();
+        if (config.queue().mode() == RelayConfig.QueueMode.SPOOL) {
+            this.spool = Spool.open(config.queue().dir());
+            this.queue = new QueueRunner(this.spool, holder, deliveries, clock, ids::next, metrics);
+            this.queue.start();
+        } else {
+            this.spool = null;
+            this.queue = null;
+        }
+        Relay relay = new Relay(deliveries, guards, metrics, clock, ids, Optional.ofNullable(queue));
+        inbound = new Inbound(holder, relay, clock);
         inbound.start();
     }
 
@@ -73,9 +105,18 @@ public final class TestRelay implements AutoCloseable {
         return c;
     }
 
+    /** The graceful stop that SIGTERM runs in serve. */
+    public void shutdown(Duration grace) {
+        inbound.shutdown(grace);
+    }
+
     @Override
     public void close() {
         inbound.close();
+        if (queue != null) {
+            queue.shutdown(Duration.ofSeconds(5));
+            spool.close();
+        }
         deliveries.close();
     }
 }

@@ -38,10 +38,20 @@ public final class Upstream implements AutoCloseable {
     public volatile boolean dropMidData = false;
 
     public final List<Received> received = new CopyOnWriteArrayList<>();
+    /** Every RCPT TO address offered, accepted or not, in order. */
+    public final List<String> rcptAttempts = new CopyOnWriteArrayList<>();
+    /** For each accepted message: whether the session had started TLS, and the client's HELO name. */
+    public final List<Boolean> tlsUsed = new CopyOnWriteArrayList<>();
+    public final List<String> helos = new CopyOnWriteArrayList<>();
     private final SMTPServer server;
 
     public Upstream() {
         this(null, false, null, null);
+    }
+
+    /** A plain upstream on {@code bind:port} (port 0: any), e.g. an MX host on 127.0.0.2 for direct delivery. */
+    public Upstream(InetAddress bind, int port) {
+        this(bind, port, null, false, null, null);
     }
 
     /**
@@ -51,8 +61,12 @@ public final class Upstream implements AutoCloseable {
      * @param user      AUTH PLAIN/LOGIN user (with {@code password}), or null for no AUTH
      */
     public Upstream(String keystore, boolean requireTls, String user, String password) {
-        SMTPServer.Builder b = SMTPServer.port(0)
-                .bindAddress(InetAddress.getLoopbackAddress())
+        this(InetAddress.getLoopbackAddress(), 0, keystore, requireTls, user, password);
+    }
+
+    public Upstream(InetAddress bind, int port, String keystore, boolean requireTls, String user, String password) {
+        SMTPServer.Builder b = SMTPServer.port(port)
+                .bindAddress(bind)
                 .hostName("upstream.test")
                 .softwareName("upstream")
                 .insertReceivedHeaders(false)
@@ -128,6 +142,7 @@ public final class Upstream implements AutoCloseable {
 
         @Override
         public void recipient(String r) throws RejectException {
+            rcptAttempts.add(r);
             String reply = rcptReply.apply(r);
             if (reply != null) {
                 throw reject(reply);
@@ -154,6 +169,8 @@ public final class Upstream implements AutoCloseable {
             if (dataReply != null) {
                 throw reject(dataReply);
             }
+            tlsUsed.add(((Session) ctx).isTLSStarted());
+            helos.add(ctx.getHelo().orElse(""));
             received.add(new Received(from, List.copyOf(to), b.toByteArray()));
             return "2.0.0 Ok: queued as UP" + received.size();
         }

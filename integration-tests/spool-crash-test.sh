@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# spool-crash-test.sh: the spool's promise under kill -9 (issue 5), as a process of its own.
+#
+#   1. starts an SMTP sink (aiosmtpd) that records the Message-ID of every message it accepts;
+#   2. starts `java -jar target/returnpath.jar serve` in queue.mode = spool, smarthost = the sink;
+#   3. sends N messages over C concurrent sessions, each with its own Message-ID, and records
+#      which ones got a 250;
+#   4. kills the relay with SIGKILL once K of them got their 250, mid-stream;
+#   5. starts the relay again on the same spool, with the sink still up;
+#   6. checks that every Message-ID answered 250 reached the sink (a loss fails the test), counts
+#      the duplicates (allowed: a crash between the sink's 250 and the state write), and checks
+#      with `queue list` that the spool ends empty.
+#
+# Prints "PASS spool-crash: ..." and exits 0, or "FAIL spool-crash: reason" and exits 1.
+# Environment: CRASH_MESSAGES (300), CRASH_SESSIONS (16), CRASH_KILL_AFTER (N/3),
+# RELAY_JAR (target/returnpath.jar), JAVA (java), KEEP=1 keeps the work directory.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+N=${CRASH_MESSAGES:-300}
+C=${CRASH_SESSIONS:-16}
+K=${CRASH_KILL_AFTER:-$((N / 3))}
+JAR=${RELAY_JAR:-$ROOT/target/returnpath.jar}
+JAVA=${JAVA:-java}
+if [ -z "${JAVA_HOME:-}" ] && [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ] && [ "$JAVA" = java ]; then
+  JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
+elif [ -n "${JAVA_HOME:-}" ] && [ "$JAVA" = java ]; then
+  JAVA=$JAVA_HOME/bin/java
+fi
+
+fail() { echo "FAIL spool-crash: $*"; exit 1; }
+log() { printf '%s %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
+
+# Debian's python3-aiosmtpd lives with /usr/bin/python3, which a pyenv shim may hide.
+PY=""
+for p in /usr/bin/python3 python3; do
+  if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import aiosmtpd' 2>/dev/null; then PY=$p; break; fi
+done
+[ -n "$PY" ] || fail "python3 with aiosmtpd is needed for the sink (apt-get install python3-aiosmtpd)"
+[ -f "$JAR" ] || fail "$JAR not found: build it first (mvn -q package -DskipTests)"
+"$JAVA" -version >/dev/null 2>&1 || fail "no java at $JAVA"
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/spool-crash.XXXXXX")
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.3
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ "${KEEP:-0}" = 1 ]; then log "kept $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+wait_port() { # PORT SECONDS PID
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    "$PY" -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $1)))" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# ---------------------------------------------------------------- the sink
+cat > "$W/sink.py" <<'PY'
+import asyncio, os, re, signal, sys, threading
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+port, out = int(sys.argv[1]), sys.argv[2]
+lock = threading.Lock()
+MID = re.compile(rb'^Message-ID:\s*(<[^>\r\n]+>)', re.I | re.M)
+
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        head = envelope.original_content.split(b'\r\n\r\n', 1)[0]
+        m = MID.search(head)
+        mid = m.group(1).decode('ascii', 'replace') if m else '<none>'
+        with lock, open(out, 'a') as f:
+            f.write('%s\t%s\t%s\n' % (mid, envelope.mail_from, ','.join(envelope.rcpt_tos)))
+        return '250 2.0.0 Ok: sunk'
+
+class Ctl(Controller):
+    def factory(self):
+        return SMTP(self.handler, decode_data=False, data_size_limit=None, ident='crash-sink')
+
+ctl = Ctl(Handler(), hostname='127.0.0.1', port=port, ready_timeout=10)
+ctl.start()
+stop = threading.Event()
+for s in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(s, lambda *_: stop.set())
+while not stop.wait(1):
+    pass
+ctl.stop()
+PY
+
+# ---------------------------------------------------------------- the clients
+cat > "$W/blast.py" <<'PY'
+import smtplib, sys, threading
+port, n, conc, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+lock = threading.Lock()
+counter = iter(range(n))
+body = ('The quick brown fox jumps over the lazy dog. ' * 2 + '\r\n') * 20
+
+def record(mid, code, text):
+    with lock, open(out, 'a') as f:
+        f.write('%s\t%s\t%s\n' % (mid, code, text.replace('\t', ' ').replace('\n', ' ')))
+
+def worker():
+    s = None
+    while True:
+        with lock:
+            i = next(counter, None)
+        if i is None:
+            break
+        mid = '<crash-%05d@web01.internal>' % i
+        msg = ('From: Shop <noreply@example.com>\r\nTo: <customer%d@gmail.test>\r\nSubject: order %d\r\n'
+               'Message-ID: %s\r\n\r\n%s' % (i, i, mid, body)).encode('ascii')
+        try:
+            if s is None:
+                s = smtplib.SMTP('127.0.0.1', port, timeout=30)
+                s.ehlo('web01.internal')
+            code, resp = s.mail('apache@web01.internal')
+            if code != 250:
+                raise smtplib.SMTPResponseException(code, resp)
+            code, resp = s.rcpt('customer%d@gmail.test' % i)
+            if code != 250:
+                raise smtplib.SMTPResponseException(code, resp)
+            code, resp = s.data(msg)
+            record(mid, code, resp.decode('ascii', 'replace'))
+            if code != 250:
+                s.rset()
+        except Exception as e:
+            record(mid, 'error', repr(e))
+            try:
+                s.close()
+            except Exception:
+                pass
+            s = None
+    if s is not None:
+        try:
+            s.quit()
+        except Exception:
+            pass
+
+ts = [threading.Thread(target=worker) for _ in range(conc)]
+for t in ts: t.start()
+for t in ts: t.join()
+PY
+
+# ---------------------------------------------------------------- the relay
+SINK_PORT=$(free_port)
+RELAY_PORT=$(free_port)
+mkdir -p "$W/spool"
+cat > "$W/returnpath.conf" <<EOF
+returnpath {
+  hostname = "relay.test"
+  listen { host = "127.0.0.1", port = $RELAY_PORT, max-connections = 500 }
+  domains { "example.com" { return-path = "bounce@example.com" } }
+  delivery {
+    mode = smarthost
+    smarthost { host = "127.0.0.1", port = $SINK_PORT, tls = none }
+    connect-timeout = 2s
+    command-timeout = 10s
+  }
+  queue { mode = spool, dir = "$W/spool", first-retry = 1s, max-retry-interval = 2s }
+  management.port = 0
+}
+EOF
+
+start_relay() { # LOG
+  "$JAVA" -jar "$JAR" serve --config "$W/returnpath.conf" >>"$1" 2>&1 &
+  RELAY_PID=$!
+  PIDS+=("$RELAY_PID")
+  wait_port "$RELAY_PORT" 60 "$RELAY_PID" || fail "the relay did not start (see $1): $(tail -n 3 "$1" | tr '\n' ' ')"
+}
+
+"$PY" "$W/sink.py" "$SINK_PORT" "$W/sunk.tsv" >"$W/sink.log" 2>&1 &
+SINK_PID=$!
+PIDS+=("$SINK_PID")
+wait_port "$SINK_PORT" 20 "$SINK_PID" || fail "the sink did not start: $(tail -n 3 "$W/sink.log" | tr '\n' ' ')"
+: > "$W/sunk.tsv"
+
+start_relay "$W/relay-1.log"
+log "relay pid $RELAY_PID on $RELAY_PORT, sink on $SINK_PORT; sending $N messages over $C sessions, kill -9 after $K accepted"
+
+: > "$W/replies.tsv"
+"$PY" "$W/blast.py" "$RELAY_PORT" "$N" "$C" "$W/replies.tsv" 2>"$W/blast.log" &
+BLAST_PID=$!
+PIDS+=("$BLAST_PID")
+accepted() { grep -c $'\t250\t' "$W/replies.tsv" 2>/dev/null || true; }
+for ((i = 0; i < 1200; i++)); do
+  [ "$(accepted)" -ge "$K" ] && break
+  kill -0 "$BLAST_PID" 2>/dev/null || break
+  sleep 0.02
+done
+kill -9 "$RELAY_PID" 2>/dev/null || fail "the relay had already exited before the kill (see relay-1.log)"
+at_kill=$(accepted)
+sunk_at_kill=$(wc -l < "$W/sunk.tsv")
+wait "$RELAY_PID" 2>/dev/null
+wait "$BLAST_PID" 2>/dev/null
+ok=$(accepted)
+log "killed with $at_kill accepted ($ok once the clients noticed); the sink had $sunk_at_kill"
+[ "$ok" -ge "$K" ] || fail "only $ok messages were accepted before the kill (wanted $K)"
+spooled=$(find "$W/spool/queue" -name '*.env' 2>/dev/null | wc -l)
+log "$spooled entries in the spool after the kill"
+
+start_relay "$W/relay-2.log"
+grep $'\t250\t' "$W/replies.tsv" | cut -f1 | sort -u > "$W/acked.txt"
+
+missing=""
+for ((i = 0; i < 240; i++)); do
+  cut -f1 "$W/sunk.tsv" | sort -u > "$W/seen.txt"
+  missing=$(comm -23 "$W/acked.txt" "$W/seen.txt")
+  [ -z "$missing" ] && break
+  sleep 0.5
+done
+if [ -n "$missing" ]; then
+  fail "$(printf '%s\n' "$missing" | wc -l) of $ok messages answered 250 never reached the sink, e.g. $(printf '%s\n' "$missing" | head -n 3 | tr '\n' ' ')"
+fi
+
+# the spool drains completely; give late attempts a moment and count what they add
+for ((i = 0; i < 60; i++)); do
+  left=$(find "$W/spool/queue" -name '*.env' 2>/dev/null | wc -l)
+  [ "$left" -eq 0 ] && break
+  sleep 0.5
+done
+[ "$left" -eq 0 ] || fail "$left entries are still in the spool after every accepted message was delivered"
+listing=$("$JAVA" -jar "$JAR" queue list --config "$W/returnpath.conf" 2>"$W/queue-list.err")
+[ "$listing" = "the spool is empty" ] || fail "queue list says: $listing"
+
+total=$(wc -l < "$W/sunk.tsv")
+dups=$(cut -f1 "$W/sunk.tsv" | sort | uniq -d | wc -l)
+extra=$((total - $(cut -f1 "$W/sunk.tsv" | sort -u | wc -l)))
+unacked=$(comm -13 "$W/acked.txt" "$W/seen.txt" | wc -l)
+echo "PASS spool-crash: $ok of $N messages answered 250 (kill -9 after $at_kill), all delivered after the restart;" \
+  "$dups duplicated Message-ID(s) ($extra extra copies), $unacked delivered without a 250 reaching the client;" \
+  "$spooled entries were in the spool at the kill"
+exit 0

@@ -1,0 +1,186 @@
+package dev.returnpath.cli;
+
+import dev.returnpath.queue.Spool;
+import dev.returnpath.queue.SpoolTesting;
+import dev.returnpath.testkit.Await;
+import dev.returnpath.testkit.MutableClock;
+import dev.returnpath.testkit.SmtpClient;
+import dev.returnpath.testkit.TestRelay;
+import dev.returnpath.testkit.Upstream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The queue command against the spool of a running relay (the same JVM, the same files). */
+class QueueCommandTest {
+    @TempDir
+    Path dir;
+    Path spoolDir;
+    Path conf;
+    Upstream upstream;
+    TestRelay relay;
+    final MutableClock clock = new MutableClock(Instant.now());
+
+    @BeforeEach
+    void start() throws Exception {
+        spoolDir = dir.resolve("spool");
+        upstream = new Upstream();
+        upstream.rcptReply = r -> "451 4.7.1 greylisted, come back later";
+        relay = new TestRelay(upstream.port(), spoolDir, "returnpath.queue.mode = spool", clock);
+        conf = dir.resolve("returnpath.conf");
+        Files.writeString(conf, """
+                returnpath {
+                  domains { "example.com" { return-path = "bounce@example.com" } }
+                  delivery.smarthost.host = "127.0.0.1"
+                  queue { mode = spool, dir = "%s" }
+                }
+                """.formatted(spoolDir.toString()));
+    }
+
+    @AfterEach
+    void stop() {
+        relay.close();
+        upstream.close();
+    }
+
+    String queue(String from, String to) throws Exception {
+        String reply;
+        try (SmtpClient c = relay.client()) {
+            reply = c.send(from, List.of(to), ("From: noreply@example.com\r\nSubject: order 42\r\n\r\nthe body\r\n").getBytes());
+        }
+        assertThat(reply).startsWith("250 2.0.0 Ok: queued as ");
+        assertThat(SpoolTesting.idle(relay.queue, Duration.ofSeconds(10))).isTrue();
+        return reply.substring(reply.lastIndexOf(' ') + 1);
+    }
+
+    record Run(int exit, String out) {}
+
+    Run run(String... args) {
+        PrintStream saved = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            int rc = Main.execute(args);
+            return new Run(rc, buf.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(saved);
+        }
+    }
+
+    @Test
+    void listShowsEachMessageWithAgeNextAttemptSenderRecipientsAndLastReply() throws Exception {
+        String a = queue("apache@web01.internal", "one@gmail.test");
+        String b = queue("www-data@web02.internal", "two@gmail.test");
+        Run r = run("queue", "list", "--config", conf.toString());
+        assertThat(r.exit()).isZero();
+        assertThat(r.out())
+                .contains(a + "  age ").contains(b + "  age ")
+                .containsPattern("attempts 1  next in (4|5)m  from <apache@web01.internal>  return-path <bounce@example.com>")
+                .contains("    deferred <one@gmail.test>  451 4.7.1 greylisted, come back later (127.0.0.1[127.0.0.1]:")
+                .contains("from <www-data@web02.internal>")
+                .endsWith("-- 2 message(s), 2 recipient(s) to deliver\n");
+        assertThat(r.out().indexOf(a)).isLessThan(r.out().indexOf(b));
+    }
+
+    @Test
+    void showPrintsTheEnvelopeAndTheHeaderAndWithBodyTheWholeMessage() throws Exception {
+        String id = queue("apache@web01.internal", "one@gmail.test");
+        Run r = run("queue", "show", id, "--config", conf.toString());
+        assertThat(r.exit()).isZero();
+        assertThat(r.out()).startsWith("id: " + id + "\n")
+                .contains("sender: <apache@web01.internal>\nreturn-path: <bounce@example.com>\n")
+                .contains("attempts: 1\n")
+                .contains("recipient: <one@gmail.test> deferred: 451 4.7.1 greylisted")
+                .contains("Subject: order 42\r\n")
+                .doesNotContain("the body");
+        assertThat(run("queue", "show", id, "--body", "--config", conf.toString()).out()).contains("\r\n\r\nthe body\r\n");
+    }
+
+    @Test
+    void deleteRemovesAMessageWhileServeRunsAndServeForgetsIt() throws Exception {
+        String id = queue("apache@web01.internal", "one@gmail.test");
+        assertThat(relay.queue.size()).isEqualTo(1);
+        Run r = run("queue", "delete", id, "--config", conf.toString());
+        assertThat(r.exit()).isZero();
+        assertThat(r.out()).isEqualTo(id + ": deleted\n");
+        assertThat(relay.spool.ids()).isEmpty();
+
+        upstream.rcptReply = x -> null;
+        int attempts = upstream.rcptAttempts.size();
+        clock.advance(Duration.ofMinutes(10));
+        relay.queue.wake();
+        Await.until(Duration.ofSeconds(5), "the runner to forget it", () -> relay.queue.size() == 0);
+        assertThat(upstream.rcptAttempts).hasSize(attempts);
+        assertThat(upstream.received).isEmpty();
+    }
+
+    @Test
+    void deleteOfAnUnknownIdExits1() {
+        Run r = run("queue", "delete", "0123456789ABC", "--config", conf.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
+    void deleteOfAMessageBeingDeliveredWaitsThenGivesUp() throws Exception {
+        String id = queue("apache@web01.internal", "one@gmail.test");
+        try (Spool.EntryLock attempt = relay.spool.tryLock(id).orElseThrow()) {
+            Run r = run("queue", "delete", id, "--wait", "300ms", "--config", conf.toString());
+            assertThat(r.exit()).isEqualTo(1);
+        }
+        assertThat(relay.spool.ids()).containsExactly(id);
+    }
+
+    @Test
+    void flushMakesARunningServeTryEverythingNow() throws Exception {
+        queue("apache@web01.internal", "one@gmail.test");
+        queue("apache@web01.internal", "two@gmail.test");
+        upstream.rcptReply = x -> null;
+        Run r = run("queue", "flush", "--config", conf.toString());
+        assertThat(r.exit()).isZero();
+        assertThat(r.out()).isEqualTo("2 message(s) scheduled for delivery now\n");
+        // the test clock has not moved: only the flush can make these go now
+        Await.until(Duration.ofSeconds(10), "the flushed messages", () -> upstream.received.size() == 2);
+        Await.until(Duration.ofSeconds(10), "an empty spool", () -> {
+            try {
+                return relay.spool.ids().isEmpty();
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        });
+    }
+
+    @Test
+    void listOfASpoolThatWasNeverCreatedIsEmpty() throws Exception {
+        Path other = dir.resolve("other.conf");
+        Files.writeString(other, Files.readString(conf).replace(spoolDir.toString(), dir.resolve("nothing-here").toString()));
+        Run r = run("queue", "list", "--config", other.toString());
+        assertThat(r.exit()).isZero();
+        assertThat(r.out()).isEqualTo("the spool is empty\n");
+        assertThat(dir.resolve("nothing-here")).doesNotExist();
+    }
+
+    @Test
+    void aBadConfigurationExits78() throws Exception {
+        Path bad = dir.resolve("bad.conf");
+        Files.writeString(bad, "returnpath.queue.mode = sometimes\n");
+        assertThat(run("queue", "list", "--config", bad.toString()).exit()).isEqualTo(Main.EXIT_CONFIG);
+    }
+
+    @Test
+    void queueWithoutASubcommandIsAUsageError() {
+        assertThat(run("queue").exit()).isEqualTo(Main.EXIT_USAGE);
+    }
+}
