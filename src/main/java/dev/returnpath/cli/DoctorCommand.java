@@ -28,6 +28,10 @@ final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object with the list of checks.")
     boolean json;
 
+    @Option(names = "--to-domain", paramLabel = "DOMAIN",
+            description = "With delivery.mode = direct: check the MX of this domain as the upstream.")
+    String toDomain;
+
     @Override
     public Integer call() {
         RelayConfig cfg;
@@ -38,7 +42,7 @@ final class DoctorCommand implements Callable<Integer> {
             return Main.EXIT_CONFIG;
         }
         List<Doctor.Check> checks = new Doctor(cfg, DnsjavaDns.create(cfg.dns().servers(), cfg.dns().timeout()),
-                UpstreamProbe::probe).run();
+                UpstreamProbe::probe, java.util.Optional.ofNullable(toDomain)).run();
         System.out.print(json ? Doctor.json(checks) + System.lineSeparator() : Doctor.text(checks));
         System.out.flush();
         return Doctor.worst(checks) == Doctor.Status.FAIL ? Main.EXIT_CHECK_FAILED : 0;

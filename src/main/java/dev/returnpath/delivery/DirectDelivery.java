@@ -16,6 +16,7 @@ import org.xbill.DNS.Type;
 
 import javax.net.ssl.SSLSocketFactory;
 import java.net.IDN;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -188,6 +189,103 @@ public final class DirectDelivery implements Delivery {
     }
 
     private record Target(String name, InetAddress address) {}
+
+    /**
+     * The doctor's check of direct delivery to {@code domain}, without sending mail: the MX route
+     * (null MX, no address), then the first reachable address: greeting and EHLO, and STARTTLS
+     * with a certificate that verifies against the JDK's trust store. With {@code tls =
+     * opportunistic} an unverifiable certificate is a warning (it is still used, as MTAs do
+     * without DANE or MTA-STS); with {@code required} it fails.
+     */
+    public List<UpstreamProbe.Step> probe(String domain) {
+        List<UpstreamProbe.Step> out = new ArrayList<>();
+        List<Target> targets = new ArrayList<>();
+        switch (route(domain)) {
+            case Route.Fail f -> {
+                out.add(new UpstreamProbe.Step("connect", UpstreamProbe.Verdict.FAILED, f.reply().toString()));
+                return out;
+            }
+            case Route.Literal l -> targets.add(new Target(l.address().getHostAddress(), l.address()));
+            case Route.Hosts h -> {
+                for (String host : h.names()) {
+                    targets.addAll(addresses(host).targets());
+                }
+            }
+        }
+        if (targets.isEmpty()) {
+            out.add(new UpstreamProbe.Step("connect", UpstreamProbe.Verdict.FAILED, "no address for the mail servers of " + domain));
+            return out;
+        }
+        String failures = "";
+        for (Target t : targets.subList(0, Math.min(MAX_ADDRESSES, targets.size()))) {
+            String where = t.name() + "[" + t.address().getHostAddress() + "]:" + settings.port();
+            try (java.net.Socket socket = new java.net.Socket()) {
+                socket.connect(new java.net.InetSocketAddress(t.address(), settings.port()), (int) settings.connectTimeout().toMillis());
+                socket.setSoTimeout((int) settings.commandTimeout().toMillis());
+                var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(), java.nio.charset.StandardCharsets.ISO_8859_1));
+                var wr = socket.getOutputStream();
+                String greeting = smtpReply(in);
+                if (!greeting.startsWith("220")) {
+                    failures += where + " greeted " + Reply.oneLine(greeting) + "; ";
+                    continue;
+                }
+                wr.write(("EHLO " + settings.helo() + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                wr.flush();
+                String ehlo = smtpReply(in);
+                if (!ehlo.startsWith("250")) {
+                    failures += where + " refused EHLO: " + Reply.oneLine(ehlo) + "; ";
+                    continue;
+                }
+                out.add(new UpstreamProbe.Step("connect", UpstreamProbe.Verdict.OK, where + " accepted EHLO"));
+                boolean starttls = ehlo.toUpperCase(Locale.ROOT).matches("(?s).*250[ -]STARTTLS\\b.*");
+                if (settings.tls() == RelayConfig.DirectTls.NONE) {
+                    out.add(new UpstreamProbe.Step("tls", UpstreamProbe.Verdict.WARN, "delivery.direct.tls = none: mail crosses the network in clear"));
+                } else if (!starttls) {
+                    out.add(new UpstreamProbe.Step("tls", settings.tls() == RelayConfig.DirectTls.REQUIRED
+                            ? UpstreamProbe.Verdict.FAILED : UpstreamProbe.Verdict.WARN, where + " does not offer STARTTLS"));
+                } else {
+                    wr.write("STARTTLS\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    wr.flush();
+                    String go = smtpReply(in);
+                    if (!go.startsWith("220")) {
+                        out.add(new UpstreamProbe.Step("tls", UpstreamProbe.Verdict.FAILED, where + " refused STARTTLS: " + Reply.oneLine(go)));
+                    } else {
+                        try (javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) settings.verified()
+                                .createSocket(socket, t.name(), settings.port(), false)) {
+                            javax.net.ssl.SSLParameters params = tls.getSSLParameters();
+                            params.setEndpointIdentificationAlgorithm("HTTPS");
+                            params.setProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+                            tls.setSSLParameters(params);
+                            tls.startHandshake();
+                            out.add(new UpstreamProbe.Step("tls", UpstreamProbe.Verdict.OK, where + ": STARTTLS, certificate verified for " + t.name()));
+                        } catch (IOException e) {
+                            out.add(new UpstreamProbe.Step("tls", settings.tls() == RelayConfig.DirectTls.REQUIRED
+                                    ? UpstreamProbe.Verdict.FAILED : UpstreamProbe.Verdict.WARN,
+                                    where + ": the certificate does not verify (" + Reply.oneLine(String.valueOf(e.getMessage())) + ")"
+                                            + (settings.tls() == RelayConfig.DirectTls.REQUIRED ? "" : "; opportunistic TLS still uses it")));
+                        }
+                    }
+                }
+                return out;
+            } catch (IOException e) {
+                failures += where + ": " + Reply.oneLine(String.valueOf(e.getMessage())) + "; ";
+            }
+        }
+        out.add(new UpstreamProbe.Step("connect", UpstreamProbe.Verdict.FAILED, "no mail server of " + domain + " answered: " + failures));
+        return out;
+    }
+
+    private static String smtpReply(java.io.BufferedReader in) throws IOException {
+        StringBuilder b = new StringBuilder();
+        String line;
+        while ((line = in.readLine()) != null) {
+            b.append(line).append('\n');
+            if (line.length() < 4 || line.charAt(3) != '-') {
+                break;
+            }
+        }
+        return b.toString();
+    }
 
     // ---------------------------------------------------------------- DNS
 

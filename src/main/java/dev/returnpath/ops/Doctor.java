@@ -50,12 +50,23 @@ public final class Doctor {
     private final Dns dns;
     private final SpfEvaluator spf;
     private final Function<RelayConfig, List<UpstreamProbe.Step>> upstream;
+    private final java.util.Optional<String> toDomain;
 
     public Doctor(RelayConfig config, Dns dns, Function<RelayConfig, List<UpstreamProbe.Step>> upstream) {
+        this(config, dns, upstream, java.util.Optional.empty());
+    }
+
+    /**
+     * @param upstream the smarthost probe ({@link UpstreamProbe#probe})
+     * @param toDomain in direct mode, the domain whose MX is checked as the upstream
+     */
+    public Doctor(RelayConfig config, Dns dns, Function<RelayConfig, List<UpstreamProbe.Step>> upstream,
+                  java.util.Optional<String> toDomain) {
         this.config = config;
         this.dns = dns;
         this.spf = new SpfEvaluator(dns);
         this.upstream = upstream;
+        this.toDomain = toDomain;
     }
 
     public List<Check> run() {
@@ -286,20 +297,34 @@ public final class Doctor {
     // ----------------------------------------------------------------- upstream
 
     private void upstream(List<Check> out) {
-        if (config.delivery().mode() != RelayConfig.DeliveryMode.SMARTHOST) {
-            return;
+        String subject;
+        List<UpstreamProbe.Step> steps;
+        if (config.delivery().mode() == RelayConfig.DeliveryMode.DIRECT) {
+            if (toDomain.isEmpty()) {
+                out.add(new Check("upstream.connect", "direct", Status.WARN, "direct delivery: no recipient domain given, no MX checked",
+                        "run doctor --to-domain gmail.com (or a domain you send to) to check its MX from here"));
+                return;
+            }
+            subject = "MX of " + toDomain.get();
+            steps = new dev.returnpath.delivery.DirectDelivery(config, dns).probe(toDomain.get());
+        } else {
+            RelayConfig.Smarthost sm = config.delivery().smarthost();
+            subject = sm.host().orElse("") + ":" + sm.port();
+            steps = upstream.apply(config);
         }
-        RelayConfig.Smarthost sm = config.delivery().smarthost();
-        String subject = sm.host().orElse("") + ":" + sm.port();
-        for (UpstreamProbe.Step s : upstream.apply(config)) {
+        boolean direct = config.delivery().mode() == RelayConfig.DeliveryMode.DIRECT;
+        for (UpstreamProbe.Step s : steps) {
             String check = "upstream." + s.step();
             switch (s.verdict()) {
                 case OK -> out.add(new Check(check, subject, Status.PASS, s.found(), ""));
-                case WARN -> out.add(new Check(check, subject, Status.WARN, s.found(),
-                        "use tls = starttls or implicit unless the network to the smarthost is private"));
+                case WARN -> out.add(new Check(check, subject, Status.WARN, s.found(), direct
+                        ? "nothing to do on this side: the receiver's TLS is its own"
+                        : "use tls = starttls or implicit unless the network to the smarthost is private"));
                 case SKIPPED -> out.add(new Check(check, subject, Status.WARN, "not checked: " + s.found(), ""));
                 case FAILED -> out.add(new Check(check, subject, Status.FAIL, s.found(), switch (s.step()) {
-                    case "connect" -> "check delivery.smarthost.host and port, and that the relay can reach it";
+                    case "connect" -> direct ? "check that outgoing port " + config.delivery().direct().port()
+                            + " is open from here (many clouds block port 25: use a smarthost then)"
+                            : "check delivery.smarthost.host and port, and that the relay can reach it";
                     case "tls" -> "the smarthost must offer STARTTLS with a certificate for its name, trusted by the JDK "
                             + "or by delivery.smarthost.ca-file";
                     case "auth" -> "check RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD";

@@ -145,7 +145,7 @@ class ConfigLoaderTest {
 
     @Test
     void smarthostIsRequiredInSmarthostMode() throws Exception {
-        Path f = write("returnpath.delivery.smarthost.host = null\n");
+        Path f = write("returnpath.delivery.mode = smarthost\nreturnpath.delivery.smarthost.host = null\n");
         assertThat(catchConfig(f).getMessage()).isEqualTo(f + ": returnpath.delivery.smarthost.host: required when delivery.mode = smarthost");
     }
 

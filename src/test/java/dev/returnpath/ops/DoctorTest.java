@@ -40,7 +40,7 @@ class DoctorTest {
                   hostname = "%s"
                   domains { "%s" { return-path = "%s" } }
                   spf.outbound-ips = [%s]
-                  delivery.smarthost { %s }
+                  delivery { mode = smarthost, smarthost { %s } }
                 }
                 """.formatted(hostname, domain, returnPath, ips, smarthost), "doctor.conf");
     }
@@ -116,7 +116,7 @@ class DoctorTest {
                   domains { "good.example" { return-path = "b-{local}@good.example" } }
                   rules = [ { name = "shop", match { envelope-sender = "*@shop.internal" }, return-path = "bounce@soft.example" } ]
                   spf.outbound-ips = ["203.0.113.5"]
-                  delivery.smarthost { %s }
+                  delivery { mode = smarthost, smarthost { %s } }
                 }
                 """.formatted(plainSmarthost()), "doctor.conf");
         List<Check> checks = doctor(cfg);
