@@ -1,0 +1,645 @@
+#!/usr/bin/env bash
+# integration-tests/bench/run.sh: returnpath against the ceiling and against Postfix, in one run.
+#
+#   integration-tests/bench/run.sh [--quick] [--reps N] [--no-docs] [--keep] [--build]
+#
+# A benchmark, not a test: it reports numbers and never fails on time (it exits non-zero only
+# when it cannot run at all). It builds target/returnpath.jar when it is missing (or with
+# --build) and installs nothing. It needs, from Debian: postfix (smtp-source, smtp-sink and the
+# peer relay), nsd (the DNS server that answers the SPF guard), python3 (probe.py), and a JDK 21+
+# (JAVA_HOME, else java on PATH) with Maven for the build. The Postfix column needs root.
+#
+# Everything runs on 127.0.0.1, under target/bench/run.XXXXXX (kept with --keep). Side by side:
+#   ceiling      smtp-source -> smtp-sink
+#   passthrough  smtp-source -> returnpath (queue.mode = passthrough) -> smtp-sink
+#   spool        smtp-source -> returnpath (queue.mode = spool, fsync before 250) -> smtp-sink
+#   postfix      smtp-source -> a private Postfix (relayhost + sender_canonical_maps) -> smtp-sink
+# Both returnpath columns rewrite the envelope sender (From: example.com, MAIL FROM
+# apache@web01.internal -> bounce@example.com) with the SPF guard on, answered by NSD.
+#
+# Every rate is end to end: from smtp-source's start until both smtp-source has exited and the
+# column's own smtp-sink has counted every message (smtp-sink -c). The ratios are to the ceiling
+# measured in the same run, interleaved with the other columns. See docs/benchmarks.md for what
+# each number means. The table goes to stdout, to $WORK/results.md and (unless --no-docs) into
+# docs/benchmarks.md between the "bench:results" markers.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BENCH=$ROOT/integration-tests/bench
+PY=/usr/bin/python3
+PROBE="$PY $BENCH/probe.py"
+
+quick=0; reps=3; docs=1; keep=0; build=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1; reps=1; shift ;;
+    --reps) reps=$2; shift 2 ;;
+    --no-docs) docs=0; shift ;;
+    --keep) keep=1; shift ;;
+    --build) build=1; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [--quick] [--reps N] [--no-docs] [--keep] [--build]" >&2; exit 2 ;;
+  esac
+done
+
+# --- what it needs -------------------------------------------------------------------------------
+need() { command -v "$1" >/dev/null 2>&1 || { echo "bench: $1 not found (Debian package: $2)" >&2; exit 2; }; }
+need smtp-source postfix
+need smtp-sink postfix
+need nsd nsd
+[ -x "$PY" ] || { echo "bench: $PY not found (Debian package: python3)" >&2; exit 2; }
+JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
+JCMD=${JAVA_HOME:+$JAVA_HOME/bin/}jcmd
+"$JAVA" -version >/dev/null 2>&1 || { echo "bench: no java (set JAVA_HOME to a JDK 21+)" >&2; exit 2; }
+JAR=$ROOT/target/returnpath.jar
+if [ "$build" = 1 ] || [ ! -f "$JAR" ]; then
+  echo "bench: building $JAR"
+  mvn -q -B package -DskipTests
+fi
+ROOT_USER=0; [ "$(id -u)" = 0 ] && ROOT_USER=1
+
+# The relay's JVM: the container image's flags (Dockerfile ENTRYPOINT: Serial GC, heap 60% of the
+# memory limit, small stacks), with -XX:MaxRAM=512m standing in for a 512 MiB container limit
+# (max heap 307 MiB, initial 25 MiB). BENCH_JAVA_OPTS replaces them.
+JVM_OPTS=(${BENCH_JAVA_OPTS:--XX:+UseSerialGC -XX:MaxRAMPercentage=60 -XX:InitialRAMPercentage=5 -Xss512k -XX:ReservedCodeCacheSize=64m -XX:MaxMetaspaceSize=128m -XX:+ExitOnOutOfMemoryError -XX:MaxRAM=512m})
+
+# Message counts per measurement (each lasts a few seconds at the ceiling).
+if [ "$quick" = 1 ]; then N1=500; N16=4000; N64=4000; WARM=3000; NBIG1=4; NBIG16=32; CONC=50; IDLE=1000
+else N1=2000; N16=20000; N64=20000; WARM=10000; NBIG1=10; NBIG16=64; CONC=200; IDLE=1000; fi
+SESSIONS=(1 16 64)
+FROM=apache@web01.internal
+RCPT=user@example.net
+
+mkdir -p target/bench
+WORK=$(mktemp -d "$ROOT/target/bench/run.XXXXXX")
+chmod 755 "$WORK"        # NSD and the Postfix daemons read below it after dropping privileges
+PIDS=()
+PF_DIR=""
+cleanup() {
+  local p
+  [ -n "$PF_DIR" ] && postfix -c "$PF_DIR/etc" stop >/dev/null 2>&1 || true
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+  if [ "$keep" = 1 ]; then echo "bench: kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+now_ns() { local t=$EPOCHREALTIME; echo "${t/./}000"; }
+
+free_port() {
+  $PY - <<'EOF'
+import socket
+for _ in range(50):
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p))
+    except OSError:
+        t.close(); continue
+    u.close(); t.close(); print(p); break
+EOF
+}
+
+wait_tcp() {  # PORT SECONDS
+  local i
+  for ((i = 0; i < $2 * 20; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# --- the messages ---------------------------------------------------------------------------------
+# What an app hands over: From: in a configured domain, envelope sender the host name. 4 KiB and
+# 10 MiB exactly, counted with CRLF line ends as they go on the wire (smtp-source -F adds CR).
+make_message() {  # FILE BYTES
+  $PY - "$1" "$2" <<'EOF'
+import sys
+path, total = sys.argv[1], int(sys.argv[2])
+head = ["From: Web shop <noreply@example.com>", "To: <user@example.net>", "Subject: Your order",
+        "Date: Sat, 28 Nov 2026 00:00:00 +0000", "Message-ID: <bench.1@web01.internal>",
+        "MIME-Version: 1.0", "Content-Type: text/plain; charset=us-ascii", ""]
+size = sum(len(l) + 2 for l in head)
+body, i = [], 0
+while size + 78 + 80 <= total:
+    line = ("line %08d " % i).ljust(76, "x")
+    body.append(line); size += 78; i += 1
+body.append("y" * (total - size - 2))
+with open(path, "w") as f:
+    f.write("\n".join(head + body) + "\n")
+EOF
+}
+MSG4K=$WORK/msg-4k.txt; make_message "$MSG4K" 4096
+MSG10M=$WORK/msg-10m.txt; make_message "$MSG10M" 10485760
+
+# --- DNS: NSD serving the SPF record --------------------------------------------------------------
+start_dns() {
+  mkdir -p "$WORK/dns"
+  DNS_PORT=$(free_port)
+  cat > "$WORK/dns/example.com.zone" <<EOF
+\$ORIGIN example.com.
+\$TTL 300
+@       IN SOA ns1.example.com. hostmaster.example.com. ( 1 3600 600 86400 300 )
+        IN NS  ns1.example.com.
+        IN TXT "v=spf1 ip4:203.0.113.5 -all"
+_dmarc  IN TXT "v=DMARC1; p=reject"
+ns1     IN A   127.0.0.1
+relay   IN A   203.0.113.5
+EOF
+  cat > "$WORK/dns/113.0.203.in-addr.arpa.zone" <<EOF
+\$ORIGIN 113.0.203.in-addr.arpa.
+\$TTL 300
+@       IN SOA ns1.example.com. hostmaster.example.com. ( 1 3600 600 86400 300 )
+        IN NS  ns1.example.com.
+5       IN PTR relay.example.com.
+EOF
+  cat > "$WORK/dns/nsd.conf" <<EOF
+server:
+    ip-address: 127.0.0.1@$DNS_PORT
+    do-ip6: no
+    username: ""
+    chroot: ""
+    zonesdir: "$WORK/dns"
+    database: ""
+    zonelistfile: "$WORK/dns/zone.list"
+    xfrdfile: "$WORK/dns/xfrd.state"
+    xfrdir: "$WORK/dns"
+    pidfile: "$WORK/dns/nsd.pid"
+    logfile: "$WORK/dns/nsd.log"
+    server-count: 1
+    verbosity: 1
+remote-control:
+    control-enable: no
+zone:
+    name: example.com
+    zonefile: example.com.zone
+zone:
+    name: 113.0.203.in-addr.arpa
+    zonefile: 113.0.203.in-addr.arpa.zone
+EOF
+  nsd -d -c "$WORK/dns/nsd.conf" >>"$WORK/dns/nsd.log" 2>&1 &
+  PIDS+=($!)
+  local i out=""
+  for ((i = 0; i < 50; i++)); do
+    out=$("$JAVA" -jar "$JAR" check-spf --ip 203.0.113.5 --sender bounce@example.com \
+            --dns-server "127.0.0.1:$DNS_PORT" --dns-timeout 1s 2>/dev/null || true)
+    [ "${out%%$'\t'*}" = pass ] && break
+    sleep 0.2
+  done
+  [ "${out%%$'\t'*}" = pass ] || { echo "bench: NSD did not answer the SPF record (see $WORK/dns/nsd.log)" >&2; exit 1; }
+  log "dns: NSD on 127.0.0.1:$DNS_PORT; check-spf bounce@example.com from 203.0.113.5: pass"
+}
+
+# --- sinks: one smtp-sink per column, counting ------------------------------------------------------
+declare -A SINK_PORT SINK_COUNT
+start_sink() {  # COLUMN
+  local port; port=$(free_port)
+  local user=(); [ "$ROOT_USER" = 1 ] && user=(-u nobody)
+  SINK_COUNT[$1]=$WORK/sink-$1.count
+  smtp-sink -c "${user[@]}" -m 1200 127.0.0.1:"$port" 1024 > "${SINK_COUNT[$1]}" 2>"$WORK/sink-$1.err" &
+  PIDS+=($!)
+  wait_tcp "$port" 10 || { echo "bench: smtp-sink did not start" >&2; exit 1; }
+  SINK_PORT[$1]=$port
+}
+
+# --- returnpath -------------------------------------------------------------------------------------
+declare -A RELAY_PORT RELAY_PID RELAY_T0
+write_relay_conf() {  # DIR PORT SINKPORT MODE
+  cat > "$1/returnpath.conf" <<EOF
+returnpath {
+  hostname = "relay.example.com"
+  listen {
+    host = "127.0.0.1"
+    port = $2
+    max-connections = 1200
+  }
+  domains {
+    "example.com" { return-path = "bounce@example.com" }
+  }
+  delivery {
+    mode = smarthost
+    smarthost { host = "127.0.0.1", port = $3, tls = none }
+    connect-timeout = 5s
+    command-timeout = 60s
+  }
+  queue {
+    mode = $4
+    dir = "$1/spool"
+  }
+  dns { servers = ["127.0.0.1:$DNS_PORT"], timeout = 2s }
+  spf { outbound-ips = ["203.0.113.5"], on-fail = tempfail }
+  management.port = 0
+}
+EOF
+}
+
+# start_relay NAME MODE SINKCOLUMN [JVM FLAGS...]: RELAY_START_MS = milliseconds to the first greeting
+start_relay() {
+  local name=$1 mode=$2 sink=$3; shift 3
+  local dir=$WORK/relay-$name port out
+  mkdir -p "$dir/spool"
+  port=$(free_port)
+  write_relay_conf "$dir" "$port" "${SINK_PORT[$sink]}" "$mode"
+  RELAY_T0[$name]=$(now_ns)
+  out=$(cd "$dir" && $PROBE start 127.0.0.1 "$port" 60 "$dir/relay.log" -- "$JAVA" "${JVM_OPTS[@]}" "$@" \
+          -Xlog:gc:file="$dir/gc.log":uptime -jar "$JAR" serve --config "$dir/returnpath.conf") \
+    || { echo "bench: returnpath ($name) did not start:" >&2; tail "$dir/relay.log" >&2; exit 1; }
+  RELAY_PORT[$name]=$port
+  RELAY_PID[$name]=${out#* }
+  PIDS+=("${RELAY_PID[$name]}")
+  RELAY_START_MS=${out%% *}
+}
+
+stop_relay() {  # NAME
+  local pid=${RELAY_PID[$1]}
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
+# queue.mode = spool exists when the jar has the queue package (the spool and its command)
+relay_supports_spool() {
+  $PY -c "import sys, zipfile; sys.exit(0 if any(n.startswith('dev/returnpath/queue/') and n.endswith('.class') for n in zipfile.ZipFile(sys.argv[1]).namelist()) else 1)" "$JAR"
+}
+
+# --- Postfix as the same relay ------------------------------------------------------------------------
+start_postfix() {
+  PF_DIR=$WORK/postfix
+  mkdir -p "$PF_DIR/etc" "$PF_DIR/queue" "$PF_DIR/data"
+  chown postfix "$PF_DIR/data"
+  PF_PORT=$(free_port)
+  printf '@web01.internal bounce@example.com\n' > "$PF_DIR/etc/sender_canonical"
+  cat > "$PF_DIR/etc/main.cf" <<EOF
+# Postfix as the same relay as returnpath: relayhost to the sink, the envelope sender rewritten
+compatibility_level = 3.6
+config_directory = $PF_DIR/etc
+queue_directory = $PF_DIR/queue
+data_directory = $PF_DIR/data
+maillog_file = $PF_DIR/maillog
+maillog_file_prefixes = $PF_DIR
+myhostname = relay.example.com
+mydestination =
+local_recipient_maps =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:${SINK_PORT[postfix]}
+sender_canonical_maps = texthash:$PF_DIR/etc/sender_canonical
+sender_canonical_classes = envelope_sender
+message_size_limit = 26214400
+smtp_tls_security_level = none
+local_transport = error:local delivery is disabled
+alias_maps =
+alias_database =
+EOF
+  cat > "$PF_DIR/etc/master.cf" <<EOF
+127.0.0.1:$PF_PORT inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+  postfix -c "$PF_DIR/etc" check >>"$PF_DIR/start.log" 2>&1 || { cat "$PF_DIR/start.log" >&2; exit 1; }
+  local out
+  out=$($PROBE start 127.0.0.1 "$PF_PORT" 60 "$PF_DIR/start.log" -- postfix -c "$PF_DIR/etc" start) \
+    || { echo "bench: postfix did not start" >&2; cat "$PF_DIR/start.log" >&2; exit 1; }
+  PF_START_MS=${out%% *}
+  PF_MASTER=$(head -1 "$PF_DIR/queue/pid/master.pid" | tr -d ' ')
+}
+
+# --- one measurement ----------------------------------------------------------------------------------
+declare -A TARGET_PORT
+# measure COLUMN SESSIONS COUNT MSGFILE: prints "msgs/s seconds" (or "error ...")
+measure() {
+  local col=$1 s=$2 n=$3 msg=$4
+  local countfile=${SINK_COUNT[$col]} before t0 t1 tsink waiter rc=0
+  before=$($PY -c "import sys; sys.path.insert(0, '$BENCH'); import probe; print(probe.sink_count('$countfile'))")
+  $PROBE wait-count "$countfile" $((before + n)) 900 > "$WORK/wait.out" 2>"$WORK/wait.err" &
+  waiter=$!
+  t0=$(now_ns)
+  smtp-source -d -s "$s" -m "$n" -M web01.internal -f "$FROM" -t "$RCPT" -F "$msg" \
+      127.0.0.1:"${TARGET_PORT[$col]}" >"$WORK/source.out" 2>&1 || rc=$?
+  t1=$(now_ns)
+  if [ "$rc" != 0 ]; then
+    kill "$waiter" 2>/dev/null || true; wait "$waiter" 2>/dev/null || true
+    echo "error smtp-source: $(tail -1 "$WORK/source.out")"
+    return 0
+  fi
+  if ! wait "$waiter"; then
+    echo "error $(cat "$WORK/wait.err")"
+    return 0
+  fi
+  tsink=$(cat "$WORK/wait.out")
+  [ "$tsink" -gt "$t1" ] && t1=$tsink
+  $PY -c "print('%.1f %.3f' % ($n / (($t1 - $t0) / 1e9), ($t1 - $t0) / 1e9))"
+}
+
+# --- memory of a column, per phase ----------------------------------------------------------------------
+# The sampled peak RSS of the column's processes (the JVM; Postfix's whole process tree), and for a
+# JVM the heap from its GC log over the phase: the largest heap after a collection, and the largest
+# heap in use just before one (the peak).
+declare -A COL_PIDS
+declare -A RSS_SAMPLER
+rss_start() { $PROBE rss-peak ${COL_PIDS[$1]} > "$WORK/rss-$1.out" & RSS_SAMPLER[$1]=$!; }
+rss_stop() {  # COLUMN PHASE: RSS[COLUMN,PHASE] = the peak, MiB
+  kill "${RSS_SAMPLER[$1]}"; wait "${RSS_SAMPLER[$1]}" 2>/dev/null || true
+  RSS[$1,$2]=$(( $(cat "$WORK/rss-$1.out") / 1024 ))
+}
+jvm_uptime_s() { $PY -c "print(($(now_ns) - ${RELAY_T0[$1]}) / 1e9)"; }
+# heap_over NAME FROM TO (JVM uptime seconds): "after-max before-max" in MiB, "-" when no GC ran
+heap_over() {
+  $PY - "$WORK/relay-$1/gc.log" "$2" "$3" <<'EOF'
+import re, sys
+path, t0, t1 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+after = before = None
+for line in open(path):
+    m = re.match(r"\[(\d+\.\d+)s\].*Pause.* (\d+)M->(\d+)M\((\d+)M\)", line)
+    if not m:
+        continue
+    t = float(m.group(1))
+    if t0 <= t <= t1:
+        b, a = int(m.group(2)), int(m.group(3))
+        after = a if after is None else max(after, a)
+        before = b if before is None else max(before, b)
+print("%s %s" % ("-" if after is None else after, "-" if before is None else before))
+EOF
+}
+# settle COLUMN: until the column's sink count has not moved for 2 s (a spool or Postfix column
+# delivering what a killed load left behind), so that the next measurement starts clean.
+settle() {
+  local last=-1 c same=0
+  while [ "$same" -lt 20 ]; do
+    c=$($PY -c "import sys; sys.path.insert(0, '$BENCH'); import probe; print(probe.sink_count('${SINK_COUNT[$1]}'))")
+    if [ "$c" = "$last" ]; then same=$((same + 1)); else same=0; last=$c; fi
+    sleep 0.1
+  done
+}
+median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+# ======================================================================================================
+log "bench: work directory $WORK"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+start_dns
+start_sink ceiling; TARGET_PORT[ceiling]=${SINK_PORT[ceiling]}
+COLUMNS=(ceiling passthrough)
+start_sink passthrough
+
+# --- start to listening ----------------------------------------------------------------------------------
+# Five cold starts of the plain jar (first greeting read on the socket), then with an AOT cache
+# (JDK 25, JEP 483) recorded from a training run, as the container image does.
+START_PLAIN=(); START_AOT=()
+for i in 1 2 3 4 5; do
+  start_relay start passthrough passthrough; START_PLAIN+=("$RELAY_START_MS"); stop_relay start
+done
+AOT=$WORK/returnpath.aot
+if "$JAVA" -XX:AOTCacheOutput=/dev/null -version >/dev/null 2>&1; then
+  start_relay aot-train passthrough passthrough -XX:AOTCacheOutput="$AOT"
+  smtp-source -s 1 -m 20 -M web01.internal -f "$FROM" -t "$RCPT" -F "$MSG4K" 127.0.0.1:"${RELAY_PORT[aot-train]}" || true
+  stop_relay aot-train
+  if [ -s "$AOT" ]; then
+    for i in 1 2 3 4 5; do
+      start_relay start passthrough passthrough -XX:AOTCache="$AOT"; START_AOT+=("$RELAY_START_MS"); stop_relay start
+    done
+  fi
+fi
+log "start to first greeting: plain ${START_PLAIN[*]} ms; AOT cache ${START_AOT[*]:-n/a} ms"
+
+# --- 1,000 idle connections ----------------------------------------------------------------------------
+start_relay idle passthrough passthrough
+sleep 3
+IDLE_RSS0=$($PROBE rss "${RELAY_PID[idle]}" | cut -d' ' -f1)
+IDLE_OK=0
+$PROBE idle 127.0.0.1 "${RELAY_PORT[idle]}" "$IDLE" "$WORK/idle.ready" 2>"$WORK/idle.err" &
+IDLE_PROBE=$!
+for _ in $(seq 600); do [ -s "$WORK/idle.ready" ] && break; kill -0 "$IDLE_PROBE" 2>/dev/null || break; sleep 0.1; done
+if [ -s "$WORK/idle.ready" ]; then
+  IDLE_OK=$(cat "$WORK/idle.ready")
+  sleep 3
+  IDLE_RSS1=$($PROBE rss "${RELAY_PID[idle]}" | cut -d' ' -f1)
+fi
+kill "$IDLE_PROBE" 2>/dev/null || true; wait "$IDLE_PROBE" 2>/dev/null || true
+stop_relay idle
+if [ "$IDLE_OK" -gt 0 ]; then
+  IDLE_DELTA=$(( (IDLE_RSS1 - IDLE_RSS0) / 1024 ))
+  log "idle connections: $IDLE_OK held; RSS $((IDLE_RSS0 / 1024)) -> $((IDLE_RSS1 / 1024)) MiB (+$IDLE_DELTA MiB)"
+else
+  IDLE_DELTA=error; log "idle connections: could not open them: $(tail -1 "$WORK/idle.err")"
+fi
+
+# --- the columns ------------------------------------------------------------------------------------------
+start_relay passthrough passthrough passthrough
+TARGET_PORT[passthrough]=${RELAY_PORT[passthrough]}; COL_PIDS[passthrough]=${RELAY_PID[passthrough]}
+if relay_supports_spool; then
+  start_sink spool
+  start_relay spool spool spool
+  TARGET_PORT[spool]=${RELAY_PORT[spool]}; COL_PIDS[spool]=${RELAY_PID[spool]}
+  COLUMNS+=(spool)
+else
+  log "spool: this build has no queue.mode = spool; the column is skipped"
+fi
+if [ "$ROOT_USER" = 1 ]; then
+  start_sink postfix
+  start_postfix
+  TARGET_PORT[postfix]=$PF_PORT; COL_PIDS[postfix]=$PF_MASTER
+  COLUMNS+=(postfix)
+  log "postfix: $(postconf -d mail_version | cut -d' ' -f3) on 127.0.0.1:$PF_PORT, started in $PF_START_MS ms"
+else
+  log "postfix: needs root to start a private instance; the column is skipped"
+fi
+
+# Warm-up: JIT for the JVMs, process pools for Postfix; not measured.
+for col in "${COLUMNS[@]}"; do
+  measure "$col" 16 "$WARM" "$MSG4K" >/dev/null
+done
+log "warmed up: ${COLUMNS[*]}"
+
+declare -A RATE RSS HEAP
+# 4 KiB at 1, 16 and 64 sessions: each repetition measures every column in turn.
+declare -A COUNT=([1]=$N1 [16]=$N16 [64]=$N64)
+for col in "${COLUMNS[@]}"; do [ "$col" = ceiling ] || rss_start "$col"; done
+declare -A H0
+for col in passthrough spool; do [ -n "${RELAY_PID[$col]:-}" ] && H0[$col]=$(jvm_uptime_s "$col"); done
+for ((r = 1; r <= reps; r++)); do
+  for s in "${SESSIONS[@]}"; do
+    for col in "${COLUMNS[@]}"; do
+      out=$(measure "$col" "$s" "${COUNT[$s]}" "$MSG4K")
+      RATE[$col,$s]="${RATE[$col,$s]:-} ${out%% *}"
+      log "4k rep $r: $col $s sessions: $out"
+    done
+  done
+done
+for col in "${COLUMNS[@]}"; do [ "$col" = ceiling ] || rss_stop "$col" 4k; done
+for col in passthrough spool; do
+  [ -n "${H0[$col]:-}" ] && HEAP[$col,4k]=$(heap_over "$col" "${H0[$col]}" "$(jvm_uptime_s "$col")")
+done
+
+# --- added latency ------------------------------------------------------------------------------------------
+# 16 sessions: smtp-source runs 15 of them, probe.py the 16th, timing each transaction (MAIL to
+# the reply to "."). Added latency = the column's percentile minus the ceiling's, same run.
+# Also with the probe alone (1 session, no other load).
+declare -A LAT
+latency_run() {  # COLUMN LOADSESSIONS
+  local col=$1 ls=$2 src=""
+  if [ "$ls" -gt 0 ]; then
+    smtp-source -d -s "$ls" -m $((N16 * 2)) -M web01.internal -f "$FROM" -t "$RCPT" -F "$MSG4K" \
+        127.0.0.1:"${TARGET_PORT[$col]}" >/dev/null 2>&1 &
+    src=$!
+    sleep 0.5
+  fi
+  $PROBE latency 127.0.0.1 "${TARGET_PORT[$col]}" "$MSG4K" "$FROM" "$RCPT" > "$WORK/lat.out" &
+  local probe=$!
+  if [ -n "$src" ]; then sleep 4; else sleep 3; fi
+  kill -TERM "$probe"; wait "$probe" || true
+  if [ -n "$src" ]; then kill "$src" 2>/dev/null || true; wait "$src" 2>/dev/null || true; fi
+  cat "$WORK/lat.out"
+}
+for col in "${COLUMNS[@]}"; do
+  LAT[$col,16]=$(latency_run "$col" 15)
+  LAT[$col,1]=$(latency_run "$col" 0)
+  log "latency $col: loaded ${LAT[$col,16]}; alone ${LAT[$col,1]}"
+  settle "$col"
+done
+
+# --- 10 MiB messages -----------------------------------------------------------------------------------------
+for col in passthrough spool; do [ -n "${RELAY_PID[$col]:-}" ] && H0[$col]=$(jvm_uptime_s "$col"); done
+for col in "${COLUMNS[@]}"; do [ "$col" = ceiling ] || rss_start "$col"; done
+for s in 1 16; do
+  for col in "${COLUMNS[@]}"; do
+    n=$NBIG1; [ "$s" = 16 ] && n=$NBIG16
+    out=$(measure "$col" "$s" "$n" "$MSG10M")
+    RATE[$col,big$s]=${out%% *}
+    log "10m: $col $s sessions ($n messages): $out"
+  done
+done
+for col in "${COLUMNS[@]}"; do [ "$col" = ceiling ] || rss_stop "$col" 10m; done
+for col in passthrough spool; do
+  [ -n "${H0[$col]:-}" ] && HEAP[$col,10m]=$(heap_over "$col" "${H0[$col]}" "$(jvm_uptime_s "$col")")
+done
+
+# --- 200 concurrent sessions, a 10 MiB message each -------------------------------------------------------
+for col in "${COLUMNS[@]}"; do
+  [ "$col" = ceiling ] && continue
+  [ -n "${RELAY_PID[$col]:-}" ] && h0=$(jvm_uptime_s "$col")
+  rss_start "$col"
+  out=$(measure "$col" "$CONC" "$CONC" "$MSG10M")
+  rss_stop "$col" conc
+  RATE[$col,conc]=$out
+  [ -n "${RELAY_PID[$col]:-}" ] && HEAP[$col,conc]=$(heap_over "$col" "$h0" "$(jvm_uptime_s "$col")")
+  log "$CONC x 10m: $col: $out; peak RSS ${RSS[$col,conc]} MiB; heap after GC / peak ${HEAP[$col,conc]:-n/a}"
+done
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ==========================================================================================================
+# The report
+ratio() { $PY -c "import sys; a,b=sys.argv[1],sys.argv[2]; print('%.2f' % (float(a)/float(b)) if a not in ('-','') and b not in ('-','','0') else '-')" "$1" "$2"; }
+pct() { # "n=.. p50=.. p90=.. p99=.." KEY
+  local kv; for kv in $1; do [ "${kv%%=*}" = "$2" ] && { echo "${kv#*=}"; return; }; done; echo "-"; }
+minus() { $PY -c "import sys; a,b=sys.argv[1],sys.argv[2]; print('%.2f' % (float(a)-float(b)) if '-' not in (a,b) and 'nan' not in (a,b) else '-')" "$1" "$2"; }
+name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passthrough) echo "returnpath passthrough";;
+  spool) echo "returnpath spool (fsync)";; postfix) echo "Postfix relay";; esac; }
+{
+  echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')), $(free -g | awk '/^Mem:/ {print $2}') GiB,"
+  echo "Linux $(uname -r), $("$JAVA" -version 2>&1 | head -1), Postfix $(postconf -d mail_version 2>/dev/null | cut -d' ' -f3),"
+  echo "load average before $LOAD_START, after $LOAD_END; median of $reps repetition(s); returnpath JVM: \`${JVM_OPTS[*]}\`."
+  echo
+  echo "**4 KiB messages, messages/s end to end (ratio to the ceiling)**"
+  echo
+  echo "| sessions | $(for c in "${COLUMNS[@]}"; do printf '%s | ' "$(name "$c")"; done)"
+  echo "|---:|$(for c in "${COLUMNS[@]}"; do printf -- '---:|'; done)"
+  for s in "${SESSIONS[@]}"; do
+    ceil=$(median ${RATE[ceiling,$s]})
+    printf '| %s |' "$s"
+    for c in "${COLUMNS[@]}"; do
+      m=$(median ${RATE[$c,$s]})
+      if [ "$c" = ceiling ]; then printf ' %s |' "$m"; else printf ' %s (%s) |' "$m" "$(ratio "$m" "$ceil")"; fi
+    done
+    echo
+  done
+  echo
+  echo "**Latency per 4 KiB message, ms (MAIL to the reply to \".\"), p50 / p99; added = minus the ceiling's**"
+  echo
+  echo "| load | $(for c in "${COLUMNS[@]}"; do printf '%s | ' "$(name "$c")"; done)"
+  echo "|---|$(for c in "${COLUMNS[@]}"; do printf -- '---:|'; done)"
+  for s in 16 1; do
+    if [ "$s" = 16 ]; then printf '| 16 sessions (probe + 15 smtp-source) |'; else printf '| probe alone (1 session) |'; fi
+    c50=$(pct "${LAT[ceiling,$s]}" p50); c99=$(pct "${LAT[ceiling,$s]}" p99)
+    for c in "${COLUMNS[@]}"; do
+      p50=$(pct "${LAT[$c,$s]}" p50); p99=$(pct "${LAT[$c,$s]}" p99)
+      if [ "$c" = ceiling ]; then printf ' %s / %s |' "$p50" "$p99"
+      else printf ' %s / %s (added %s / %s) |' "$p50" "$p99" "$(minus "$p50" "$c50")" "$(minus "$p99" "$c99")"; fi
+    done
+    echo
+  done
+  echo
+  echo "**10 MiB messages, messages/s end to end (MiB/s)**"
+  echo
+  echo "| sessions | $(for c in "${COLUMNS[@]}"; do printf '%s | ' "$(name "$c")"; done)"
+  echo "|---:|$(for c in "${COLUMNS[@]}"; do printf -- '---:|'; done)"
+  for s in 1 16; do
+    printf '| %s |' "$s"
+    for c in "${COLUMNS[@]}"; do
+      m=${RATE[$c,big$s]}
+      printf ' %s (%s) |' "$m" "$($PY -c "import sys; print('%.0f' % (float(sys.argv[1]) * 10) if sys.argv[1][0].isdigit() else '-')" "$m")"
+    done
+    echo
+  done
+  echo
+  echo "**Memory** (peak RSS sampled every 100 ms over the phase, the whole process tree for Postfix; heap from the GC log: largest after a collection / largest before one)"
+  echo
+  echo "| phase | $(for c in "${COLUMNS[@]}"; do [ "$c" = ceiling ] || printf '%s | ' "$(name "$c")"; done)"
+  echo "|---|$(for c in "${COLUMNS[@]}"; do [ "$c" = ceiling ] || printf -- '---:|'; done)"
+  for ph in 4k 10m conc; do
+    case $ph in 4k) printf '| 4 KiB phases |';; 10m) printf '| 10 MiB phases |';; conc) printf '| %s sessions × 10 MiB at once |' "$CONC";; esac
+    for c in "${COLUMNS[@]}"; do
+      [ "$c" = ceiling ] && continue
+      h=${HEAP[$c,$ph]:-}
+      if [ -n "$h" ]; then printf ' RSS %s MiB, heap %s / %s MiB |' "${RSS[$c,$ph]}" "${h% *}" "${h#* }"
+      else printf ' RSS %s MiB |' "${RSS[$c,$ph]}"; fi
+    done
+    echo
+  done
+  echo
+  printf '%s sessions × 10 MiB at once, end to end: ' "$CONC"
+  for c in "${COLUMNS[@]}"; do [ "$c" = ceiling ] || printf '%s %s s; ' "$c" "$(echo "${RATE[$c,conc]}" | awk '{print $2}')"; done
+  echo
+  echo
+  echo "**Idle connections**: $IDLE held open (greeted, EHLO done) cost +$IDLE_DELTA MiB of RSS (from $((IDLE_RSS0 / 1024)) MiB at idle)."
+  echo
+  echo "**Start to first greeting** (fork to the 220 read on the socket, 5 cold starts, median): plain jar $(median "${START_PLAIN[@]}") ms (${START_PLAIN[*]}); with an AOT cache $( [ ${#START_AOT[@]} -gt 0 ] && echo "$(median "${START_AOT[@]}") ms (${START_AOT[*]})" || echo n/a); Postfix \`postfix start\` ${PF_START_MS:-n/a} ms."
+} > "$WORK/results.md"
+cat "$WORK/results.md"
+cp "$WORK/results.md" "$ROOT/target/bench/results.md"
+
+if [ "$docs" = 1 ] && [ -f docs/benchmarks.md ] && grep -q '<!-- bench:results:begin -->' docs/benchmarks.md; then
+  $PY - docs/benchmarks.md "$WORK/results.md" <<'EOF'
+import sys
+doc, res = sys.argv[1], open(sys.argv[2]).read()
+text = open(doc).read()
+b, e = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
+head, rest = text.split(b, 1)
+_, tail = rest.split(e, 1)
+open(doc, "w").write(head + b + "\n" + res + e + tail)
+EOF
+  log "docs/benchmarks.md: results section replaced"
+fi
