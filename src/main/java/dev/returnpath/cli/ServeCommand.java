@@ -98,6 +98,16 @@ final class ServeCommand implements Callable<Integer> {
             ContainerVolume.warning(cfg.queue().dir()).ifPresent(w -> log.warn("{}", w));
             runner = new QueueRunner(spool, holder, deliveries, clock, ids::next, metrics);
             runner.start();
+        } else {
+            try {
+                int removed = Relay.removeIncomingLeftovers(cfg.queue().dir());
+                if (removed > 0) {
+                    log.info("{}: removed {} file(s) of transactions that never completed",
+                            cfg.queue().dir().resolve("incoming"), removed);
+                }
+            } catch (java.io.IOException e) {
+                log.warn("cannot clean {}: {}", cfg.queue().dir().resolve("incoming"), e.getMessage());
+            }
         }
         Relay relay = new Relay(deliveries, SpfGuards.overDnsjava(clock), metrics, clock, ids, Optional.ofNullable(runner));
         Inbound inbound = new Inbound(holder, relay, clock);
@@ -150,6 +160,7 @@ final class ServeCommand implements Callable<Integer> {
             // the queue stops starting attempts at once, and finishes its own within the same grace
             Thread q = queue == null ? null : Thread.ofPlatform().daemon().start(() -> queue.shutdown(grace));
             inbound.shutdown(grace);
+            relay.close();
             if (q != null) {
                 try {
                     q.join(grace.toMillis() + 3_000);

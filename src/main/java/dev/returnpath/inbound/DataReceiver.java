@@ -37,82 +37,92 @@ final class DataReceiver {
     private DataReceiver() {}
 
     static Received receive(InputStream in, Path file, long maxSize, BareNewline policy, boolean fsync) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-             OutputStream raw = Channels.newOutputStream(ch)) {
-            Sink sink = new Sink(raw, maxSize);
-            byte[] buf = new byte[64 * 1024];
-            boolean first = true;
-            boolean cr = false;          // previous byte was a CR not yet emitted
-            boolean bare = false;
-            boolean normalize = policy == BareNewline.NORMALIZE;
-            int n;
-            while ((n = in.read(buf)) != -1) {
-                int i = 0;
-                if (first && n > 0) {
-                    first = false;
-                    // SubEtha 7.2.2 does not unstuff a dot on the very first line
-                    // (DotUnstuffingInputStream starts with last={-1,-1}); RFC 5321 §4.5.2.
-                    if (n >= 2 && buf[0] == '.' && buf[1] == '.') {
-                        i = 1;
-                    } else if (n == 1 && buf[0] == '.') {
-                        int next = in.read();
-                        if (next == '.') {
-                            i = 1;
-                            buf[0] = '.';
-                        } else {
-                            n = next == -1 ? 1 : 2;
-                            if (next != -1) {
-                                buf[1] = (byte) next;
-                            }
-                        }
-                    }
-                }
-                for (; i < n; i++) {
-                    byte b = buf[i];
-                    if (cr) {
-                        cr = false;
-                        if (b == '\n') {
-                            sink.crlf();
-                            continue;
-                        }
-                        bare = true; // bare CR
-                        if (normalize) {
-                            sink.crlf();
-                        } else {
-                            sink.write('\r');
-                        }
-                    }
-                    if (b == '\r') {
-                        cr = true;
-                    } else if (b == '\n') {
-                        bare = true; // bare LF
-                        if (normalize) {
-                            sink.crlf();
-                        } else {
-                            sink.write('\n');
-                        }
-                    } else {
-                        sink.write(b);
-                    }
-                }
-            }
-            if (cr) {
-                bare = true;
-                if (normalize) {
-                    sink.crlf();
-                } else {
-                    sink.write('\r');
-                }
-            }
-            sink.flush();
-            if (fsync) {
-                ch.force(true);
-            }
-            byte[] header = sink.header.toByteArray();
-            long bodyOffset = sink.headerDone ? header.length : sink.written;
-            return new Received(sink.written, header, bodyOffset, sink.tooBig, sink.headerTooBig,
-                    bare);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            return receive(in, ch, maxSize, policy, fsync);
         }
+    }
+
+    /**
+     * Writes the message into {@code ch} from offset 0 (a reused scratch file: whatever lies past
+     * the returned size is a former message's and must not be read), and leaves it open.
+     */
+    static Received receive(InputStream in, FileChannel ch, long maxSize, BareNewline policy, boolean fsync)
+            throws IOException {
+        ch.position(0);
+        OutputStream raw = Channels.newOutputStream(ch); // not closed: that would close ch
+        Sink sink = new Sink(raw, maxSize);
+        byte[] buf = new byte[64 * 1024];
+        boolean first = true;
+        boolean cr = false;          // previous byte was a CR not yet emitted
+        boolean bare = false;
+        boolean normalize = policy == BareNewline.NORMALIZE;
+        int n;
+        while ((n = in.read(buf)) != -1) {
+            int i = 0;
+            if (first && n > 0) {
+                first = false;
+                // SubEtha 7.2.2 does not unstuff a dot on the very first line
+                // (DotUnstuffingInputStream starts with last={-1,-1}); RFC 5321 §4.5.2.
+                if (n >= 2 && buf[0] == '.' && buf[1] == '.') {
+                    i = 1;
+                } else if (n == 1 && buf[0] == '.') {
+                    int next = in.read();
+                    if (next == '.') {
+                        i = 1;
+                        buf[0] = '.';
+                    } else {
+                        n = next == -1 ? 1 : 2;
+                        if (next != -1) {
+                            buf[1] = (byte) next;
+                        }
+                    }
+                }
+            }
+            for (; i < n; i++) {
+                byte b = buf[i];
+                if (cr) {
+                    cr = false;
+                    if (b == '\n') {
+                        sink.crlf();
+                        continue;
+                    }
+                    bare = true; // bare CR
+                    if (normalize) {
+                        sink.crlf();
+                    } else {
+                        sink.write('\r');
+                    }
+                }
+                if (b == '\r') {
+                    cr = true;
+                } else if (b == '\n') {
+                    bare = true; // bare LF
+                    if (normalize) {
+                        sink.crlf();
+                    } else {
+                        sink.write('\n');
+                    }
+                } else {
+                    sink.write(b);
+                }
+            }
+        }
+        if (cr) {
+            bare = true;
+            if (normalize) {
+                sink.crlf();
+            } else {
+                sink.write('\r');
+            }
+        }
+        sink.flush();
+        if (fsync) {
+            ch.force(true);
+        }
+        byte[] header = sink.header.toByteArray();
+        long bodyOffset = sink.headerDone ? header.length : sink.written;
+        return new Received(sink.written, header, bodyOffset, sink.tooBig, sink.headerTooBig,
+                bare);
     }
 
     /** Counts, limits and buffers the normalised bytes, and captures the header block. */

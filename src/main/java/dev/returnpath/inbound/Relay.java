@@ -27,7 +27,6 @@ import org.subethamail.smtp.RejectException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.ZonedDateTime;
@@ -58,6 +57,7 @@ public final class Relay {
     private final Clock clock;
     private final QueueId ids;
     private final Optional<QueueRunner> queue;
+    private final ScratchFiles scratch = new ScratchFiles();
 
     /**
      * @param deliveries the delivery for a given configuration (the same instance for the same
@@ -87,15 +87,16 @@ public final class Relay {
     String accept(Transaction t, InputStream data) throws RejectException {
         RelayConfig cfg = t.config;
         String id = ids.next();
-        Path incoming = cfg.queue().dir().resolve("incoming");
-        Path file = incoming.resolve(id + ".eml");
+        ScratchFiles.Scratch file = null;
         DataReceiver.Received r;
         try {
-            Files.createDirectories(incoming);
-            r = DataReceiver.receive(data, file, cfg.listen().maxMessageSize(), cfg.listen().bareNewline(), false);
+            file = scratch.borrow(cfg.queue().dir().resolve("incoming"));
+            r = DataReceiver.receive(data, file.channel, cfg.listen().maxMessageSize(), cfg.listen().bareNewline(), false);
         } catch (IOException e) {
             drain(data);
-            deleteQuietly(file);
+            if (file != null) {
+                scratch.giveBack(file, 0, false);
+            }
             MailLog.warn(id, "client=" + t.client.getHostAddress() + " status=deferred (cannot write the spool file: "
                     + e.getMessage() + ")");
             metrics.message("rejected", "storage");
@@ -104,11 +105,11 @@ public final class Relay {
         try {
             return relay(t, id, file, r);
         } finally {
-            deleteQuietly(file);
+            scratch.giveBack(file, r.size(), true);
         }
     }
 
-    private String relay(Transaction t, String id, Path file, DataReceiver.Received r) throws RejectException {
+    private String relay(Transaction t, String id, ScratchFiles.Scratch file, DataReceiver.Received r) throws RejectException {
         RelayConfig cfg = t.config;
         String arrival = "client=" + t.client.getHostAddress() + " helo=" + MailLog.printable(t.helo)
                 + " from=" + MailLog.angle(t.reversePath);
@@ -161,7 +162,8 @@ public final class Relay {
         ByteArrayOutputStream head = new ByteArrayOutputStream(r.headerBytes().length + 256);
         head.writeBytes(ReceivedHeader.build(t.helo, t.client, cfg.hostname(), id, t.forwardPaths, now()));
         head.writeBytes(out.toBytes());
-        OutboundMessage message = new OutboundMessage(head.toByteArray(), file, r.bodyOffset(), r.size());
+        OutboundMessage message = OutboundMessage.ofOpenFile(head.toByteArray(), file.path, file.channel, r.bodyOffset(),
+                r.size());
         Envelope envelope = new Envelope(id, reversePath, t.forwardPaths);
         if (queue.isPresent()) {
             return spool(queue.get(), t, envelope, message);
@@ -359,11 +361,17 @@ public final class Relay {
         }
     }
 
-    private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // a leftover in incoming/ is removed at the next start
-        }
+    /**
+     * Passthrough start: removes what a relay that crashed left in {@code queue.dir/incoming}
+     * (messages that were never answered 250). Returns how many files. Spool mode does the same
+     * in {@code Spool.open}.
+     */
+    public static int removeIncomingLeftovers(Path queueDir) throws IOException {
+        return ScratchFiles.removeLeftovers(queueDir.resolve("incoming"));
+    }
+
+    /** Deletes the idle scratch files; call after the listener stopped. */
+    public void close() {
+        scratch.close();
     }
 }

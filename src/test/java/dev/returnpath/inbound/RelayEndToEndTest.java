@@ -230,6 +230,8 @@ class RelayEndToEndTest {
             assertThat(c.command("NOOP")).startsWith("250");
         }
         assertThat(upstream.received).isEmpty();
+        // DATA went into a reused scratch file, deleted when the relay stops
+        relay.close();
         try (var files = Files.list(spool.resolve("incoming"))) {
             assertThat(files).isEmpty();
         }
@@ -284,5 +286,45 @@ class RelayEndToEndTest {
             }
         }
         assertThat(upstream.received).hasSize(5).allSatisfy(m -> assertThat(m.reversePath()).isEqualTo("bounce@example.com"));
+    }
+
+    /**
+     * DATA goes into reused scratch files: a message after a longer one (and after one over the
+     * size past which a scratch file is truncated) must carry nothing of the former's bytes.
+     */
+    @Test
+    void aShortMessageAfterLongerOnesCarriesNoneOfTheirBytes() throws Exception {
+        String[] bodies = {"L".repeat(200_000), "S", "B".repeat((int) ScratchFiles.KEEP_BYTES + 10), "s"};
+        try (SmtpClient c = relay.client()) {
+            for (String body : bodies) {
+                assertThat(c.send("apache@web01.internal", List.of("u@gmail.test"), mail("a@example.com", body).getBytes()))
+                        .startsWith("250 2.0.0");
+            }
+        }
+        assertThat(upstream.received).hasSize(bodies.length);
+        for (int i = 0; i < bodies.length; i++) {
+            String text = upstream.received.get(i).text();
+            assertThat(text.substring(text.indexOf("From: a@example.com")))
+                    .isEqualTo(mail("a@example.com", bodies[i]));
+        }
+    }
+
+    @Test
+    void incomingIsEmptyOnceTheRelayIsClosed() throws Exception {
+        try (SmtpClient c = relay.client()) {
+            assertThat(c.send("apache@web01.internal", List.of("u@gmail.test"), mail("a@example.com", "x").getBytes()))
+                    .startsWith("250 2.0.0");
+        }
+        relay.close();
+        try (var files = Files.list(spool.resolve("incoming"))) {
+            assertThat(files).isEmpty();
+        }
+    }
+
+    @Test
+    void filesACrashedRelayLeftInIncomingAreRemovedAtStart() throws Exception {
+        Path leftover = Files.writeString(Files.createDirectories(spool.resolve("incoming")).resolve("scratch-x-1"), "half");
+        assertThat(Relay.removeIncomingLeftovers(spool)).isEqualTo(1);
+        assertThat(leftover).doesNotExist();
     }
 }

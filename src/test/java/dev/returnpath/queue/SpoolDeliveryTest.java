@@ -296,6 +296,7 @@ class SpoolDeliveryTest {
         }
         Await.until(WAIT, "delivery of the second message", () -> upstream.received.size() == 1);
         assertThat(upstream.received.get(0).text()).contains("\r\n\r\ny\r\n");
+        relay.close(); // DATA went into reused scratch files, deleted when the relay stops
         try (var files = Files.list(dir.resolve("incoming"))) {
             assertThat(files).isEmpty();
         }

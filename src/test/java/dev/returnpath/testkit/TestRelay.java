@@ -25,6 +25,7 @@ public final class TestRelay implements AutoCloseable {
     public final RelayConfig config;
     public final ConfigHolder holder;
     private final Inbound inbound;
+    private final Relay relay;
     private final Deliveries deliveries;
     public final dev.returnpath.ops.Metrics metrics = new dev.returnpath.ops.Metrics();
     /** Present in spool mode. */
@@ -71,7 +72,7 @@ public final class TestRelay implements AutoCloseable {
             this.spool = null;
             this.queue = null;
         }
-        Relay relay = new Relay(deliveries, guards, metrics, clock, ids, Optional.ofNullable(queue));
+        relay = new Relay(deliveries, guards, metrics, clock, ids, Optional.ofNullable(queue));
         inbound = new Inbound(holder, relay, clock);
         inbound.start();
     }
@@ -113,6 +114,7 @@ public final class TestRelay implements AutoCloseable {
     @Override
     public void close() {
         inbound.close();
+        relay.close();
         if (queue != null) {
             queue.shutdown(Duration.ofSeconds(5));
             spool.close();
