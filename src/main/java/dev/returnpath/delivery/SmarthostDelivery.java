@@ -39,8 +39,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 
 /**
  * Delivery to one smarthost with Angus Mail.
@@ -78,11 +78,17 @@ public final class SmarthostDelivery implements Delivery {
         this.config = config.delivery().smarthost();
         String h = this.config.host().orElseThrow(() -> new IllegalArgumentException("delivery.smarthost.host is not set"));
         this.host = h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;
-        this.writeTimeouts = Executors.newSingleThreadScheduledExecutor(r -> {
+        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "smtp-write-timeouts");
             t.setDaemon(true);
             return t;
         });
+        // Angus schedules a timeout task for every write and cancels it when the write is done.
+        // Without this a cancelled task stays queued until it would have fired (command-timeout,
+        // 5 min): at 1,000 messages/s that is over a million dead tasks on the heap, and every
+        // schedule pays O(log n) on that queue.
+        timer.setRemoveOnCancelPolicy(true);
+        this.writeTimeouts = timer;
         SSLSocketFactory tls = this.config.caFile().map(SmarthostDelivery::trusting).orElse(null);
         this.ascii = Session.getInstance(properties(config, false, tls));
         this.utf8 = Session.getInstance(properties(config, true, tls));
@@ -362,6 +368,11 @@ public final class SmarthostDelivery implements Delivery {
 
     private static double seconds(long start) {
         return (System.nanoTime() - start) / 1e9;
+    }
+
+    /** Write-timeout tasks queued now (each write's, while it is in progress). */
+    int pendingWriteTimeouts() {
+        return ((ScheduledThreadPoolExecutor) writeTimeouts).getQueue().size();
     }
 
     @Override
