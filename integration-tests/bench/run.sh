@@ -196,12 +196,13 @@ EOF
 }
 
 # --- sinks: one smtp-sink per column, counting ------------------------------------------------------
-declare -A SINK_PORT SINK_COUNT
+declare -A SINK_PORT SINK_COUNT SINK_PID
 start_sink() {  # COLUMN
   local port; port=$(free_port)
   local user=(); [ "$ROOT_USER" = 1 ] && user=(-u nobody)
   SINK_COUNT[$1]=$WORK/sink-$1.count
   smtp-sink -c "${user[@]}" -m 1200 127.0.0.1:"$port" 1024 > "${SINK_COUNT[$1]}" 2>"$WORK/sink-$1.err" &
+  SINK_PID[$1]=$!
   PIDS+=($!)
   wait_tcp "$port" 10 || { echo "bench: smtp-sink did not start" >&2; exit 1; }
   SINK_PORT[$1]=$port
@@ -329,18 +330,28 @@ EOF
 }
 
 # --- one measurement ----------------------------------------------------------------------------------
-declare -A TARGET_PORT
-# measure COLUMN SESSIONS COUNT MSGFILE: prints "msgs/s seconds" (or "error ...")
+declare -A TARGET_PORT COL_PIDS
+# children_cpu_us FILE: the CPU of this shell's waited-for children so far (bash's `times`, run in
+# this shell: a $(...) would be a new process with no children), in microseconds
+children_cpu_us() { times > "$1"; }
+cpu_of_times() { tail -1 "$1" | $PY -c "import re, sys; m = re.findall(r'(\d+)m([\d.]+)s', sys.stdin.read()); print(int(sum(int(a) * 60 + float(b) for a, b in m) * 1e6))"; }
+# measure COLUMN SESSIONS COUNT MSGFILE: prints "msgs/s seconds cpu-source cpu-column cpu-sink", the
+# CPU in microseconds per message (of smtp-source, of the column's processes, of its smtp-sink;
+# "-" for the ceiling's column, which is its sink), or "error ..."
 measure() {
   local col=$1 s=$2 n=$3 msg=$4
-  local countfile=${SINK_COUNT[$col]} before t0 t1 tsink waiter rc=0
+  local countfile=${SINK_COUNT[$col]} before t0 t1 tsink waiter rc=0 c0 c1 k0 k1 g0=0 g1=0
   before=$($PY -c "import sys; sys.path.insert(0, '$BENCH'); import probe; print(probe.sink_count('$countfile'))")
+  k0=$($PROBE cpu "${SINK_PID[$col]}")
+  [ -n "${COL_PIDS[$col]:-}" ] && g0=$($PROBE cpu ${COL_PIDS[$col]})
+  children_cpu_us "$WORK/times.0"
   $PROBE wait-count "$countfile" $((before + n)) 900 > "$WORK/wait.out" 2>"$WORK/wait.err" &
   waiter=$!
   t0=$(now_ns)
   smtp-source -d -s "$s" -m "$n" -M web01.internal -f "$FROM" -t "$RCPT" -F "$msg" \
       127.0.0.1:"${TARGET_PORT[$col]}" >"$WORK/source.out" 2>&1 || rc=$?
   t1=$(now_ns)
+  children_cpu_us "$WORK/times.1"
   if [ "$rc" != 0 ]; then
     kill "$waiter" 2>/dev/null || true; wait "$waiter" 2>/dev/null || true
     echo "error smtp-source: $(tail -1 "$WORK/source.out")"
@@ -350,9 +361,13 @@ measure() {
     echo "error $(cat "$WORK/wait.err")"
     return 0
   fi
+  k1=$($PROBE cpu "${SINK_PID[$col]}")
+  [ -n "${COL_PIDS[$col]:-}" ] && g1=$($PROBE cpu ${COL_PIDS[$col]})
   tsink=$(cat "$WORK/wait.out")
   [ "$tsink" -gt "$t1" ] && t1=$tsink
-  $PY -c "print('%.1f %.3f' % ($n / (($t1 - $t0) / 1e9), ($t1 - $t0) / 1e9))"
+  c0=$(cpu_of_times "$WORK/times.0"); c1=$(cpu_of_times "$WORK/times.1")
+  $PY -c "print('%.1f %.3f %d %s %d' % ($n / (($t1 - $t0) / 1e9), ($t1 - $t0) / 1e9, ($c1 - $c0) / $n,
+           '-' if '${COL_PIDS[$col]:-}' == '' else '%d' % (($g1 - $g0) / $n), ($k1 - $k0) / $n))"
 }
 
 # --- memory of a column, per phase ----------------------------------------------------------------------
@@ -364,7 +379,8 @@ declare -A RSS_SAMPLER
 rss_start() { $PROBE rss-peak ${COL_PIDS[$1]} > "$WORK/rss-$1.out" & RSS_SAMPLER[$1]=$!; }
 rss_stop() {  # COLUMN PHASE: RSS[COLUMN,PHASE] = the peak, MiB
   kill "${RSS_SAMPLER[$1]}"; wait "${RSS_SAMPLER[$1]}" 2>/dev/null || true
-  RSS[$1,$2]=$(( $(cat "$WORK/rss-$1.out") / 1024 ))
+  local pss; read -r pss _ < "$WORK/rss-$1.out"
+  RSS[$1,$2]=$(( pss / 1024 ))
 }
 jvm_uptime_s() { $PY -c "print(($(now_ns) - ${RELAY_T0[$1]}) / 1e9)"; }
 # heap_over NAME FROM TO (JVM uptime seconds): "after-max before-max" in MiB, "-" when no GC ran
@@ -474,7 +490,7 @@ for col in "${COLUMNS[@]}"; do
 done
 log "warmed up: ${COLUMNS[*]}"
 
-declare -A RATE RSS HEAP
+declare -A RATE RSS HEAP CPU_SRC CPU_COL CPU_SINK
 # 4 KiB at 1, 16 and 64 sessions: each repetition measures every column in turn.
 declare -A COUNT=([1]=$N1 [16]=$N16 [64]=$N64)
 for col in "${COLUMNS[@]}"; do [ "$col" = ceiling ] || rss_start "$col"; done
@@ -485,6 +501,11 @@ for ((r = 1; r <= reps; r++)); do
     for col in "${COLUMNS[@]}"; do
       out=$(measure "$col" "$s" "${COUNT[$s]}" "$MSG4K")
       RATE[$col,$s]="${RATE[$col,$s]:-} ${out%% *}"
+      if [ "${out%% *}" != error ]; then
+        read -r _ _ cs ct ck <<< "$out"
+        CPU_SRC[$col,$s]="${CPU_SRC[$col,$s]:-} $cs"; CPU_COL[$col,$s]="${CPU_COL[$col,$s]:-} $ct"
+        CPU_SINK[$col,$s]="${CPU_SINK[$col,$s]:-} $ck"
+      fi
       log "4k rep $r: $col $s sessions: $out"
     done
   done
@@ -577,6 +598,16 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
     echo
   done
   echo
+  echo "**CPU per 4 KiB message at 16 sessions, µs** (user + system, median; smtp-source / the column / its smtp-sink; the column is the whole process tree for Postfix)"
+  echo
+  echo "| | $(for c in "${COLUMNS[@]}"; do printf '%s | ' "$(name "$c")"; done)"
+  echo "|---|$(for c in "${COLUMNS[@]}"; do printf -- '---:|'; done)"
+  printf '| source / column / sink |'
+  for c in "${COLUMNS[@]}"; do
+    printf ' %s / %s / %s |' "$(median ${CPU_SRC[$c,16]:-})" "$(median ${CPU_COL[$c,16]:-})" "$(median ${CPU_SINK[$c,16]:-})"
+  done
+  echo
+  echo
   echo "**Latency per 4 KiB message, ms (MAIL to the reply to \".\"), p50 / p99; added = minus the ceiling's**"
   echo
   echo "| load | $(for c in "${COLUMNS[@]}"; do printf '%s | ' "$(name "$c")"; done)"
@@ -605,7 +636,7 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
     echo
   done
   echo
-  echo "**Memory** (peak RSS sampled every 100 ms over the phase, the whole process tree for Postfix; heap from the GC log: largest after a collection / largest before one)"
+  echo "**Memory** (peak PSS sampled every 200 ms over the phase, summed over the whole process tree for Postfix; heap from the GC log: largest after a collection / largest before one)"
   echo
   echo "| phase | $(for c in "${COLUMNS[@]}"; do [ "$c" = ceiling ] || printf '%s | ' "$(name "$c")"; done)"
   echo "|---|$(for c in "${COLUMNS[@]}"; do [ "$c" = ceiling ] || printf -- '---:|'; done)"
@@ -614,8 +645,8 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
     for c in "${COLUMNS[@]}"; do
       [ "$c" = ceiling ] && continue
       h=${HEAP[$c,$ph]:-}
-      if [ -n "$h" ]; then printf ' RSS %s MiB, heap %s / %s MiB |' "${RSS[$c,$ph]}" "${h% *}" "${h#* }"
-      else printf ' RSS %s MiB |' "${RSS[$c,$ph]}"; fi
+      if [ -n "$h" ]; then printf ' %s MiB, heap %s / %s MiB |' "${RSS[$c,$ph]}" "${h% *}" "${h#* }"
+      else printf ' %s MiB |' "${RSS[$c,$ph]}"; fi
     done
     echo
   done
