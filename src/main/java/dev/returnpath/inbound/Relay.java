@@ -83,15 +83,30 @@ public final class Relay {
         this.queue = queue;
     }
 
-    /** Receives the DATA of {@code t}, and relays it; returns the text of the 250 reply. */
-    String accept(Transaction t, InputStream data) throws RejectException {
+    /**
+     * Receives the DATA of {@code t}, and relays it; returns the text of the 250 reply.
+     *
+     * @param data SubEtha's DATA stream
+     * @param raw  the session's own input, positioned at the start of DATA, when it may be read
+     *             in blocks instead ({@link DataReceiver#receiveRaw}); {@code data} is then only
+     *             used to drain after a failure
+     */
+    String accept(Transaction t, InputStream data, Optional<InputStream> raw) throws RejectException {
         RelayConfig cfg = t.config;
         String id = ids.next();
         ScratchFiles.Scratch file = null;
         DataReceiver.Received r;
         try {
             file = scratch.borrow(cfg.queue().dir().resolve("incoming"));
-            r = DataReceiver.receive(data, file.channel, cfg.listen().maxMessageSize(), cfg.listen().bareNewline(), false);
+            long max = cfg.listen().maxMessageSize();
+            if (raw.isPresent()) {
+                r = DataReceiver.receiveRaw(raw.get(), file.channel, max, cfg.listen().bareNewline(), false);
+                // SubEtha's stream reads the ".CRLF" left for it and ends: DATA is all read
+                // before anything is judged (SubEtha drains it only after a 250, not after a reject)
+                drain(data);
+            } else {
+                r = DataReceiver.receive(data, file.channel, max, cfg.listen().bareNewline(), false);
+            }
         } catch (IOException e) {
             drain(data);
             if (file != null) {
@@ -351,7 +366,7 @@ public final class Relay {
     }
 
     private static void drain(InputStream in) {
-        byte[] buf = new byte[64 * 1024];
+        byte[] buf = new byte[1024]; // SubEtha's streams give a byte per call whatever the buffer
         try {
             while (in.read(buf) != -1) {
                 // read to the end of DATA so that the body is not taken for commands

@@ -6,6 +6,7 @@ import dev.returnpath.message.Addresses;
 import org.subethamail.smtp.MessageContext;
 import org.subethamail.smtp.MessageHandler;
 import org.subethamail.smtp.RejectException;
+import org.subethamail.smtp.internal.io.DotUnstuffingInputStream;
 import org.subethamail.smtp.server.Session;
 
 import java.io.InputStream;
@@ -13,6 +14,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.ZonedDateTime;
+import java.util.Optional;
 
 /**
  * SubEtha's per-transaction callbacks: {@code from}, {@code recipient}, {@code data},
@@ -63,8 +65,13 @@ final class RelayHandler implements MessageHandler {
 
     @Override
     public String data(InputStream data) throws RejectException {
+        // DATA (not BDAT, and no Received header stream in between) on a session whose input can
+        // look ahead: read it in blocks there rather than byte by byte through SubEtha's streams,
+        // which have read nothing yet (DataReceiver.receiveRaw).
+        Optional<InputStream> raw = data instanceof DotUnstuffingInputStream && context instanceof Session s
+                && s.getRawInput().markSupported() ? Optional.of(s.getRawInput()) : Optional.empty();
         try {
-            return relay.accept(transaction, data);
+            return relay.accept(transaction, data, raw);
         } catch (RejectException e) {
             // SubEtha does not reset the transaction after a rejected DATA: without this, the
             // next MAIL would get "503 Sender already specified" (notes/libraries.md §1.3).

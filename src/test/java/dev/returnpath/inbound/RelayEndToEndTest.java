@@ -289,6 +289,33 @@ class RelayEndToEndTest {
     }
 
     /**
+     * DATA is read in blocks from the session's input: what a client sends after the final
+     * ".CRLF" in the same packet (a pipelining client's next transaction) must stay commands.
+     */
+    @Test
+    void commandsSentRightAfterTheEndOfDataInOneWriteAreStillCommands() throws Exception {
+        try (SmtpClient c = relay.client()) {
+            assertThat(c.command("MAIL FROM:<apache@web01.internal>")).startsWith("250");
+            assertThat(c.command("RCPT TO:<one@gmail.test>")).startsWith("250");
+            assertThat(c.command("DATA")).startsWith("354");
+            c.send(mail("a@example.com", "first\r\n..dot") + ".\r\nMAIL FROM:<apache@web01.internal>\r\n"
+                    + "RCPT TO:<two@gmail.test>\r\nDATA\r\n");
+            assertThat(c.reply()).startsWith("250 2.0.0 Ok: relayed as ");
+            assertThat(c.reply()).startsWith("250");
+            assertThat(c.reply()).startsWith("250");
+            assertThat(c.reply()).startsWith("354");
+            c.send(mail("a@example.com", "second") + ".\r\nQUIT\r\n");
+            assertThat(c.reply()).startsWith("250 2.0.0 Ok: relayed as ");
+            assertThat(c.reply()).startsWith("221");
+        }
+        assertThat(upstream.received).hasSize(2);
+        assertThat(upstream.received.get(0).forwardPaths()).containsExactly("one@gmail.test");
+        assertThat(upstream.received.get(0).text()).endsWith("\r\n\r\nfirst\r\n.dot\r\n");
+        assertThat(upstream.received.get(1).forwardPaths()).containsExactly("two@gmail.test");
+        assertThat(upstream.received.get(1).text()).endsWith("\r\n\r\nsecond\r\n");
+    }
+
+    /**
      * DATA goes into reused scratch files: a message after a longer one (and after one over the
      * size past which a scratch file is truncated) must carry nothing of the former's bytes.
      */
