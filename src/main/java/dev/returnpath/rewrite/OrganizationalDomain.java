@@ -4,6 +4,7 @@ import com.google.common.net.InternetDomainName;
 
 import java.net.IDN;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Organizational domains (RFC 7489 §3.2) from the Public Suffix List that Guava carries.
@@ -11,9 +12,31 @@ import java.util.Locale;
  * list's default rule {@code *}: its organizational domain is its last two labels.
  */
 public final class OrganizationalDomain {
+    /**
+     * Answers already given: IDN conversions and a Public Suffix List walk cost more than the
+     * rest of a rewrite decision, and a relay sees the same few domains all day. A memo of a pure
+     * function (the list is compiled into Guava), so it changes no answer and is shared safely
+     * between relays in one JVM; dropped whole when it grows past {@link #MEMO_LIMIT}.
+     */
+    private static final ConcurrentHashMap<String, String> MEMO = new ConcurrentHashMap<>();
+    static final int MEMO_LIMIT = 10_000;
+
     private OrganizationalDomain() {}
 
     public static String of(String domain) {
+        String known = MEMO.get(domain);
+        if (known != null) {
+            return known;
+        }
+        String answer = compute(domain);
+        if (MEMO.size() >= MEMO_LIMIT) {
+            MEMO.clear();
+        }
+        MEMO.put(domain, answer);
+        return answer;
+    }
+
+    private static String compute(String domain) {
         String d = domain.toLowerCase(Locale.ROOT);
         if (d.endsWith(".")) {
             d = d.substring(0, d.length() - 1);
@@ -55,9 +78,10 @@ public final class OrganizationalDomain {
 
     /** DMARC identifier alignment between two domains (RFC 7489 §3.1.1 and §3.1.2). */
     public static boolean aligned(String a, String b, boolean strict) {
+        if (!strict) {
+            return of(a).equals(of(b)); // of() answers in A-labels, lower case, whatever came in
+        }
         // A-labels on both sides: bücher.example and xn--bcher-kva.example are the same domain
-        String x = toAscii(a.toLowerCase(Locale.ROOT));
-        String y = toAscii(b.toLowerCase(Locale.ROOT));
-        return strict ? x.equals(y) : of(x).equals(of(y));
+        return toAscii(a.toLowerCase(Locale.ROOT)).equals(toAscii(b.toLowerCase(Locale.ROOT)));
     }
 }
