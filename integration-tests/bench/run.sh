@@ -65,7 +65,7 @@ JVM_OPTS=(${BENCH_JAVA_OPTS:--XX:+UseSerialGC -XX:MaxRAMPercentage=60 -XX:Initia
 
 # Message counts per measurement (each lasts a few seconds at the ceiling).
 if [ "$quick" = 1 ]; then N1=500; N16=4000; N64=4000; WARM=3000; NBIG1=4; NBIG16=32; CONC=50; IDLE=1000
-else N1=2000; N16=20000; N64=20000; WARM=10000; NBIG1=10; NBIG16=64; CONC=200; IDLE=1000; fi
+else N1=1000; N16=10000; N64=10000; WARM=5000; NBIG1=10; NBIG16=64; CONC=200; IDLE=1000; fi
 SESSIONS=(1 16 64)
 FROM=apache@web01.internal
 RCPT=user@example.net
@@ -411,10 +411,24 @@ settle() {
     sleep 0.1
   done
 }
+# live_heap NAME: a full collection now (jcmd GC.run), and the heap it left, in MiB ("-" without jcmd)
+live_heap() {
+  local log=$WORK/relay-$1/gc.log
+  if ! "$JCMD" "${RELAY_PID[$1]}" GC.run >/dev/null 2>&1; then echo "-"; return; fi
+  sleep 0.3
+  grep 'Pause Full' "$log" | tail -1 | sed -E 's/.* [0-9]+M->([0-9]+)M\(.*/\1/'
+}
 median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 # ======================================================================================================
-log "bench: work directory $WORK"
+# The file system under the spools: a journal or not changes what an fsync and a create cost.
+FS_NOTE=$(findmnt -no FSTYPE,SOURCE -T "$WORK" 2>/dev/null | head -1 | tr -s " ")
+if [ "${FS_NOTE%% *}" = ext4 ]; then
+  dev=$(basename "${FS_NOTE#* }")
+  if [ "$(cat "/sys/fs/ext4/$dev/journal_task" 2>/dev/null)" = "<none>" ]; then FS_NOTE="$FS_NOTE, ext4 without a journal"
+  else FS_NOTE="$FS_NOTE, ext4 with a journal"; fi
+fi
+log "bench: work directory $WORK ($FS_NOTE)"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 start_dns
 start_sink ceiling; TARGET_PORT[ceiling]=${SINK_PORT[ceiling]}
@@ -511,8 +525,11 @@ for ((r = 1; r <= reps; r++)); do
   done
 done
 for col in "${COLUMNS[@]}"; do [ "$col" = ceiling ] || rss_stop "$col" 4k; done
+declare -A LIVE
 for col in passthrough spool; do
-  [ -n "${H0[$col]:-}" ] && HEAP[$col,4k]=$(heap_over "$col" "${H0[$col]}" "$(jvm_uptime_s "$col")")
+  [ -n "${H0[$col]:-}" ] || continue
+  HEAP[$col,4k]=$(heap_over "$col" "${H0[$col]}" "$(jvm_uptime_s "$col")")
+  LIVE[$col,4k]=$(live_heap "$col")
 done
 
 # --- added latency ------------------------------------------------------------------------------------------
@@ -555,7 +572,9 @@ for s in 1 16; do
 done
 for col in "${COLUMNS[@]}"; do [ "$col" = ceiling ] || rss_stop "$col" 10m; done
 for col in passthrough spool; do
-  [ -n "${H0[$col]:-}" ] && HEAP[$col,10m]=$(heap_over "$col" "${H0[$col]}" "$(jvm_uptime_s "$col")")
+  [ -n "${H0[$col]:-}" ] || continue
+  HEAP[$col,10m]=$(heap_over "$col" "${H0[$col]}" "$(jvm_uptime_s "$col")")
+  LIVE[$col,10m]=$(live_heap "$col")
 done
 
 # --- 200 concurrent sessions, a 10 MiB message each -------------------------------------------------------
@@ -566,7 +585,10 @@ for col in "${COLUMNS[@]}"; do
   out=$(measure "$col" "$CONC" "$CONC" "$MSG10M")
   rss_stop "$col" conc
   RATE[$col,conc]=$out
-  [ -n "${RELAY_PID[$col]:-}" ] && HEAP[$col,conc]=$(heap_over "$col" "$h0" "$(jvm_uptime_s "$col")")
+  if [ -n "${RELAY_PID[$col]:-}" ]; then
+    HEAP[$col,conc]=$(heap_over "$col" "$h0" "$(jvm_uptime_s "$col")")
+    LIVE[$col,conc]=$(live_heap "$col")
+  fi
   log "$CONC x 10m: $col: $out; peak RSS ${RSS[$col,conc]} MiB; heap after GC / peak ${HEAP[$col,conc]:-n/a}"
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -577,6 +599,7 @@ ratio() { $PY -c "import sys; a,b=sys.argv[1],sys.argv[2]; print('%.2f' % (float
 pct() { # "n=.. p50=.. p90=.. p99=.." KEY
   local kv; for kv in $1; do [ "${kv%%=*}" = "$2" ] && { echo "${kv#*=}"; return; }; done; echo "-"; }
 minus() { $PY -c "import sys; a,b=sys.argv[1],sys.argv[2]; print('%.2f' % (float(a)-float(b)) if '-' not in (a,b) and 'nan' not in (a,b) else '-')" "$1" "$2"; }
+verdict() { $PY -c "import sys; v, op, t = sys.argv[1:]; print('-' if v in ('-', '', 'nan', 'error') else ('yes' if (float(v) >= float(t) if op == 'ge' else float(v) < float(t)) else 'no'))" "$1" "$2" "$3"; }
 name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passthrough) echo "returnpath passthrough";;
   spool) echo "returnpath spool (fsync)";; postfix) echo "Postfix relay";; esac; }
 {
@@ -636,7 +659,7 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
     echo
   done
   echo
-  echo "**Memory** (peak PSS sampled every 200 ms over the phase, summed over the whole process tree for Postfix; heap from the GC log: largest after a collection / largest before one)"
+  echo "**Memory** (peak PSS sampled every 200 ms over the phase, summed over the whole process tree for Postfix; heap from the GC log: largest in use just before a collection (the peak) / largest left after one (young collections leave old-generation garbage in place) / live after a full collection at the end of the phase)"
   echo
   echo "| phase | $(for c in "${COLUMNS[@]}"; do [ "$c" = ceiling ] || printf '%s | ' "$(name "$c")"; done)"
   echo "|---|$(for c in "${COLUMNS[@]}"; do [ "$c" = ceiling ] || printf -- '---:|'; done)"
@@ -645,7 +668,7 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
     for c in "${COLUMNS[@]}"; do
       [ "$c" = ceiling ] && continue
       h=${HEAP[$c,$ph]:-}
-      if [ -n "$h" ]; then printf ' %s MiB, heap %s / %s MiB |' "${RSS[$c,$ph]}" "${h% *}" "${h#* }"
+      if [ -n "$h" ]; then printf ' %s MiB, heap %s / %s / %s MiB |' "${RSS[$c,$ph]}" "${h#* }" "${h% *}" "${LIVE[$c,$ph]:--}"
       else printf ' %s MiB |' "${RSS[$c,$ph]}"; fi
     done
     echo
@@ -658,6 +681,25 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
   echo "**Idle connections**: $IDLE held open (greeted, EHLO done) cost +$IDLE_DELTA MiB of RSS (from $((IDLE_RSS0 / 1024)) MiB at idle)."
   echo
   echo "**Start to first greeting** (fork to the 220 read on the socket, 5 cold starts, median): plain jar $(median "${START_PLAIN[@]}") ms (${START_PLAIN[*]}); with an AOT cache $( [ ${#START_AOT[@]} -gt 0 ] && echo "$(median "${START_AOT[@]}") ms (${START_AOT[*]})" || echo n/a); Postfix \`postfix start\` ${PF_START_MS:-n/a} ms."
+  echo
+  echo "**Targets** (issue 8), from this run:"
+  echo
+  c16=$(median ${RATE[ceiling,16]}); p16=$(median ${RATE[passthrough,16]})
+  s16=$(median ${RATE[spool,16]:-}); f16=$(median ${RATE[postfix,16]:-})
+  echo "| target | measured | met |"
+  echo "|---|---|---|"
+  r=$(ratio "$p16" "$c16"); echo "| passthrough ≥ 0.5 of the ceiling at 16 sessions | $r | $(verdict "$r" ge 0.5) |"
+  r=$(ratio "$s16" "$f16"); echo "| spool ≥ 2 × Postfix end to end (16 sessions) | $r × | $(verdict "$r" ge 2) |"
+  for s in 1 64; do r=$(ratio "$(median ${RATE[spool,$s]:-})" "$(median ${RATE[postfix,$s]:-})"); echo "| (same at $s sessions) | $r × | $(verdict "$r" ge 2) |"; done
+  a=$(minus "$(pct "${LAT[passthrough,16]}" p99)" "$(pct "${LAT[ceiling,16]}" p99)")
+  echo "| added p99 < 5 ms at 16 sessions, passthrough | $a ms | $(verdict "$a" lt 5) |"
+  h=${HEAP[passthrough,conc]:-}; hs=${HEAP[spool,conc]:-}
+  echo "| $CONC × 10 MiB at once: heap < 256 MiB | passthrough peak ${h#* } MiB, spool peak ${hs#* } MiB | $(verdict "${h#* }" lt 256) / $(verdict "${hs#* }" lt 256) |"
+  echo "| $IDLE idle connections < 100 MiB of RSS | +$IDLE_DELTA MiB | $(verdict "$IDLE_DELTA" lt 100) |"
+  m=$(median "${START_PLAIN[@]}"); ma=$( [ ${#START_AOT[@]} -gt 0 ] && median "${START_AOT[@]}" || echo -)
+  echo "| start to listening < 1 s | plain $m ms, AOT cache $ma ms | $(verdict "$m" lt 1000) / $(verdict "$ma" lt 1000) |"
+  echo
+  echo "Work directory on $FS_NOTE."
 } > "$WORK/results.md"
 cat "$WORK/results.md"
 cp "$WORK/results.md" "$ROOT/target/bench/results.md"
