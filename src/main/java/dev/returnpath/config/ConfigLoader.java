@@ -37,7 +37,8 @@ import java.util.Set;
 public final class ConfigLoader {
 
     /** Keys an operator may set inside {@code domains."D" { ... }}. */
-    static final Set<String> DOMAIN_KEYS = Set.of("return-path", "fallback", "force", "alignment", "from-address");
+    static final Set<String> DOMAIN_KEYS = Set.of("return-path", "fallback", "force", "alignment", "from-address",
+            "dkim-selector");
 
     /** Keys of one entry of {@code returnpath.rules}. */
     static final Set<String> RULE_KEYS = Set.of("name", "match", "return-path", "fallback", "reject", "keep",
@@ -279,7 +280,11 @@ public final class ConfigLoader {
                             + "the aligned From must belong to the domain that sends it");
                 }
             }
-            if (out.put(domain, new DomainPolicy(domain, template, force, alignment, fromAddress)) != null) {
+            Optional<String> dkimSelector = optString(key + ".dkim-selector");
+            if (dkimSelector.isPresent() && !Addresses.isValidDomain(dkimSelector.get())) {
+                throw error(key + ".dkim-selector", "\"" + dkimSelector.get() + "\" is not a DKIM selector (DNS labels)");
+            }
+            if (out.put(domain, new DomainPolicy(domain, template, force, alignment, fromAddress, dkimSelector)) != null) {
                 throw error(key, "domain \"" + domain + "\" is listed twice");
             }
         }
