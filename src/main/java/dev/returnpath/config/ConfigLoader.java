@@ -192,10 +192,18 @@ public final class ConfigLoader {
         Management management = new Management(host(p + "management.host"), port(p + "management.port", true));
         Duration grace = durationIn(p + "shutdown.grace-period", Duration.ZERO, Duration.ofMinutes(10));
         Duration doctorInterval = durationIn(p + "doctor.interval", Duration.ZERO, Duration.ofDays(7));
+        Optional<String> doctorToDomain = optString(p + "doctor.to-domain");
+        if (doctorToDomain.isPresent()) {
+            try {
+                doctorToDomain = Optional.of(normalizeDomain(doctorToDomain.get()));
+            } catch (IllegalArgumentException e) {
+                throw error(p + "doctor.to-domain", e.getMessage());
+            }
+        }
         LogFormat logFormat = enumOf(p + "log.format", LogFormat.class);
 
         return new RelayConfig(source, hostname, listen, domains, rules, rewrite, delivery, queue, dns, spf, management, grace,
-                doctorInterval, logFormat);
+                doctorInterval, doctorToDomain, logFormat);
     }
 
     /** {@code delivery.direct}: MX delivery (port for tests and port-25-blocked networks, STARTTLS policy). */

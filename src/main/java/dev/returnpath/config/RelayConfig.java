@@ -26,6 +26,7 @@ public record RelayConfig(
         Management management,
         Duration shutdownGrace,
         Duration doctorInterval,
+        Optional<String> doctorToDomain,
         LogFormat logFormat) {
 
     public enum LogFormat { TEXT, JSON }
