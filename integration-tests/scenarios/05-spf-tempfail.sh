@@ -34,8 +34,8 @@ grep -q '"queue_name": *"deferred"' <<<"$q" || fail "the message is not in Postf
 dns_set_spf "v=spf1 mx ip4:203.0.113.5 -all"
 fixed_at=$SECONDS
 sleep 2   # the zone's TTL is 1s
-# DESIGN.md: the guard caches SPF "by TTL". The relay may keep a failing verdict a little longer
-# (a floor against hammering DNS); flush every 5s for up to 90s and report how long it took.
+# The guard caches SPF by TTL, clamped to [1 min, 1 h] (issue 4, README "Known limits"): a fixed
+# record is seen about a minute later. Flush every 5s for up to 90s and report how long it took.
 delivered=0
 for attempt in $(seq 1 18); do
   pf_flush
@@ -44,7 +44,8 @@ done
 seen_after=$((SECONDS - fixed_at))
 [ "$delivered" -gt 0 ] || fail "after the zone was fixed, 90s of flushes did not deliver the message: $(grep -E 'status=' "$PF_ROOT/maillog" | tail -n 1)"
 log "delivered at flush $delivered, ${seen_after}s after the zone was fixed"
-[ "$delivered" -eq 1 ] || note "the fixed SPF record took effect only ~${seen_after}s after the fix, although its TTL is 1s: the relay kept the failing verdict (DESIGN.md says SPF is cached by TTL)"
+[ "$seen_after" -ge 55 ] || note "the fixed SPF record was seen after ${seen_after}s: sooner than the guard's 1-minute floor"
+note "the fixed SPF record was seen ${seen_after}s after the fix (the guard keeps a verdict at least 1 minute)"
 expect_envelope 1 "bounce@example.com" "customer@gmail.test"
 expect_bytes 1 2 "$T/msg/s5.expected"
 pf_wait_log 'to=<customer@gmail\.test>.*status=sent' 10 || fail "Postfix's log does not show the message sent"

@@ -42,7 +42,7 @@ final class DoctorCommand implements Callable<Integer> {
             return Main.EXIT_CONFIG;
         }
         List<Doctor.Check> checks = new Doctor(cfg, DnsjavaDns.create(cfg.dns().servers(), cfg.dns().timeout()),
-                UpstreamProbe::probe, java.util.Optional.ofNullable(toDomain)).run();
+                UpstreamProbe::probe, toDomain != null ? java.util.Optional.of(toDomain) : cfg.doctorToDomain()).run();
         System.out.print(json ? Doctor.json(checks) + System.lineSeparator() : Doctor.text(checks));
         System.out.flush();
         return Doctor.worst(checks) == Doctor.Status.FAIL ? Main.EXIT_CHECK_FAILED : 0;

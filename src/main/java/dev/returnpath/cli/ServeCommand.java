@@ -191,7 +191,7 @@ final class ServeCommand implements Callable<Integer> {
     static void runDoctor(RelayConfig cfg, Management.Readiness readiness, Metrics metrics, Logger log) {
         try {
             List<Doctor.Check> checks = new Doctor(cfg, DnsjavaDns.create(cfg.dns().servers(), cfg.dns().timeout()),
-                    UpstreamProbe::probe).run();
+                    UpstreamProbe::probe, cfg.doctorToDomain()).run();
             Map<Map.Entry<String, String>, Integer> states = new LinkedHashMap<>();
             List<String> fails = new ArrayList<>();
             for (Doctor.Check c : checks) {

@@ -37,7 +37,8 @@ import java.util.Set;
 public final class ConfigLoader {
 
     /** Keys an operator may set inside {@code domains."D" { ... }}. */
-    static final Set<String> DOMAIN_KEYS = Set.of("return-path", "fallback", "force", "alignment", "from-address");
+    static final Set<String> DOMAIN_KEYS = Set.of("return-path", "fallback", "force", "alignment", "from-address",
+            "dkim-selector");
 
     /** Keys of one entry of {@code returnpath.rules}. */
     static final Set<String> RULE_KEYS = Set.of("name", "match", "return-path", "fallback", "reject", "keep",
@@ -191,10 +192,18 @@ public final class ConfigLoader {
         Management management = new Management(host(p + "management.host"), port(p + "management.port", true));
         Duration grace = durationIn(p + "shutdown.grace-period", Duration.ZERO, Duration.ofMinutes(10));
         Duration doctorInterval = durationIn(p + "doctor.interval", Duration.ZERO, Duration.ofDays(7));
+        Optional<String> doctorToDomain = optString(p + "doctor.to-domain");
+        if (doctorToDomain.isPresent()) {
+            try {
+                doctorToDomain = Optional.of(normalizeDomain(doctorToDomain.get()));
+            } catch (IllegalArgumentException e) {
+                throw error(p + "doctor.to-domain", e.getMessage());
+            }
+        }
         LogFormat logFormat = enumOf(p + "log.format", LogFormat.class);
 
         return new RelayConfig(source, hostname, listen, domains, rules, rewrite, delivery, queue, dns, spf, management, grace,
-                doctorInterval, logFormat);
+                doctorInterval, doctorToDomain, logFormat);
     }
 
     /** {@code delivery.direct}: MX delivery (port for tests and port-25-blocked networks, STARTTLS policy). */
@@ -279,7 +288,11 @@ public final class ConfigLoader {
                             + "the aligned From must belong to the domain that sends it");
                 }
             }
-            if (out.put(domain, new DomainPolicy(domain, template, force, alignment, fromAddress)) != null) {
+            Optional<String> dkimSelector = optString(key + ".dkim-selector");
+            if (dkimSelector.isPresent() && !Addresses.isValidDomain(dkimSelector.get())) {
+                throw error(key + ".dkim-selector", "\"" + dkimSelector.get() + "\" is not a DKIM selector (DNS labels)");
+            }
+            if (out.put(domain, new DomainPolicy(domain, template, force, alignment, fromAddress, dkimSelector)) != null) {
                 throw error(key, "domain \"" + domain + "\" is listed twice");
             }
         }

@@ -26,6 +26,7 @@ public record RelayConfig(
         Management management,
         Duration shutdownGrace,
         Duration doctorInterval,
+        Optional<String> doctorToDomain,
         LogFormat logFormat) {
 
     public enum LogFormat { TEXT, JSON }
@@ -54,8 +55,9 @@ public record RelayConfig(
      * @param fromAddress {@code from-address}: what the header From becomes when a rule says
      *                    {@code from-header = align}
      */
+    /** {@code dkimSelector}: the doctor checks that its key is published (signing is not done here). */
     public record DomainPolicy(String domain, ReturnPathTemplate template, boolean force, Alignment alignment,
-                               Optional<String> fromAddress) {
+                               Optional<String> fromAddress, Optional<String> dkimSelector) {
         /** The configured {@code return-path} text (a template may contain placeholders). */
         public String returnPath() {
             return template.text();

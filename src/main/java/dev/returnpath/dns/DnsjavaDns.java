@@ -204,10 +204,16 @@ public final class DnsjavaDns implements Dns {
             case NoSuchRRSetException e -> new DnsAnswer.NoData(); // NODATA, second form: from the cache
             case ServerFailedException e -> new DnsAnswer.Failure(Rcode.string(Rcode.SERVFAIL) + ": " + question);
             case RedirectOverflowException e -> new DnsAnswer.Failure("too many CNAME redirects: " + question);
-            case LookupFailedException e -> new DnsAnswer.Failure("lookup failed (" + e.getMessage() + "): " + question);
+            case LookupFailedException e -> new DnsAnswer.Failure("lookup failed" + why(e) + ": " + question);
             case java.net.SocketTimeoutException e -> new DnsAnswer.Failure("timeout: " + question);
-            case IOException e -> new DnsAnswer.Failure("network error (" + e.getMessage() + "): " + question);
-            default -> new DnsAnswer.Failure(t.getClass().getSimpleName() + " (" + t.getMessage() + "): " + question);
+            case IOException e -> new DnsAnswer.Failure("network error" + why(e) + ": " + question);
+            default -> new DnsAnswer.Failure(t.getClass().getSimpleName() + why(t) + ": " + question);
         };
+    }
+
+    /** " (message)", or " (ExceptionClass)" when the exception has no message: never "(null)". */
+    private static String why(Throwable t) {
+        String m = t.getMessage();
+        return " (" + (m == null || m.isBlank() ? t.getClass().getSimpleName() : m) + ")";
     }
 }

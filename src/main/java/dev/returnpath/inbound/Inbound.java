@@ -53,8 +53,9 @@ public final class Inbound implements AutoCloseable {
                 .softwareName("returnpath")
                 .insertReceivedHeaders(false)
                 .maxConnections(listen.maxConnections())
-                // SubEtha counts accepted RCPTs and answers 452 past this; the handler checks too
-                .maxRecipients(listen.maxRecipients())
+                // SubEtha's own limit answers "452 Error: too many recipients" without an enhanced
+                // code: one more than ours, so that the handler's 452 4.5.3 always comes first
+                .maxRecipients(listen.maxRecipients() + 1)
                 // advertised as SIZE and compared with MAIL SIZE=; DATA itself is counted by us
                 .maxMessageSize((int) Math.min(Integer.MAX_VALUE, listen.maxMessageSize()))
                 .connectionTimeout((int) Math.min(Integer.MAX_VALUE, listen.idleTimeout().toMillis()), TimeUnit.MILLISECONDS)

@@ -18,18 +18,29 @@ final class ReceivedHeader {
 
     private ReceivedHeader() {}
 
-    static byte[] build(String helo, InetAddress client, String byHost, String id, List<String> recipients,
-                        ZonedDateTime when) {
+    static byte[] build(String helo, InetAddress client, String byHost, String id, String reversePath,
+                        List<String> recipients, ZonedDateTime when) {
         StringBuilder b = new StringBuilder(200);
         b.append("Received: from ").append(helo == null || helo.isBlank() ? "unknown" : clean(helo))
                 .append(" (").append(literal(client)).append(")\r\n")
-                .append("\tby ").append(byHost).append(" (returnpath) with ESMTP id ").append(id);
+                .append("\tby ").append(byHost).append(" (returnpath) with ").append(protocol(reversePath, recipients))
+                .append(" id ").append(id);
         // Only a single recipient is named, as Postfix does: a list would disclose the Bcc.
         if (recipients.size() == 1) {
             b.append("\r\n\tfor <").append(clean(recipients.get(0))).append('>');
         }
         b.append("; ").append(DATE.format(when)).append("\r\n");
         return b.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * RFC 6531 §3.7.3: UTF8SMTP for a transaction that needed SMTPUTF8. SubEtha does not pass the
+     * MAIL parameter on, so the need is read from the addresses themselves.
+     */
+    static String protocol(String reversePath, List<String> recipients) {
+        boolean utf8 = dev.returnpath.message.Addresses.needsUtf8(reversePath)
+                || recipients.stream().anyMatch(dev.returnpath.message.Addresses::needsUtf8);
+        return utf8 ? "UTF8SMTP" : "ESMTP";
     }
 
     static String literal(InetAddress a) {

@@ -175,7 +175,7 @@ public final class Relay {
         // The app's Return-Path is removed: the receiving MTA writes the real one (RFC 5321 §4.4).
         HeaderBlock out = headers.without(f -> f.is("Return-Path"));
         ByteArrayOutputStream head = new ByteArrayOutputStream(r.headerBytes().length + 256);
-        head.writeBytes(ReceivedHeader.build(t.helo, t.client, cfg.hostname(), id, t.forwardPaths, now()));
+        head.writeBytes(ReceivedHeader.build(t.helo, t.client, cfg.hostname(), id, t.reversePath, t.forwardPaths, now()));
         head.writeBytes(out.toBytes());
         OutboundMessage message = OutboundMessage.ofOpenFile(head.toByteArray(), file.path, file.channel, r.bodyOffset(),
                 r.size());

@@ -121,6 +121,34 @@ public final class Doctor {
             spfChecks(rpDomain, sender(d.template()), out);
         }
         dmarc(d.domain(), out);
+        d.dkimSelector().ifPresent(sel -> dkim(d.domain(), sel, out));
+    }
+
+    /** DKIM (RFC 6376 §3.6.1): the selector's key record. A WARN at most: returnpath does not sign. */
+    private void dkim(String domain, String selector, List<Check> out) {
+        String name = selector + "._domainkey." + domain;
+        DnsAnswer a = dns.lookup(name, Type.TXT);
+        if (a instanceof DnsAnswer.Records r) {
+            for (Record rec : r.records()) {
+                if (rec instanceof TXTRecord txt) {
+                    Map<String, String> tags = tags(String.join("", txt.getStrings()));
+                    String p = tags.getOrDefault("p", "");
+                    if (!p.isEmpty()) {
+                        out.add(new Check("dkim.key", name, Status.PASS, "key published (k=" + tags.getOrDefault("k", "rsa")
+                                + ", " + p.length() + " base64 characters)", ""));
+                        return;
+                    }
+                    if (tags.containsKey("p")) {
+                        out.add(new Check("dkim.key", name, Status.WARN, "the key is revoked (empty p=)",
+                                "publish the selector's public key, or configure the selector you sign with"));
+                        return;
+                    }
+                }
+            }
+        }
+        out.add(new Check("dkim.key", name, Status.WARN, a instanceof DnsAnswer.Failure f ? "lookup failed: " + f.message()
+                : "no DKIM key at " + name, "publish TXT at " + name + ": \"v=DKIM1; k=rsa; p=<public key>\" "
+                + "(2048-bit RSA; Gmail requires DKIM from bulk senders)"));
     }
 
     private void spfChecks(String domain, String returnPath, List<Check> out) {

@@ -6,7 +6,7 @@ import java.util.Map;
 /**
  * The one JSON writer (RFC 8259) for the commands' {@code --json} output and the JSON log:
  * objects as ordered maps, lists, strings, numbers, booleans and null. Every character outside
- * printable ASCII is written as a {@code \\uXXXX} escape, so that the output is the same bytes
+ * printable ASCII is written as a backslash-u escape of four hex digits, so that the output is the same bytes
  * whatever the platform's stdout encoding is, and a UTF-8 display name cannot be mangled.
  */
 public final class Json {

@@ -263,8 +263,33 @@ class RelayEndToEndTest {
             c.command("MAIL FROM:<apache@web01.internal>");
             assertThat(c.command("RCPT TO:<a@gmail.test>")).startsWith("250");
             assertThat(c.command("RCPT TO:<b@gmail.test>")).startsWith("250");
-            assertThat(c.command("RCPT TO:<c@gmail.test>")).startsWith("452");
+            assertThat(c.command("RCPT TO:<c@gmail.test>")).startsWith("452 4.5.3");
         }
+    }
+
+    @Test
+    void internationalisedAddressesAreRelayedWithUtf8smtp() throws Exception {
+        try (SmtpClient c = relay.client()) {
+            c.command("MAIL FROM:<apache@web01.internal> SMTPUTF8");
+            c.send("RCPT TO:<zo\u00eb@b\u00fccher.test>\r\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            assertThat(c.reply()).startsWith("250");
+            assertThat(c.command("DATA")).startsWith("354");
+            c.send("From: n@example.com\r\nSubject: utf8\r\n\r\nx\r\n.\r\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            assertThat(c.reply()).startsWith("250");
+        }
+        Upstream.Received got = upstream.received.get(0);
+        assertThat(got.forwardPaths()).containsExactly("zo\u00eb@b\u00fccher.test");
+        assertThat(got.text()).contains("(returnpath) with UTF8SMTP id ");
+    }
+
+    @Test
+    void messageWithoutABodyIsRelayedWithoutAddedBytes() throws Exception {
+        byte[] headersOnly = "From: a@example.com\r\nSubject: no body\r\n".getBytes();
+        try (SmtpClient c = relay.client()) {
+            assertThat(c.send("apache@web01.internal", List.of("a@gmail.test"), headersOnly)).startsWith("250");
+        }
+        String got = upstream.received.get(0).text();
+        assertThat(got.substring(got.indexOf("From: "))).isEqualTo("From: a@example.com\r\nSubject: no body\r\n");
     }
 
     @Test

@@ -124,6 +124,26 @@ class DoctorTest {
         assertThat(find(checks, "spf.pass", "soft.example 203.0.113.5").status()).isEqualTo(Status.FAIL);
     }
 
+    @ParameterizedTest(name = "selector {0}: {1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            sel1 | PASS | key published (k=rsa
+            old  | WARN | the key is revoked
+            none | WARN | no DKIM key at none._domainkey.good.example
+            """)
+    void dkimSelectorKeyIsCheckedAsAWarningAtMost(String selector, Status status, String found) throws Exception {
+        RelayConfig cfg = ConfigLoader.parseString("""
+                returnpath {
+                  hostname = "relay.good.example"
+                  domains { "good.example" { return-path = "bounce@good.example", dkim-selector = "%s" } }
+                  spf.outbound-ips = ["203.0.113.5"]
+                  delivery { mode = smarthost, smarthost { %s } }
+                }
+                """.formatted(selector, plainSmarthost()), "doctor.conf");
+        Check c = find(doctor(cfg), "dkim.key", selector + "._domainkey.good.example");
+        assertThat(c.status()).isEqualTo(status);
+        assertThat(c.found()).contains(found);
+    }
+
     @Test
     void aHostnameThatIsNotAnFqdnFails() throws Exception {
         List<Check> checks = doctor(config("good.example", "bounce@good.example", "\"203.0.113.5\"", "localhost", plainSmarthost()));
