@@ -659,7 +659,7 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
     echo
   done
   echo
-  echo "**Memory** (peak PSS sampled every 200 ms over the phase, summed over the whole process tree for Postfix; heap from the GC log: largest in use just before a collection (the peak) / largest left after one (young collections leave old-generation garbage in place) / live after a full collection at the end of the phase)"
+  echo "**Memory** (peak PSS sampled once a second over the phase, summed over the whole process tree for Postfix; heap from the GC log: largest in use just before a collection (the peak) / largest left after one (young collections leave old-generation garbage in place) / live after a full collection at the end of the phase)"
   echo
   echo "| phase | $(for c in "${COLUMNS[@]}"; do [ "$c" = ceiling ] || printf '%s | ' "$(name "$c")"; done)"
   echo "|---|$(for c in "${COLUMNS[@]}"; do [ "$c" = ceiling ] || printf -- '---:|'; done)"
