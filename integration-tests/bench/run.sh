@@ -429,6 +429,22 @@ if [ "${FS_NOTE%% *}" = ext4 ]; then
   else FS_NOTE="$FS_NOTE, ext4 with a journal"; fi
 fi
 log "bench: work directory $WORK ($FS_NOTE)"
+
+# What else runs here: the share of both CPUs busy over 5 s with nothing of the benchmark
+# running, before and after (the load average is no measure during a run: the spool and Postfix
+# columns keep dozens of processes waiting on fsync, which it counts).
+busy_share() {
+  $PY - <<'EOF2'
+import time
+def snap():
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return sum(f), f[3] + f[4]
+t0, i0 = snap(); time.sleep(5); t1, i1 = snap()
+print("%.0f%%" % (100.0 * (1 - (i1 - i0) / max(1, t1 - t0))))
+EOF2
+}
+BUSY_BEFORE=$(busy_share)
+log "bench: CPUs busy with other work before the run: $BUSY_BEFORE"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 start_dns
 start_sink ceiling; TARGET_PORT[ceiling]=${SINK_PORT[ceiling]}
@@ -592,6 +608,7 @@ for col in "${COLUMNS[@]}"; do
   log "$CONC x 10m: $col: $out; peak RSS ${RSS[$col,conc]} MiB; heap after GC / peak ${HEAP[$col,conc]:-n/a}"
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+BUSY_AFTER=$(busy_share)   # the relays and Postfix are idle by now
 
 # ==========================================================================================================
 # The report
@@ -605,7 +622,8 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
 {
   echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')), $(free -g | awk '/^Mem:/ {print $2}') GiB,"
   echo "Linux $(uname -r), $("$JAVA" -version 2>&1 | head -1), Postfix $(postconf -d mail_version 2>/dev/null | cut -d' ' -f3),"
-  echo "load average before $LOAD_START, after $LOAD_END; median of $reps repetition(s); returnpath JVM: \`${JVM_OPTS[*]}\`."
+  echo "CPUs busy with other work (5 s, nothing of the benchmark running) before $BUSY_BEFORE, after $BUSY_AFTER; load average before $LOAD_START, after $LOAD_END;"
+  echo "median of $reps repetition(s); returnpath JVM: \`${JVM_OPTS[*]}\`."
   echo
   echo "**4 KiB messages, messages/s end to end (ratio to the ceiling)**"
   echo
