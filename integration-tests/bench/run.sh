@@ -65,7 +65,7 @@ JVM_OPTS=(${BENCH_JAVA_OPTS:--XX:+UseSerialGC -XX:MaxRAMPercentage=60 -XX:Initia
 
 # Message counts per measurement (each lasts a few seconds at the ceiling).
 if [ "$quick" = 1 ]; then N1=500; N16=4000; N64=4000; WARM=3000; NBIG1=4; NBIG16=32; CONC=50; IDLE=1000
-else N1=1000; N16=10000; N64=10000; WARM=5000; NBIG1=10; NBIG16=64; CONC=200; IDLE=1000; fi
+else N1=1000; N16=10000; N64=10000; WARM=10000; NBIG1=10; NBIG16=64; CONC=200; IDLE=1000; fi
 SESSIONS=(1 16 64)
 FROM=apache@web01.internal
 RCPT=user@example.net
