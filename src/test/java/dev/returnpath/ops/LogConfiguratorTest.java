@@ -8,6 +8,7 @@ import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.core.ConsoleAppender;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.ServiceLoader;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -17,8 +18,9 @@ class LogConfiguratorTest {
 
     @Test
     void logbackFindsItAsAService() {
-        assertThat(ServiceLoader.load(Configurator.class).stream().map(p -> p.type()))
-                .contains(LogConfigurator.class);
+        List<Class<?>> found = ServiceLoader.load(Configurator.class).stream()
+                .<Class<?>>map(ServiceLoader.Provider::type).toList();
+        assertThat(found).contains(LogConfigurator.class);
     }
 
     @Test
