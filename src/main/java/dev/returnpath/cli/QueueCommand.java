@@ -105,7 +105,7 @@ final class QueueCommand implements Runnable {
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
             Optional<Spool.EntryLock> l = spool.tryLock(id);
-            if (l.isPresent() || !Files.exists(spool.messageFile(id)) || System.nanoTime() > deadline) {
+            if (l.isPresent() || !spool.contains(id) || System.nanoTime() > deadline) {
                 return l;
             }
             try {
@@ -204,7 +204,7 @@ final class QueueCommand implements Runnable {
                             + (r.relay().isEmpty() ? "" : " (" + r.relay() + ")"));
                 }
                 out.println();
-                try (InputStream in = Files.newInputStream(spool.messageFile(id))) {
+                try (InputStream in = spool.openMessage(id)) {
                     if (body) {
                         in.transferTo(out);
                     } else {
@@ -246,7 +246,7 @@ final class QueueCommand implements Runnable {
                 for (String id : spool.ids()) {
                     Optional<Spool.EntryLock> l = spool.tryLock(id);
                     if (l.isEmpty()) {
-                        busy += Files.exists(spool.messageFile(id)) ? 1 : 0; // being delivered right now
+                        busy += spool.contains(id) ? 1 : 0; // being delivered right now
                         continue;
                     }
                     try (Spool.EntryLock held = l.get()) {
@@ -298,13 +298,13 @@ final class QueueCommand implements Runnable {
             }
             Duration w = parsed.get();
             return withSpool(parent.config, (spool, out) -> {
-                if (!Files.exists(spool.messageFile(id))) {
+                if (!spool.contains(id)) {
                     System.err.println("returnpath: no message " + id + " in the spool");
                     return 1;
                 }
                 Optional<Spool.EntryLock> l = lock(spool, id, w);
                 if (l.isEmpty()) {
-                    if (!Files.exists(spool.messageFile(id))) {
+                    if (!spool.contains(id)) {
                         System.err.println("returnpath: " + id + " left the spool meanwhile (delivered or bounced)");
                     } else {
                         System.err.println("returnpath: " + id + " is being delivered; try again");

@@ -272,7 +272,7 @@ public final class QueueRunner implements AutoCloseable {
                 }
                 Optional<Spool.EntryLock> held = spool.tryLock(id);
                 if (held.isEmpty()) {
-                    if (Files.exists(spool.messageFile(id))) {
+                    if (spool.contains(id)) {
                         next = Optional.of(clock.instant().plus(BUSY_RETRY)); // the queue command has it
                     }
                     return;
@@ -438,7 +438,7 @@ public final class QueueRunner implements AutoCloseable {
             }
         }
         Delivery delivery = deliveries.apply(cfg);
-        OutboundMessage message = new OutboundMessage(new byte[0], spool.messageFile(entry.id()), 0, entry.size());
+        OutboundMessage message = spool.message(entry);
         Map<Integer, RecipientOutcome> out = new java.util.TreeMap<>(); // logged in recipient order
         List<Map.Entry<List<Integer>, Future<DeliveryOutcome>>> running = new ArrayList<>();
         for (Map.Entry<String, List<Integer>> g : groups.entrySet()) {
@@ -552,7 +552,7 @@ public final class QueueRunner implements AutoCloseable {
 
     /** The header block of a spooled message (up to the empty line), for the DSN. */
     private byte[] headersOf(String id) throws IOException {
-        try (InputStream in = Files.newInputStream(spool.messageFile(id))) {
+        try (InputStream in = spool.openMessage(id)) {
             byte[] buf = in.readNBytes(DSN_HEADER_LIMIT);
             for (int i = 0; i + 3 < buf.length; i++) {
                 if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n') {

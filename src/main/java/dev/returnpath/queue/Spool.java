@@ -5,6 +5,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
@@ -20,9 +21,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 
 /**
  * The spool directory ({@code queue.dir}) and the one promise it keeps: an entry that
@@ -32,7 +30,8 @@ import java.util.concurrent.LinkedBlockingQueue;
  * <p>Layout:
  * <pre>
  * incoming/       DATA being received (temporary; emptied at start)
- * queue/ID.eml    the message, exactly the bytes that go upstream; never changed once written
+ * journal/N.log   new messages with their envelopes, appended; see {@link Journal}
+ * queue/ID.eml    a message waiting for a retry, exactly the bytes that go upstream; never changed once written
  * queue/ID.env    its envelope and per-recipient state ({@link QueueEntry}); the commit mark
  * queue/ID.env.tmp  an envelope being written; renamed over ID.env
  * corrupt/        envelopes that could not be read, set aside for a human
@@ -41,11 +40,14 @@ import java.util.concurrent.LinkedBlockingQueue;
  * flush           written by {@code queue flush}: "retry everything now"
  * </pre>
  *
- * <p>A commit writes {@code ID.eml} and fsyncs it, writes {@code ID.env.tmp} and fsyncs it,
- * renames it to {@code ID.env}, and fsyncs the directory. Only then does the app get its 250.
- * An {@code .eml} without its {@code .env} was never acknowledged and is removed at start.
- * The directory fsync is shared: a committer thread syncs once for every commit waiting, so
- * that many sessions committing at once cost one directory sync, not one each (group commit).
+ * <p>A commit appends the message and its envelope to the {@link Journal}, and returns once a
+ * sync shared with the other commits waiting has put them on disk; only then does the app get
+ * its 250. Most messages leave the spool on their first attempt and never touch
+ * {@code queue/}. One that must wait (a recipient deferred) is moved there by its first
+ * {@link #update}: {@code ID.eml} written and fsynced, {@code ID.env.tmp} written, fsynced and
+ * renamed to {@code ID.env}, the directory fsynced (shared among concurrent moves), and only
+ * then released from the journal. An {@code .eml} without its {@code .env} is removed at start;
+ * what the journal still holds at start is moved to {@code queue/} the same way.
  *
  * <p>Per-entry exclusion between {@code serve} and the {@code queue} command is a POSIX
  * byte-range lock in {@code entries.lock} at the offset the entry's ID names ({@link #tryLock}),
@@ -63,7 +65,9 @@ public final class Spool implements AutoCloseable {
     private final FileChannel lockChannel;   // null for inspect()
     private final FileLock ownerLock;
     private final FileChannel entryLocks;
-    private final Committer committer;       // null for inspect()
+    private final DirectorySync directory;   // null for inspect()
+    private final GroupSync committer;       // null for inspect()
+    private Journal journal;
 
     private Spool(Path root, FileChannel lockChannel, FileLock ownerLock, boolean committing) throws IOException {
         this.root = root;
@@ -74,7 +78,8 @@ public final class Spool implements AutoCloseable {
         // absent only for inspect() of a spool never created: then there is nothing to lock
         this.entryLocks = Files.isDirectory(root) ? FileChannel.open(root.resolve("entries.lock"),
                 StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE) : null;
-        this.committer = committing ? new Committer(queue) : null;
+        this.directory = committing ? new DirectorySync(queue) : null;
+        this.committer = committing ? new GroupSync("spool-commit", directory::sync) : null;
     }
 
     /** The spool is used by another process (a second {@code serve} on the same directory). */
@@ -90,6 +95,11 @@ public final class Spool implements AutoCloseable {
      * crash left half-written: {@code .env.tmp} files and messages without an envelope.
      */
     public static Spool open(Path root) throws IOException {
+        return open(root, Journal.DEFAULT_SEGMENT_LIMIT);
+    }
+
+    /** {@link #open(Path)} with journal segments of {@code segmentLimit} bytes (small in tests). */
+    static Spool open(Path root, long segmentLimit) throws IOException {
         Files.createDirectories(root.resolve("queue"));
         Files.createDirectories(root.resolve("incoming"));
         FileChannel ch = FileChannel.open(root.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.READ,
@@ -107,7 +117,13 @@ public final class Spool implements AutoCloseable {
         ch.truncate(0);
         ch.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)));
         Spool s = new Spool(root, ch, lock, true);
-        s.recover();
+        try {
+            long next = s.recover();
+            s.journal = Journal.writer(root.resolve("journal"), segmentLimit, next);
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
         return s;
     }
 
@@ -117,7 +133,9 @@ public final class Spool implements AutoCloseable {
      * not exist is an empty spool.
      */
     public static Spool inspect(Path root) throws IOException {
-        return new Spool(root, null, null, false);
+        Spool s = new Spool(root, null, null, false);
+        s.journal = Journal.reader(root.resolve("journal"));
+        return s;
     }
 
     public Path root() {
@@ -163,9 +181,39 @@ public final class Spool implements AutoCloseable {
 
     /**
      * Writes {@code message} and {@code entry} durably; on return the entry survives a crash.
-     * On any failure nothing is left behind and the exception says why (disk full, unwritable).
+     * On any failure the entry is not in the spool and the exception says why (disk full,
+     * unwritable).
      */
     public void commit(QueueEntry entry, OutboundMessage message) throws IOException {
+        if (committer == null) {
+            throw new IllegalStateException("spool opened read-only");
+        }
+        journal.commit(entry, message);
+    }
+
+    /**
+     * Replaces the envelope of an existing entry atomically (state after an attempt, flush). An
+     * entry still in the journal is moved to {@code queue/} with its new envelope first.
+     */
+    public void update(QueueEntry entry) throws IOException {
+        Optional<Journal.Located> journaled = journal.get(entry.id());
+        if (journaled.isPresent()) {
+            writeFiles(entry, journaled.get().message());
+            journal.release(entry.id());
+            return;
+        }
+        Path env = envelopeFile(entry.id());
+        if (!Files.exists(env)) {
+            throw new NoSuchFileException(env.toString(), null, "entry is gone");
+        }
+        writeEnvelope(entry, env);
+    }
+
+    /**
+     * The entry as {@code queue/ID.eml} and {@code queue/ID.env}, both fsynced and the directory
+     * synced (grouped with concurrent callers) before it returns. On failure nothing is left.
+     */
+    private void writeFiles(QueueEntry entry, OutboundMessage message) throws IOException {
         if (committer == null) {
             throw new IllegalStateException("spool opened read-only");
         }
@@ -173,8 +221,9 @@ public final class Spool implements AutoCloseable {
         Path env = envelopeFile(entry.id());
         boolean done = false;
         try {
-            try (FileChannel ch = FileChannel.open(eml, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                OutputStream out = Channels.newOutputStream(ch);
+            try (FileChannel ch = FileChannel.open(eml, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                OutputStream out = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 64 * 1024);
                 message.writeTo(out);
                 out.flush();
                 ch.force(true);
@@ -189,15 +238,6 @@ public final class Spool implements AutoCloseable {
                 deleteQuietly(eml);
             }
         }
-    }
-
-    /** Replaces the envelope of an existing entry atomically (state after an attempt, flush). */
-    public void update(QueueEntry entry) throws IOException {
-        Path env = envelopeFile(entry.id());
-        if (!Files.exists(env)) {
-            throw new NoSuchFileException(env.toString(), null, "entry is gone");
-        }
-        writeEnvelope(entry, env);
     }
 
     /**
@@ -222,6 +262,10 @@ public final class Spool implements AutoCloseable {
 
     /** The entry, or empty when it is not (or no longer) in the queue. */
     public Optional<QueueEntry> read(String id) throws IOException {
+        Optional<Journal.Located> journaled = journal.get(id);
+        if (journaled.isPresent()) {
+            return Optional.of(journaled.get().entry());
+        }
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(envelopeFile(id));
@@ -245,8 +289,14 @@ public final class Spool implements AutoCloseable {
         }
     }
 
-    /** Removes an entry: the envelope first (the commit mark), then the message. */
+    /**
+     * Removes an entry: from the journal, or its envelope first (the commit mark), then its
+     * message.
+     */
     public boolean remove(String id) throws IOException {
+        if (journal.contains(id)) {
+            return journal.release(id);
+        }
         boolean existed = Files.deleteIfExists(envelopeFile(id));
         Files.deleteIfExists(messageFile(id));
         return existed;
@@ -265,17 +315,58 @@ public final class Spool implements AutoCloseable {
 
     /** IDs of the committed entries, oldest first (IDs grow with time). */
     public List<String> ids() throws IOException {
-        List<String> out = new ArrayList<>();
+        java.util.TreeSet<String> out = new java.util.TreeSet<>(journal.ids());
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(queue, "*.env")) {
             for (Path p : ds) {
                 String name = p.getFileName().toString();
                 out.add(name.substring(0, name.length() - ".env".length()));
             }
         } catch (NoSuchFileException e) {
-            return out;
+            // no queue/ yet
         }
-        out.sort(null);
-        return out;
+        return new ArrayList<>(out);
+    }
+
+    /** True while entry {@code id} is in the spool (journal or {@code queue/}). */
+    public boolean contains(String id) {
+        if (committer == null && journal.contains(id)) {
+            refreshJournal(); // the queue command's view: serve may have moved or delivered it since
+        }
+        return journal.contains(id) || Files.exists(messageFile(id));
+    }
+
+    /** For {@link #inspect}: reads the journal again, as serve has it now. */
+    private void refreshJournal() {
+        try {
+            Journal fresh = Journal.reader(root.resolve("journal"));
+            journal.close();
+            journal = fresh;
+        } catch (IOException e) {
+            log.debug("cannot read the journal again: {}", e.getMessage());
+        }
+    }
+
+    /** The bytes of entry {@code entry} that go upstream, read from disk when written. */
+    public OutboundMessage message(QueueEntry entry) {
+        Optional<Journal.Located> journaled = journal.get(entry.id());
+        if (journaled.isPresent()) {
+            return journaled.get().message();
+        }
+        return new OutboundMessage(new byte[0], messageFile(entry.id()), 0, entry.size());
+    }
+
+    /** The message of entry {@code id}, to read; {@link NoSuchFileException} when it is gone. */
+    public InputStream openMessage(String id) throws IOException {
+        Optional<Journal.Located> journaled = journal.get(id);
+        if (journaled.isPresent()) {
+            return journaled.get().open();
+        }
+        return Files.newInputStream(messageFile(id));
+    }
+
+    /** Entries that are in the journal: on their first attempt, never locked by the queue command. */
+    public boolean inJournal(String id) {
+        return journal.contains(id);
     }
 
     /** An exclusive lock on one entry; close it to release. */
@@ -301,7 +392,9 @@ public final class Spool implements AutoCloseable {
         if (l == null) {
             return Optional.empty();
         }
-        if (!Files.exists(messageFile(id))) {
+        // a journaled entry belongs to serve's first attempt: the queue command waits for it
+        boolean lockable = committer != null ? contains(id) : contains(id) && !journal.contains(id);
+        if (!lockable) {
             l.release();
             return Optional.empty();
         }
@@ -345,7 +438,40 @@ public final class Spool implements AutoCloseable {
 
     // ---------------------------------------------------------------- start-up recovery
 
-    private void recover() throws IOException {
+    /**
+     * Start-up: removes half-written files, then moves what the journal still holds to
+     * {@code queue/} and deletes its segments. Returns the number the next segment takes.
+     */
+    private long recover() throws IOException {
+        removeHalfWritten();
+        Path journalDir = root.resolve("journal");
+        List<Path> segments = Journal.segmentFiles(journalDir);
+        if (segments.isEmpty()) {
+            return 1;
+        }
+        long next = Journal.segmentNumber(segments.get(segments.size() - 1)) + 1;
+        int moved = 0;
+        for (Journal.Found f : Journal.recover(journalDir).values()) {
+            if (Files.exists(envelopeFile(f.entry().id()))) {
+                continue; // moved to queue/ before the crash, its release record lost: the files are newer
+            }
+            try (FileChannel ch = FileChannel.open(f.segment(), StandardOpenOption.READ)) {
+                writeFiles(f.entry(), OutboundMessage.ofOpenFile(new byte[0], f.segment(), ch, f.messageOffset(),
+                        f.messageOffset() + f.messageLength()));
+            }
+            moved++;
+        }
+        for (Path p : segments) {
+            Files.deleteIfExists(p);
+        }
+        fsyncDirectory(journalDir);
+        if (moved > 0) {
+            log.info("spool {}: {} message(s) moved from the journal to the queue", root, moved);
+        }
+        return next;
+    }
+
+    private void removeHalfWritten() throws IOException {
         int removed = 0;
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(incoming)) {
             for (Path p : ds) {
@@ -373,7 +499,7 @@ public final class Spool implements AutoCloseable {
         }
     }
 
-    private static void fsyncDirectory(Path dir) throws IOException {
+    static void fsyncDirectory(Path dir) throws IOException {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         }
@@ -389,8 +515,12 @@ public final class Spool implements AutoCloseable {
 
     @Override
     public void close() {
+        if (journal != null) {
+            journal.close();
+        }
         if (committer != null) {
             committer.stop();
+            directory.close();
         }
         try {
             if (entryLocks != null) {
@@ -411,97 +541,51 @@ public final class Spool implements AutoCloseable {
         }
     }
 
-    /**
-     * Group commit of directory fsyncs: callers rename their envelope into place, then wait here;
-     * one thread fsyncs the directory once for all that are waiting, and releases them. Every
-     * caller's rename happened before it enqueued, so the sync covers it.
-     */
-    private static final class Committer {
+    /** The fsync of {@code queue/}, its handle kept open between syncs (one thread calls it). */
+    private static final class DirectorySync {
         private final Path dir;
-        private final LinkedBlockingQueue<CompletableFuture<Void>> waiting = new LinkedBlockingQueue<>();
-        private final Thread thread;
-        private volatile boolean stopped;
-        final java.util.concurrent.atomic.AtomicLong syncs = new java.util.concurrent.atomic.AtomicLong();
+        private FileChannel ch;
 
-        Committer(Path dir) {
+        DirectorySync(Path dir) {
             this.dir = dir;
-            this.thread = Thread.ofPlatform().daemon().name("spool-commit").start(this::run);
         }
 
-        void sync() throws IOException {
-            CompletableFuture<Void> f = new CompletableFuture<>();
-            if (stopped) {
-                throw new IOException("spool is closed");
-            }
-            waiting.add(f);
+        synchronized void sync() throws IOException {
             try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while waiting for the spool directory sync");
-            } catch (ExecutionException e) {
-                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-            }
-        }
-
-        private void run() {
-            List<CompletableFuture<Void>> batch = new ArrayList<>();
-            FileChannel ch = null;
-            while (!stopped || !waiting.isEmpty()) {
-                try {
-                    CompletableFuture<Void> first = waiting.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS);
-                    if (first == null) {
-                        continue;
-                    }
-                    batch.add(first);
-                    waiting.drainTo(batch);
-                    try {
-                        if (ch == null) {
-                            ch = FileChannel.open(dir, StandardOpenOption.READ);
-                        }
-                        ch.force(true);
-                        syncs.incrementAndGet();
-                        batch.forEach(f -> f.complete(null));
-                    } catch (IOException e) {
-                        batch.forEach(f -> f.completeExceptionally(e));
-                        closeQuietly(ch);
-                        ch = null;
-                    }
-                    batch.clear();
-                } catch (InterruptedException e) {
-                    break;
+                if (ch == null) {
+                    ch = FileChannel.open(dir, StandardOpenOption.READ);
                 }
-            }
-            closeQuietly(ch);
-            IOException closed = new IOException("spool is closed");
-            CompletableFuture<Void> f;
-            while ((f = waiting.poll()) != null) {
-                f.completeExceptionally(closed);
+                ch.force(true);
+            } catch (IOException e) {
+                close();
+                throw e;
             }
         }
 
-        private static void closeQuietly(FileChannel ch) {
+        synchronized void close() {
             if (ch != null) {
                 try {
                     ch.close();
                 } catch (IOException ignored) {
                     // read-only directory handle
                 }
-            }
-        }
-
-        void stop() {
-            stopped = true;
-            try {
-                thread.join(2_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                ch = null;
             }
         }
     }
 
-    /** How many directory fsyncs the commits so far cost (fewer than commits when grouped). */
+    /** How many directory fsyncs the moves to {@code queue/} so far cost (fewer than moves when grouped). */
     long directorySyncs() {
-        return committer == null ? 0 : committer.syncs.get();
+        return committer == null ? 0 : committer.count();
+    }
+
+    /** How many journal syncs the commits so far cost (fewer than commits when grouped). */
+    long journalSyncs() {
+        return journal.syncCount();
+    }
+
+    /** Segment files the journal has now. */
+    int journalSegments() {
+        return journal.segmentCount();
     }
 }

@@ -1,10 +1,12 @@
 /**
  * The durable queue of {@code queue.mode = spool}.
  *
- * <p>{@link dev.returnpath.queue.Spool} is the directory: {@code commit} writes a message and its
- * envelope ({@link dev.returnpath.queue.QueueEntry}, a line-based text file) with fsyncs and an
- * atomic rename, the directory fsync shared among concurrent commits; start-up removes what a
- * crash left half-written; per-entry locks let the {@code queue} command work beside
+ * <p>{@link dev.returnpath.queue.Spool} is the directory: {@code commit} appends a message and its
+ * envelope to the {@link dev.returnpath.queue.Journal}, one fdatasync shared by the commits
+ * waiting; a message that must wait for a retry is moved to its own files
+ * ({@link dev.returnpath.queue.QueueEntry}, a line-based text file, and the message) with fsyncs
+ * and an atomic rename; start-up removes what a crash left half-written and moves what the
+ * journal holds to those files; per-entry locks let the {@code queue} command work beside
  * {@code serve}. {@link dev.returnpath.queue.QueueRunner} delivers in the background: retries
  * with doubling intervals, per-recipient state, DSNs for permanent failures and
  * {@code max-age}, delay warnings, bounded concurrency per destination.

@@ -111,8 +111,12 @@ class SpoolDeliveryTest {
         assertThat(e.client()).isEqualTo("127.0.0.1");
         assertThat(e.recipients()).extracting(QueueEntry.Recipient::address)
                 .containsExactly("user@gmail.test", "other@gmail.test");
-        assertThat(Files.readString(relay.spool.messageFile(id))).contains("Subject: hi\r\n");
-        assertThat(Files.size(relay.spool.messageFile(id))).isEqualTo(e.size());
+        byte[] spooled;
+        try (var in = relay.spool.openMessage(id)) {
+            spooled = in.readAllBytes();
+        }
+        assertThat(new String(spooled, java.nio.charset.StandardCharsets.US_ASCII)).contains("Subject: hi\r\n");
+        assertThat((long) spooled.length).isEqualTo(e.size());
     }
 
     @Test
@@ -279,10 +283,10 @@ class SpoolDeliveryTest {
     @Test
     void spoolThatCannotBeWrittenGives452AndNever250() throws Exception {
         start("");
-        // root ignores permission bits, so make the spool unwritable another way: its queue
-        // directory becomes a regular file, and every write into it fails
-        Path queueDir = dir.resolve("queue");
-        Path aside = dir.resolve("queue.aside");
+        // root ignores permission bits, so make the spool unwritable another way: its journal
+        // directory becomes a regular file, and the first commit cannot create its segment
+        Path queueDir = dir.resolve("journal");
+        Path aside = dir.resolve("journal.aside");
         Files.move(queueDir, aside);
         Files.writeString(queueDir, "not a directory");
         try (SmtpClient c = relay.client()) {

@@ -32,16 +32,39 @@ class SpoolTest {
         return OutboundMessage.inMemory(text.getBytes(StandardCharsets.US_ASCII));
     }
 
+    static String bytesOf(OutboundMessage m) throws java.io.IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        m.writeTo(out);
+        return out.toString(StandardCharsets.ISO_8859_1);
+    }
+
     @Test
-    void committedEntryIsAMessageFileAndAnEnvelopeFile() throws Exception {
+    void committedEntryIsInTheJournalAndMovesToQueueFilesOnItsFirstUpdate() throws Exception {
         try (Spool s = Spool.open(dir)) {
             s.commit(entry("A1"), message("Subject: x\r\n\r\nbody\r\n"));
-            assertThat(Files.readString(dir.resolve("queue/A1.eml"))).isEqualTo("Subject: x\r\n\r\nbody\r\n");
             assertThat(s.read("A1")).contains(entry("A1"));
             assertThat(s.ids()).containsExactly("A1");
-            try (var files = Files.list(dir.resolve("queue"))) {
-                assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("A1.eml", "A1.env");
+            assertThat(s.contains("A1")).isTrue();
+            assertThat(bytesOf(s.message(entry("A1")))).isEqualTo("Subject: x\r\n\r\nbody\r\n");
+            try (var in = s.openMessage("A1")) {
+                assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("Subject: x\r\n\r\nbody\r\n");
             }
+            try (var files = Files.list(dir.resolve("queue"))) {
+                assertThat(files).isEmpty(); // no file per message on the way in
+            }
+
+            QueueEntry deferred = entry("A1").withAttempt(1, Instant.parse("2025-03-01T10:05:00Z"), false);
+            s.update(deferred);
+            assertThat(Files.readString(dir.resolve("queue/A1.eml"))).isEqualTo("Subject: x\r\n\r\nbody\r\n");
+            assertThat(QueueEntry.parse(Files.readAllBytes(dir.resolve("queue/A1.env")))).isEqualTo(deferred);
+            assertThat(s.inJournal("A1")).isFalse();
+            assertThat(s.read("A1")).contains(deferred);
+            assertThat(s.ids()).containsExactly("A1");
+        }
+        try (Spool s = Spool.open(dir)) {
+            // released from the journal: a restart does not bring the first version back
+            assertThat(s.read("A1").map(QueueEntry::attempts)).contains(1);
+            assertThat(s.ids()).containsExactly("A1");
         }
     }
 
@@ -82,6 +105,7 @@ class SpoolTest {
     void anUnreadableEnvelopeIsSetAsideNotDeleted() throws Exception {
         try (Spool s = Spool.open(dir)) {
             s.commit(entry("A1"), message("m\r\n"));
+            s.update(entry("A1")); // to queue/
             Files.writeString(dir.resolve("queue/A1.env"), "garbage\n");
             try {
                 s.read("A1");
@@ -100,6 +124,7 @@ class SpoolTest {
     void anEntryLockedByOneHolderCannotBeLockedByAnother() throws Exception {
         try (Spool s = Spool.open(dir); Spool cli = Spool.inspect(dir)) {
             s.commit(entry("A1"), message("m\r\n"));
+            s.update(entry("A1")); // to queue/
             try (Spool.EntryLock held = s.tryLock("A1").orElseThrow()) {
                 assertThat(cli.tryLock("A1")).isEmpty();
             }
@@ -133,8 +158,16 @@ class SpoolTest {
             for (String id : s.ids()) {
                 assertThat(s.read(id)).isPresent();
             }
-            // every commit waited for a directory sync, and concurrent ones were grouped
-            assertThat(s.directorySyncs()).isBetween(1L, (long) n);
+            // every commit waited for a journal sync, and concurrent ones were grouped
+            assertThat(s.journalSyncs()).isBetween(1L, (long) n);
+            assertThat(s.directorySyncs()).isZero(); // nothing went to queue/
+        }
+        try (Spool s = Spool.open(dir)) {
+            // after a restart every one of them is in queue/, byte for byte
+            assertThat(s.ids()).hasSize(n);
+            for (String id : s.ids()) {
+                assertThat(Files.readString(dir.resolve("queue/" + id + ".eml"))).isEqualTo("message " + id + "\r\n");
+            }
         }
     }
 
