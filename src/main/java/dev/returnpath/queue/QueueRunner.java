@@ -205,8 +205,14 @@ public final class QueueRunner implements AutoCloseable {
     }
 
     private void run() {
+        long flushCheckedAt = System.nanoTime() - TICK.toNanos();
         while (!stopping) {
-            if (spool.takeFlushRequest()) {
+            // the flush marker is a file: look at it once a tick, not once a message (an unlink each)
+            boolean lookForFlush = wakeRequested || System.nanoTime() - flushCheckedAt >= TICK.toNanos();
+            if (lookForFlush) {
+                flushCheckedAt = System.nanoTime();
+            }
+            if (lookForFlush && spool.takeFlushRequest()) {
                 try {
                     log.info("flush requested: every message in the spool is tried now");
                     rescan(true);
@@ -447,14 +453,16 @@ public final class QueueRunner implements AutoCloseable {
             Semaphore permits = destinations.computeIfAbsent(g.getKey(),
                     k -> new Semaphore(cfg.queue().destinationConcurrency()));
             Envelope envelope = new Envelope(entry.id(), entry.returnPath(), rcpts);
-            Future<DeliveryOutcome> f = workers.submit(() -> {
+            java.util.concurrent.Callable<DeliveryOutcome> task = () -> {
                 permits.acquire();
                 try {
                     return delivery.deliver(envelope, message);
                 } finally {
                     permits.release();
                 }
-            });
+            };
+            // one destination (always so with a smarthost): deliver on this thread, no hand-off
+            Future<DeliveryOutcome> f = groups.size() == 1 ? inline(task) : workers.submit(task);
             running.add(Map.entry(idx, f));
         }
         for (Map.Entry<List<Integer>, Future<DeliveryOutcome>> r : running) {
@@ -478,6 +486,17 @@ public final class QueueRunner implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    private static Future<DeliveryOutcome> inline(java.util.concurrent.Callable<DeliveryOutcome> task)
+            throws InterruptedException {
+        try {
+            return java.util.concurrent.CompletableFuture.completedFuture(task.call());
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
     }
 
     /** The smarthost is one destination; with direct delivery each recipient domain is one. */

@@ -410,7 +410,7 @@ public final class Spool implements AutoCloseable {
 
     /** Queue IDs are hex numbers: the ID itself is the offset. Others hash above every ID. */
     static long lockOffset(String id) {
-        if (id.matches("[0-9A-Fa-f]{1,15}")) {
+        if (!id.isEmpty() && id.length() <= 15 && id.chars().allMatch(c -> Character.digit(c, 16) >= 0 && c < 0x80)) {
             return Long.parseLong(id, 16);
         }
         return (1L << 60) + (id.hashCode() & 0xffffffffL);
