@@ -331,13 +331,15 @@ final class Journal implements AutoCloseable {
         } finally {
             appendLock.unlock();
         }
-        entries.put(entry.id(), located);
         try {
             syncs.sync();
         } catch (IOException e) {
+            entries.put(entry.id(), located);
             release(entry.id()); // never acknowledged: a recovery must not deliver it
             throw e;
         }
+        // visible (to a flush's rescan, say) only once durable
+        entries.put(entry.id(), located);
     }
 
     /**
