@@ -51,6 +51,11 @@ need nsd nsd
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 JCMD=${JAVA_HOME:+$JAVA_HOME/bin/}jcmd
 "$JAVA" -version >/dev/null 2>&1 || { echo "bench: no java (set JAVA_HOME to a JDK 21+)" >&2; exit 2; }
+# the jar targets Java 21: an older default java would fail every step after the build, first as
+# "NSD did not answer" (the check-spf call that probes NSD cannot start)
+java_major=$("$JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+[ "${java_major:-0}" -ge 21 ] 2>/dev/null \
+  || { echo "bench: $JAVA is Java ${java_major:-?}; returnpath needs 21+ (set JAVA_HOME to a JDK 21+)" >&2; exit 2; }
 JAR=$ROOT/target/returnpath.jar
 if [ "$build" = 1 ] || [ ! -f "$JAR" ]; then
   echo "bench: building $JAR"
