@@ -303,29 +303,8 @@ local_transport = error:local delivery is disabled
 alias_maps =
 alias_database =
 EOF
-  cat > "$PF_DIR/etc/master.cf" <<EOF
-127.0.0.1:$PF_PORT inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+  { echo "127.0.0.1:$PF_PORT inet n - n - - smtpd"
+    cat "$ROOT/integration-tests/lib/postfix-master.cf"; } > "$PF_DIR/etc/master.cf"
   postfix -c "$PF_DIR/etc" check >>"$PF_DIR/start.log" 2>&1 || { cat "$PF_DIR/start.log" >&2; exit 1; }
   local out
   out=$($PROBE start 127.0.0.1 "$PF_PORT" 60 "$PF_DIR/start.log" -- postfix -c "$PF_DIR/etc" start) \

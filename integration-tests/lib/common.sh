@@ -351,28 +351,7 @@ maximal_queue_lifetime = 1d
 alias_maps =
 alias_database =
 EOF
-  cat > "$PF/master.cf" <<'EOF'
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+  cp "$IT_LIB/postfix-master.cf" "$PF/master.cf"
   postfix -c "$PF" check >>"$PF/start.log" 2>&1 || fail "postfix check failed (see pf/maillog)"
   IT_POSTFIX_DIRS+=("$PF")
   postfix -c "$PF" start >>"$PF/start.log" 2>&1 || fail "postfix did not start (see pf/maillog)"
