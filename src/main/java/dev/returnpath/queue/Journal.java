@@ -51,7 +51,9 @@ import java.util.zip.CRC32C;
  * <p>Segments are deleted oldest first, once every entry they hold was released: a release
  * record is always in the same or a later segment than its entry, so it outlives the entry's
  * record. Before a deletion the current segment is synced, so that the releases it depends on
- * are durable.
+ * are durable. So that one stalled first attempt cannot keep every later segment on disk, the
+ * queue runner moves entries older than {@code QueueRunner.LONG_FIRST_ATTEMPT} to
+ * {@code queue/} ({@link Spool#moveLongFirstAttempts}).
  *
  * <p>{@code serve} never keeps a journal across a restart: at start every entry still in it is
  * moved to {@code queue/} (see {@link Spool#open}) and the segments are deleted.
@@ -88,15 +90,19 @@ final class Journal implements AutoCloseable {
         }
     }
 
-    /** An entry in the journal and where its message lies. */
-    record Located(QueueEntry entry, Segment segment, long messageOffset, long messageLength) {
+    /**
+     * An entry in the journal and where its message lies. Reads open the segment file afresh
+     * (not the appending channel), so that a reader holds its own descriptor: a segment deleted
+     * while a delivery copies from it stays readable to the end.
+     */
+    record Located(QueueEntry entry, Segment segment, long messageOffset, long messageLength, long committedAt) {
         OutboundMessage message() {
-            return OutboundMessage.ofOpenFile(new byte[0], segment.path, segment.channel, messageOffset,
-                    messageOffset + messageLength);
+            return new OutboundMessage(new byte[0], segment.path, messageOffset, messageOffset + messageLength);
         }
 
-        InputStream open() {
-            return new SliceInputStream(segment.channel, messageOffset, messageOffset + messageLength);
+        InputStream open() throws IOException {
+            FileChannel ch = FileChannel.open(segment.path, StandardOpenOption.READ);
+            return new SliceInputStream(ch, messageOffset, messageOffset + messageLength);
         }
     }
 
@@ -149,7 +155,8 @@ final class Journal implements AutoCloseable {
             scan(p, ch, new Visitor() {
                 @Override
                 public void entry(Found f) {
-                    j.entries.put(f.entry().id(), new Located(f.entry(), seg, f.messageOffset(), f.messageLength()));
+                    j.entries.put(f.entry().id(), new Located(f.entry(), seg, f.messageOffset(), f.messageLength(),
+                            System.nanoTime()));
                 }
 
                 @Override
@@ -327,7 +334,7 @@ final class Journal implements AutoCloseable {
             seg.size = start + HEADER + length + TRAILER;
             seg.live++;
             long messageOffset = start + HEADER + 4 + env.length;
-            located = new Located(entry, seg, messageOffset, message.size());
+            located = new Located(entry, seg, messageOffset, message.size(), System.nanoTime());
         } finally {
             appendLock.unlock();
         }
@@ -487,6 +494,23 @@ final class Journal implements AutoCloseable {
         return entries.containsKey(id);
     }
 
+    /**
+     * Entries committed more than {@code nanos} ago that are not in the current segment: first
+     * attempts that take long (an upstream that stalls), and that keep every later segment from
+     * being deleted while they last.
+     */
+    List<Located> olderThan(long nanos) {
+        long now = System.nanoTime();
+        Segment cur = current;
+        List<Located> out = new ArrayList<>();
+        for (Located l : entries.values()) {
+            if (l.segment() != cur && now - l.committedAt() > nanos) {
+                out.add(l);
+            }
+        }
+        return out;
+    }
+
     List<String> ids() {
         return new ArrayList<>(entries.keySet());
     }
@@ -614,7 +638,7 @@ final class Journal implements AutoCloseable {
         }
     }
 
-    /** The bytes of a channel between two offsets, with positional reads. */
+    /** The bytes of a channel between two offsets, with positional reads; closing it closes the channel. */
     private static final class SliceInputStream extends InputStream {
         private final FileChannel ch;
         private final long end;
@@ -643,6 +667,11 @@ final class Journal implements AutoCloseable {
             }
             pos += n;
             return n;
+        }
+
+        @Override
+        public void close() throws IOException {
+            ch.close();
         }
     }
 }

@@ -73,6 +73,11 @@ public final class QueueRunner implements AutoCloseable {
     static final Duration TICK = Duration.ofSeconds(1);
     /** When an entry is locked by the {@code queue} command, look again after this. */
     static final Duration BUSY_RETRY = Duration.ofSeconds(1);
+    /**
+     * A first attempt that lasts longer than this has its message moved out of the journal, so
+     * that it does not keep the later journal segments on disk (see {@link Spool#moveLongFirstAttempts}).
+     */
+    static final Duration LONG_FIRST_ATTEMPT = Duration.ofSeconds(30);
     /** The part of a message's header block quoted in a DSN (RFC 6522 text/rfc822-headers). */
     static final int DSN_HEADER_LIMIT = 64 * 1024;
 
@@ -176,6 +181,18 @@ public final class QueueRunner implements AutoCloseable {
         schedule(entry.id(), entry.nextAttempt());
     }
 
+    private void moveLongFirstAttempts() {
+        try {
+            int moved = spool.moveLongFirstAttempts(LONG_FIRST_ATTEMPT);
+            if (moved > 0) {
+                log.info("spool {}: {} message(s) on a first attempt longer than {} moved from the journal to the queue",
+                        spool.root(), moved, human(LONG_FIRST_ATTEMPT));
+            }
+        } catch (IOException e) {
+            log.error("spool {}: cannot move long first attempts out of the journal: {}", spool.root(), e.getMessage());
+        }
+    }
+
     /** Makes the loop look at the clock (and the flush marker) now. */
     public void wake() {
         lock.lock();
@@ -211,6 +228,9 @@ public final class QueueRunner implements AutoCloseable {
             boolean lookForFlush = wakeRequested || System.nanoTime() - flushCheckedAt >= TICK.toNanos();
             if (lookForFlush) {
                 flushCheckedAt = System.nanoTime();
+            }
+            if (lookForFlush) {
+                moveLongFirstAttempts();
             }
             if (lookForFlush && spool.takeFlushRequest()) {
                 try {

@@ -68,6 +68,8 @@ public final class Spool implements AutoCloseable {
     private final DirectorySync directory;   // null for inspect()
     private final GroupSync committer;       // null for inspect()
     private Journal journal;
+    /** Serialize, per entry, its move out of the journal with the update or removal that ends an attempt. */
+    private final java.util.concurrent.locks.ReentrantLock[] stripes = new java.util.concurrent.locks.ReentrantLock[64];
 
     private Spool(Path root, FileChannel lockChannel, FileLock ownerLock, boolean committing) throws IOException {
         this.root = root;
@@ -78,6 +80,9 @@ public final class Spool implements AutoCloseable {
         // absent only for inspect() of a spool never created: then there is nothing to lock
         this.entryLocks = Files.isDirectory(root) ? FileChannel.open(root.resolve("entries.lock"),
                 StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE) : null;
+        for (int i = 0; i < stripes.length; i++) {
+            stripes[i] = new java.util.concurrent.locks.ReentrantLock();
+        }
         this.directory = committing ? new DirectorySync(queue) : null;
         this.committer = committing ? new GroupSync("spool-commit", directory::sync) : null;
     }
@@ -196,17 +201,53 @@ public final class Spool implements AutoCloseable {
      * entry still in the journal is moved to {@code queue/} with its new envelope first.
      */
     public void update(QueueEntry entry) throws IOException {
-        Optional<Journal.Located> journaled = journal.get(entry.id());
-        if (journaled.isPresent()) {
-            writeFiles(entry, journaled.get().message());
-            journal.release(entry.id());
-            return;
+        java.util.concurrent.locks.ReentrantLock stripe = stripe(entry.id());
+        stripe.lock();
+        try {
+            Optional<Journal.Located> journaled = journal.get(entry.id());
+            if (journaled.isPresent()) {
+                writeFiles(entry, journaled.get().message());
+                journal.release(entry.id());
+                return;
+            }
+            Path env = envelopeFile(entry.id());
+            if (!Files.exists(env)) {
+                throw new NoSuchFileException(env.toString(), null, "entry is gone");
+            }
+            writeEnvelope(entry, env);
+        } finally {
+            stripe.unlock();
         }
-        Path env = envelopeFile(entry.id());
-        if (!Files.exists(env)) {
-            throw new NoSuchFileException(env.toString(), null, "entry is gone");
+    }
+
+    private java.util.concurrent.locks.ReentrantLock stripe(String id) {
+        return stripes[Math.floorMod(id.hashCode(), stripes.length)];
+    }
+
+    /**
+     * Moves to {@code queue/} the entries whose first attempt has lasted longer than
+     * {@code after}, as they were committed: each keeps every later journal segment on disk
+     * while it lasts, and an upstream that stalls can make that minutes. The attempt goes on;
+     * its update (or removal) then applies to the files. Returns how many were moved.
+     */
+    public int moveLongFirstAttempts(java.time.Duration after) throws IOException {
+        int moved = 0;
+        for (Journal.Located l : journal.olderThan(after.toNanos())) {
+            String id = l.entry().id();
+            java.util.concurrent.locks.ReentrantLock stripe = stripe(id);
+            stripe.lock();
+            try {
+                if (journal.get(id).orElse(null) != l) {
+                    continue; // its attempt ended meanwhile
+                }
+                writeFiles(l.entry(), l.message());
+                journal.release(id);
+                moved++;
+            } finally {
+                stripe.unlock();
+            }
         }
-        writeEnvelope(entry, env);
+        return moved;
     }
 
     /**
@@ -294,12 +335,18 @@ public final class Spool implements AutoCloseable {
      * message.
      */
     public boolean remove(String id) throws IOException {
-        if (journal.contains(id)) {
-            return journal.release(id);
+        java.util.concurrent.locks.ReentrantLock stripe = stripe(id);
+        stripe.lock();
+        try {
+            if (journal.contains(id)) {
+                return journal.release(id);
+            }
+            boolean existed = Files.deleteIfExists(envelopeFile(id));
+            Files.deleteIfExists(messageFile(id));
+            return existed;
+        } finally {
+            stripe.unlock();
         }
-        boolean existed = Files.deleteIfExists(envelopeFile(id));
-        Files.deleteIfExists(messageFile(id));
-        return existed;
     }
 
     /** Moves an unreadable entry to {@code corrupt/}, so that it is neither lost nor retried forever. */

@@ -153,6 +153,44 @@ class JournalTest {
     }
 
     @Test
+    void aLongFirstAttemptIsMovedToTheQueueSoThatLaterSegmentsCanGo() throws Exception {
+        String kilobyte = "y".repeat(1022) + "\r\n";
+        try (Spool s = Spool.open(dir, 4096)) {
+            s.commit(entry("S1"), message(kilobyte)); // its upstream stalls
+            OutboundMessage inFlight = s.message(entry("S1")); // the stalled delivery's view
+            for (int i = 0; i < 12; i++) {
+                String id = String.format("D%02d", i);
+                s.commit(entry(id), message(kilobyte));
+                s.remove(id); // delivered at once
+            }
+            int pinned = s.journalSegments();
+            assertThat(pinned).isGreaterThan(3); // all kept for S1, the oldest
+
+            assertThat(s.moveLongFirstAttempts(java.time.Duration.ofHours(1))).isZero(); // not long yet
+            assertThat(s.moveLongFirstAttempts(java.time.Duration.ZERO)).isEqualTo(1);
+            assertThat(s.inJournal("S1")).isFalse();
+            assertThat(s.journalSegments()).isLessThan(pinned);
+            assertThat(Files.readString(dir.resolve("queue/S1.eml"))).isEqualTo(kilobyte);
+            assertThat(s.read("S1")).contains(entry("S1"));
+            // its segment is gone: a delivery that had not opened it yet gets an error (its attempt
+            // is deferred and retried from queue/); one that had opened it reads on (POSIX)
+            assertThatThrownBy(() -> bytesOf(inFlight)).isInstanceOf(java.nio.file.NoSuchFileException.class);
+            try (var in = s.openMessage("S1")) {
+                assertThat(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo(kilobyte);
+            }
+
+            // the attempt ends: its verdict applies to the files
+            QueueEntry deferred = entry("S1").withAttempt(1, Instant.parse("2025-03-01T10:05:00Z"), false);
+            s.update(deferred);
+            assertThat(QueueEntry.parse(Files.readAllBytes(dir.resolve("queue/S1.env")))).isEqualTo(deferred);
+        }
+        try (Spool s = Spool.open(dir, 4096)) {
+            assertThat(s.ids()).containsExactly("S1");
+            assertThat(s.read("S1").map(QueueEntry::attempts)).contains(1);
+        }
+    }
+
+    @Test
     void theQueueCommandSeesJournaledEntriesButWaitsForServeToFinishWithThem() throws Exception {
         try (Spool s = Spool.open(dir); Spool cli = Spool.inspect(dir)) {
             s.commit(entry("A1"), message("Subject: hi\r\n\r\nbody\r\n"));
