@@ -246,18 +246,23 @@ def start(host, port, timeout, logfile, cmd):
     return 1
 
 
-def rss(pids):
-    total = hwm = 0
+def proc_kb(pids, name, fields):
+    """The sums over pids of /proc/PID/NAME's "Field: N kB" lines, in the order of fields."""
+    sums = dict.fromkeys(fields, 0)
     for pid in pids:
         try:
-            with open("/proc/%s/status" % pid) as f:
+            with open("/proc/%s/%s" % (pid, name)) as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-                    elif line.startswith("VmHWM:"):
-                        hwm += int(line.split()[1])
-        except FileNotFoundError:
+                    key = line.split(":", 1)[0]
+                    if key in sums:
+                        sums[key] += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
             pass
+    return [sums[k] for k in fields]
+
+
+def rss(pids):
+    total, hwm = proc_kb(pids, "status", ["VmRSS", "VmHWM"])
     print("%d %d" % (total, hwm))
     return 0
 
@@ -284,17 +289,7 @@ def descendants(roots):
 
 
 def mem_sum(pids):
-    pss = rss = 0
-    for pid in pids:
-        try:
-            with open("/proc/%s/smaps_rollup" % pid) as f:
-                for line in f:
-                    if line.startswith("Rss:"):
-                        rss += int(line.split()[1])
-                    elif line.startswith("Pss:"):
-                        pss += int(line.split()[1])
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            pass
+    pss, rss = proc_kb(pids, "smaps_rollup", ["Pss", "Rss"])
     return pss, rss
 
 

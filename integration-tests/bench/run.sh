@@ -96,28 +96,7 @@ trap 'exit 143' TERM INT
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 now_ns() { local t=$EPOCHREALTIME; echo "${t/./}000"; }
 
-free_port() {
-  $PY - <<'EOF'
-import socket
-for _ in range(50):
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p))
-    except OSError:
-        t.close(); continue
-    u.close(); t.close(); print(p); break
-EOF
-}
-
-wait_tcp() {  # PORT SECONDS
-  local i
-  for ((i = 0; i < $2 * 20; i++)); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
+. "$ROOT/integration-tests/lib/ports.sh"   # free_port, wait_tcp
 
 # --- the messages ---------------------------------------------------------------------------------
 # What an app hands over: From: in a configured domain, envelope sender the host name. 4 KiB and
@@ -601,6 +580,16 @@ pct() { # "n=.. p50=.. p90=.. p99=.." KEY
   local kv; for kv in $1; do [ "${kv%%=*}" = "$2" ] && { echo "${kv#*=}"; return; }; done; echo "-"; }
 minus() { $PY -c "import sys; a,b=sys.argv[1],sys.argv[2]; print('%.2f' % (float(a)-float(b)) if '-' not in (a,b) and 'nan' not in (a,b) else '-')" "$1" "$2"; }
 verdict() { $PY -c "import sys; v, op, t = sys.argv[1:]; print('-' if v in ('-', '', 'nan', 'error') else ('yes' if (float(v) >= float(t) if op == 'ge' else float(v) < float(t)) else 'no'))" "$1" "$2" "$3"; }
+# table_head FIRST ALIGN [no-ceiling]: a results table's two header lines, a column per column
+table_head() {
+  local c head="| ${1:+$1 }| " rule="|$2|"
+  for c in "${COLUMNS[@]}"; do
+    if [ "${3:-}" = no-ceiling ] && [ "$c" = ceiling ]; then continue; fi
+    head+="$(name "$c") | "; rule+="---:|"
+  done
+  echo "$head"
+  echo "$rule"
+}
 name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passthrough) echo "returnpath passthrough";;
   spool) echo "returnpath spool (fsync)";; postfix) echo "Postfix relay";; esac; }
 {
@@ -611,8 +600,7 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
   echo
   echo "**4 KiB messages, messages/s end to end (ratio to the ceiling)**"
   echo
-  echo "| sessions | $(for c in "${COLUMNS[@]}"; do printf '%s | ' "$(name "$c")"; done)"
-  echo "|---:|$(for c in "${COLUMNS[@]}"; do printf -- '---:|'; done)"
+  table_head sessions ---:
   for s in "${SESSIONS[@]}"; do
     ceil=$(median ${RATE[ceiling,$s]})
     printf '| %s |' "$s"
@@ -625,8 +613,7 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
   echo
   echo "**CPU per 4 KiB message at 16 sessions, µs** (user + system, median; smtp-source / the column / its smtp-sink; the column is the whole process tree for Postfix)"
   echo
-  echo "| | $(for c in "${COLUMNS[@]}"; do printf '%s | ' "$(name "$c")"; done)"
-  echo "|---|$(for c in "${COLUMNS[@]}"; do printf -- '---:|'; done)"
+  table_head "" ---
   printf '| source / column / sink |'
   for c in "${COLUMNS[@]}"; do
     printf ' %s / %s / %s |' "$(median ${CPU_SRC[$c,16]:-})" "$(median ${CPU_COL[$c,16]:-})" "$(median ${CPU_SINK[$c,16]:-})"
@@ -635,8 +622,7 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
   echo
   echo "**Latency per 4 KiB message, ms (MAIL to the reply to \".\"), p50 / p99; added = minus the ceiling's**"
   echo
-  echo "| load | $(for c in "${COLUMNS[@]}"; do printf '%s | ' "$(name "$c")"; done)"
-  echo "|---|$(for c in "${COLUMNS[@]}"; do printf -- '---:|'; done)"
+  table_head load ---
   for s in 16 1; do
     if [ "$s" = 16 ]; then printf '| 16 sessions (probe + 15 smtp-source) |'; else printf '| probe alone (1 session) |'; fi
     c50=$(pct "${LAT[ceiling,$s]}" p50); c99=$(pct "${LAT[ceiling,$s]}" p99)
@@ -650,8 +636,7 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
   echo
   echo "**10 MiB messages, messages/s end to end (MiB/s)**"
   echo
-  echo "| sessions | $(for c in "${COLUMNS[@]}"; do printf '%s | ' "$(name "$c")"; done)"
-  echo "|---:|$(for c in "${COLUMNS[@]}"; do printf -- '---:|'; done)"
+  table_head sessions ---:
   for s in 1 16; do
     printf '| %s |' "$s"
     for c in "${COLUMNS[@]}"; do
@@ -663,8 +648,7 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
   echo
   echo "**Memory** (peak PSS sampled once a second over the phase, summed over the whole process tree for Postfix; heap from the GC log: largest in use just before a collection (the peak) / largest left after one (young collections leave old-generation garbage in place) / live after a full collection at the end of the phase)"
   echo
-  echo "| phase | $(for c in "${COLUMNS[@]}"; do [ "$c" = ceiling ] || printf '%s | ' "$(name "$c")"; done)"
-  echo "|---|$(for c in "${COLUMNS[@]}"; do [ "$c" = ceiling ] || printf -- '---:|'; done)"
+  table_head phase --- no-ceiling
   for ph in 4k 10m conc; do
     case $ph in 4k) printf '| 4 KiB phases |';; 10m) printf '| 10 MiB phases |';; conc) printf '| %s sessions × 10 MiB at once |' "$CONC";; esac
     for c in "${COLUMNS[@]}"; do

@@ -440,7 +440,8 @@ public final class Spool implements AutoCloseable {
             return Optional.empty();
         }
         // a journaled entry belongs to serve's first attempt: the queue command waits for it
-        boolean lockable = committer != null ? contains(id) : contains(id) && !journal.contains(id);
+        // (its view of the journal is re-read by contains(), once per round of its wait loop)
+        boolean lockable = committer != null ? contains(id) : !journal.contains(id) && Files.exists(messageFile(id));
         if (!lockable) {
             l.release();
             return Optional.empty();
