@@ -14,6 +14,61 @@ public final class MailLog {
 
     private MailLog() {}
 
+    /**
+     * Logs one event: its text line is the message; the event itself travels with the logging
+     * event (key {@code mail}) for the JSON writer.
+     */
+    public static void log(MailEvent e) {
+        String line = e.id() + ": " + text(e);
+        (e.warning() ? log.atWarn() : log.atInfo()).addKeyValue("mail", e).log(line);
+    }
+
+    /** The text line of {@code e}, without the queue ID. */
+    public static String text(MailEvent e) {
+        TextWriter w = new TextWriter();
+        e.render(w);
+        return w.b.toString();
+    }
+
+    /** {@code key=value key=<addr> key="text" (comment) words}, separated by one space. */
+    private static final class TextWriter implements MailEvent.Fields {
+        final StringBuilder b = new StringBuilder(160);
+
+        private StringBuilder next() {
+            return b.isEmpty() ? b : b.append(' ');
+        }
+
+        @Override
+        public MailEvent.Fields field(String key, String value) {
+            next().append(key).append('=').append(printable(value));
+            return this;
+        }
+
+        @Override
+        public MailEvent.Fields address(String key, String address) {
+            next().append(key).append('=').append(angle(address));
+            return this;
+        }
+
+        @Override
+        public MailEvent.Fields quoted(String key, String text) {
+            next().append(key).append("=\"").append(printable(text)).append('"');
+            return this;
+        }
+
+        @Override
+        public MailEvent.Fields comment(String text) {
+            next().append('(').append(printable(text)).append(')');
+            return this;
+        }
+
+        @Override
+        public MailEvent.Fields words(String key, String text) {
+            next().append(printable(text));
+            return this;
+        }
+    }
+
     public static void info(String id, String line) {
         log.info("{}: {}", id, line);
     }

@@ -1,0 +1,302 @@
+package dev.returnpath.ops;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/**
+ * One line of the mail log, as a value: a record per kind of line. {@link MailLog#log} hands
+ * it to the logger; the text writer and the JSON writer each render it from its fields, in
+ * order, so nothing ever parses a line back. Every record names the queue ID its line starts
+ * with.
+ */
+public sealed interface MailEvent {
+
+    /** The queue ID the line starts with. */
+    String id();
+
+    /** Logged at WARN rather than INFO. */
+    default boolean warning() {
+        return false;
+    }
+
+    /** Writes the line's fields, in the order of the text line. */
+    void render(Fields out);
+
+    /**
+     * What a writer receives from an event. Keys are lower case with dashes; values are
+     * whatever came from the wire (a writer makes them safe for its format).
+     */
+    interface Fields {
+        /** {@code key=value}. */
+        Fields field(String key, String value);
+
+        /** {@code key=<address>}; the null sender is {@code <>}. */
+        Fields address(String key, String address);
+
+        /** {@code key="text"}: a value with spaces. */
+        Fields quoted(String key, String text);
+
+        /**
+         * {@code (text)} after the field before it: the reply or the reason of a
+         * {@code status=}. JSON: the key {@code reply}.
+         */
+        Fields comment(String text);
+
+        /**
+         * Words without a key in the text line ({@code removed}); JSON: {@code key: text}.
+         */
+        Fields words(String key, String text);
+    }
+
+    /** The rewrite decision's part of an arrival line. */
+    record Rewritten(Optional<String> returnPath, String headerFrom, String rule, Optional<String> newHeaderFrom,
+                     boolean replyToAdded, Map<String, Long> stripped) {
+        public Rewritten {
+            stripped = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(stripped)); // in order
+        }
+
+        /** A decision that rejected the message: no return path, no edits. */
+        public static Rewritten rejectedBy(String headerFrom, String rule) {
+            return new Rewritten(Optional.empty(), headerFrom, rule, Optional.empty(), false, Map.of());
+        }
+    }
+
+    /** The SPF guard's part of an arrival line: {@code spf=off}, or the result and the IP. */
+    record Spf(String result, Optional<String> ip) {
+        public static final Spf OFF = new Spf("off", Optional.empty());
+    }
+
+    /**
+     * The arrival line: who sent what, and what cleanup decided. The parts are present as far
+     * as the message got: a message refused for its size has no rewrite part.
+     */
+    record Arrival(String id, String client, String helo, String from, Optional<String> user,
+                   Optional<Rewritten> rewrite, Optional<Spf> spf, Optional<String> dkim, OptionalLong size,
+                   OptionalInt nrcpt) implements MailEvent {
+
+        public static Arrival of(String id, String client, String helo, String from, Optional<String> user) {
+            return new Arrival(id, client, helo, from, user, Optional.empty(), Optional.empty(), Optional.empty(),
+                    OptionalLong.empty(), OptionalInt.empty());
+        }
+
+        public Arrival withRewrite(Rewritten r) {
+            return new Arrival(id, client, helo, from, user, Optional.of(r), spf, dkim, size, nrcpt);
+        }
+
+        public Arrival withSpf(Spf s) {
+            return new Arrival(id, client, helo, from, user, rewrite, Optional.of(s), dkim, size, nrcpt);
+        }
+
+        public Arrival withDkim(String d) {
+            return new Arrival(id, client, helo, from, user, rewrite, spf, Optional.of(d), size, nrcpt);
+        }
+
+        public Arrival withSize(long s) {
+            return new Arrival(id, client, helo, from, user, rewrite, spf, dkim, OptionalLong.of(s), nrcpt);
+        }
+
+        public Arrival withNrcpt(int n) {
+            return new Arrival(id, client, helo, from, user, rewrite, spf, dkim, size, OptionalInt.of(n));
+        }
+
+        @Override
+        public void render(Fields out) {
+            out.field("client", client).field("helo", helo);
+            user.ifPresent(u -> out.field("user", u));
+            out.address("from", from);
+            rewrite.ifPresent(r -> {
+                r.returnPath().ifPresent(rp -> out.address("return-path", rp));
+                out.address("header-from", r.headerFrom()).field("rule", r.rule());
+                r.newHeaderFrom().ifPresent(f -> out.address("new-header-from", f));
+                if (r.replyToAdded()) {
+                    out.field("reply-to", "added");
+                }
+                if (!r.stripped().isEmpty()) {
+                    StringBuilder b = new StringBuilder();
+                    r.stripped().forEach((k, v) -> b.append(b.isEmpty() ? "" : ",").append(k).append(':').append(v));
+                    out.field("stripped", b.toString());
+                }
+            });
+            spf.ifPresent(s -> {
+                out.field("spf", s.result());
+                s.ip().ifPresent(ip -> out.field("ip", ip));
+            });
+            dkim.ifPresent(d -> out.field("dkim", d));
+            size.ifPresent(s -> out.field("size", Long.toString(s)));
+            nrcpt.ifPresent(n -> out.field("nrcpt", Integer.toString(n)));
+        }
+    }
+
+    /** The arrival line of a message refused at intake: its fields so far, and the reply. */
+    record Rejected(Arrival arrival, int code, String enhanced, String text) implements MailEvent {
+        @Override
+        public String id() {
+            return arrival.id();
+        }
+
+        @Override
+        public boolean warning() {
+            return true;
+        }
+
+        @Override
+        public void render(Fields out) {
+            arrival.render(out);
+            out.field("status", "rejected").comment(code + " " + enhanced + " " + text);
+        }
+    }
+
+    /** A message that could not be stored: {@code 452 4.3.1} to the client. */
+    record StorageError(String id, Optional<String> client, String problem) implements MailEvent {
+        @Override
+        public boolean warning() {
+            return true;
+        }
+
+        @Override
+        public void render(Fields out) {
+            client.ifPresent(c -> out.field("client", c));
+            out.field("status", "deferred").comment(problem);
+        }
+    }
+
+    /** What happened to one recipient in one attempt. */
+    enum Status { SENT, DEFERRED, BOUNCED }
+
+    /**
+     * A recipient line. {@code relay} names the server ({@code host[ip]:port}, or {@code none});
+     * {@code cause} and {@code fix} come from {@link RejectionHints}.
+     */
+    record Recipient(String id, String to, Optional<String> route, String relay, double delay, String dsn,
+                     Status status, String reply, Optional<RejectionHints.Hint> hint) implements MailEvent {
+        @Override
+        public boolean warning() {
+            return status != Status.SENT;
+        }
+
+        @Override
+        public void render(Fields out) {
+            out.address("to", to);
+            route.ifPresent(r -> out.field("route", r));
+            out.field("relay", relay).field("delay", seconds(delay)).field("dsn", dsn)
+                    .field("status", status.name().toLowerCase(java.util.Locale.ROOT)).comment(reply);
+            hint.ifPresent(h -> out.field("cause", h.cause()).quoted("fix", h.fix()));
+        }
+    }
+
+    /** A recipient still deferred when its message reached {@code queue.max-age}. */
+    record Expired(String id, String to, double delay, String dsn, String note) implements MailEvent {
+        @Override
+        public boolean warning() {
+            return true;
+        }
+
+        @Override
+        public void render(Fields out) {
+            out.address("to", to).field("delay", seconds(delay)).field("dsn", dsn).field("status", "expired")
+                    .comment(note);
+        }
+    }
+
+    /** A recipient given up without a DSN (the message came from the null sender). */
+    record Dropped(String id, String to, String reason) implements MailEvent {
+        @Override
+        public boolean warning() {
+            return true;
+        }
+
+        @Override
+        public void render(Fields out) {
+            out.address("to", to).field("status", "dropped").comment(reason);
+        }
+    }
+
+    /** Spool mode: the message is on disk, the client got 250. */
+    record Queued(String id, int nrcpt) implements MailEvent {
+        @Override
+        public void render(Fields out) {
+            out.field("status", "queued").field("nrcpt", Integer.toString(nrcpt));
+        }
+    }
+
+    /** Spool mode: every recipient is done, the message left the spool. */
+    record Removed(String id) implements MailEvent {
+        @Override
+        public void render(Fields out) {
+            out.words("event", "removed");
+        }
+    }
+
+    /** The kinds of report the relay writes itself (RFC 3464). */
+    enum Notification {
+        NON_DELIVERY("sender non-delivery notification"), DELAY("sender delay notification");
+
+        public final String text;
+
+        Notification(String text) {
+            this.text = text;
+        }
+    }
+
+    /** On the original message: a DSN was written for it, with its own queue ID. */
+    record DsnSent(String id, Notification kind, String dsnId) implements MailEvent {
+        @Override
+        public void render(Fields out) {
+            out.words("notification", kind.text + ":").words("dsn-id", dsnId);
+        }
+    }
+
+    /** The arrival line of a DSN the relay wrote. */
+    record DsnArrival(String id, Notification kind, String forId, long size) implements MailEvent {
+        @Override
+        public void render(Fields out) {
+            out.field("client", "local").address("from", "").address("return-path", "")
+                    .field("size", Long.toString(size)).field("nrcpt", "1").comment(kind.text + " for " + forId);
+        }
+    }
+
+    /** Failed recipients of a null-sender message in passthrough: no DSN is possible. */
+    record NoDsn(String id, int failed) implements MailEvent {
+        @Override
+        public boolean warning() {
+            return true;
+        }
+
+        @Override
+        public void render(Fields out) {
+            out.field("dsn", "none").field("failed", Integer.toString(failed)).comment("no DSN for the null sender");
+        }
+    }
+
+    /** A return-path template could not be used for this message; the fallback was. */
+    record TemplateFallback(String id, String fallback, String attempted, String problem) implements MailEvent {
+        @Override
+        public boolean warning() {
+            return true;
+        }
+
+        @Override
+        public void render(Fields out) {
+            out.address("template-fallback", fallback).address("template-result", attempted).comment(problem);
+        }
+    }
+
+    /** {@code spf.on-fail = warn}: the guard did not pass, the message is relayed anyway. */
+    record SpfWarned(String id, String advice) implements MailEvent {
+        @Override
+        public boolean warning() {
+            return true;
+        }
+
+        @Override
+        public void render(Fields out) {
+            out.field("spf-guard", "warn").comment(advice);
+        }
+    }
+
+    private static String seconds(double s) {
+        return String.format(java.util.Locale.ROOT, "%.2f", s);
+    }
+}
