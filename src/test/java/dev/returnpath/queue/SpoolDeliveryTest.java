@@ -1,6 +1,7 @@
 package dev.returnpath.queue;
 
 import dev.returnpath.testkit.Await;
+import dev.returnpath.testkit.LogCapture;
 import dev.returnpath.testkit.MutableClock;
 import dev.returnpath.testkit.SmtpClient;
 import dev.returnpath.testkit.TestRelay;
@@ -193,10 +194,48 @@ class SpoolDeliveryTest {
     }
 
     @Test
+    void theQueueLogsTheSameRecipientLinesAsPassthroughWithTheCauseAndTheFix() throws Exception {
+        upstream = new Upstream();
+        upstream.rcptReply = r -> r.equals("user@gmail.test") ? "550 5.7.26 This mail is unauthenticated" : null;
+        start("");
+        List<String> lines;
+        String id;
+        try (LogCapture mail = new LogCapture("returnpath.mail")) {
+            id = idOf(send("apache@web01.internal", List.of("user@gmail.test")));
+            Await.until(WAIT, "the DSN", () -> upstream.received.size() == 1);
+            settle();
+            lines = mail.lines();
+        }
+        String relay = "127.0.0.1[127.0.0.1]:" + upstream.port();
+        String dsnId = lines.stream().filter(l -> l.startsWith(id + ": sender non-delivery notification: "))
+                .map(SpoolDeliveryTest::idOf).findFirst().orElseThrow();
+        assertThat(lines).filteredOn(l -> l.startsWith(id + ": ")).last().isEqualTo(id + ": removed");
+        assertThat(lines).filteredOn(l -> l.startsWith(id + ": ") && !l.contains("client=")).containsExactly(
+                id + ": status=queued nrcpt=1",
+                id + ": to=<user@gmail.test> relay=" + relay + " delay=0.00 dsn=5.7.26 status=bounced"
+                        + " (550 5.7.26 This mail is unauthenticated) cause=unauthenticated fix=\"the message passed"
+                        + " neither SPF nor DKIM: publish the outbound IP in the SPF record of the Return-Path domain"
+                        + " (returnpath doctor shows the mechanism), and sign with DKIM\"",
+                id + ": sender non-delivery notification: " + dsnId,
+                id + ": removed");
+        assertThat(lines).filteredOn(l -> l.startsWith(dsnId + ": ")).containsExactly(
+                dsnId + ": client=local from=<> return-path=<> size=" + upstream.received.get(0).data().length
+                        + " nrcpt=1 (sender non-delivery notification for " + id + ")",
+                dsnId + ": to=<bounce@example.com> relay=" + relay + " delay=0.00 dsn=2.0.0 status=sent"
+                        + " (250 2.0.0 Ok: queued as UP1)",
+                dsnId + ": removed");
+        var scrape = new java.io.ByteArrayOutputStream();
+        relay.metrics.writeTo(scrape);
+        assertThat(scrape.toString(java.nio.charset.StandardCharsets.UTF_8))
+                .contains("returnpath_upstream_replies_total{cause=\"unauthenticated\",class=\"5xx\"} 1");
+    }
+
+    @Test
     void messageOlderThanMaxAgeBouncesWithTheLastTemporaryReply() throws Exception {
         upstream = new Upstream();
         upstream.rcptReply = r -> r.equals("user@gmail.test") ? "451 4.4.1 mailbox server unreachable" : null;
         start("");
+        LogCapture mail = new LogCapture("returnpath.mail");
         String id = idOf(send("apache@web01.internal", List.of("user@gmail.test")));
         settle();
         assertThat(entry(id).attempts()).isEqualTo(1);
@@ -210,6 +249,9 @@ class SpoolDeliveryTest {
         Upstream.Received dsn = upstream.received.get(0);
         assertThat(dsn.forwardPaths()).containsExactly("bounce@example.com");
         assertThat(dsn.text()).contains("message expired after 5d in the queue");
+        mail.close();
+        assertThat(mail.lines()).contains(id + ": to=<user@gmail.test> delay=432000.00 dsn=4.4.1 status=expired"
+                + " (message expired after 5d in the queue)");
         DeliveryStatus status = DeliveryStatus.parse(dsn.data());
         assertThat(status.recipients()).singleElement().satisfies(r -> {
             assertThat(r.getHeader("Action", null)).isEqualTo("failed");
@@ -244,10 +286,19 @@ class SpoolDeliveryTest {
         upstream = new Upstream();
         upstream.rcptReply = r -> "550 5.1.1 no such user";
         start("");
-        String reply = send("", List.of("user@gmail.test"));
-        assertThat(reply).startsWith("250 2.0.0 Ok: queued as ");
-        Await.until(WAIT, "the attempt", () -> upstream.rcptAttempts.size() == 1);
-        settle();
+        String reply;
+        try (LogCapture mail = new LogCapture("returnpath.mail")) {
+            reply = send("", List.of("user@gmail.test"));
+            assertThat(reply).startsWith("250 2.0.0 Ok: queued as ");
+            Await.until(WAIT, "the attempt", () -> upstream.rcptAttempts.size() == 1);
+            settle();
+            String id = idOf(reply);
+            assertThat(mail.lines()).filteredOn(l -> l.startsWith(id + ": to=")).containsExactly(
+                    id + ": to=<user@gmail.test> relay=127.0.0.1[127.0.0.1]:" + upstream.port()
+                            + " delay=0.00 dsn=5.1.1 status=bounced (550 5.1.1 no such user)",
+                    id + ": to=<user@gmail.test> status=dropped (undeliverable message from the null sender:"
+                            + " no DSN is sent for a bounce)");
+        }
         assertThat(relay.spool.ids()).isEmpty();
         assertThat(upstream.received).isEmpty();
         assertThat(upstream.rcptAttempts).containsExactly("user@gmail.test"); // no DSN was tried
