@@ -206,13 +206,13 @@ class SpoolDeliveryTest {
             settle();
             lines = mail.lines();
         }
-        String relay = "127.0.0.1[127.0.0.1]:" + upstream.port();
+        String server = "127.0.0.1[127.0.0.1]:" + upstream.port();
         String dsnId = lines.stream().filter(l -> l.startsWith(id + ": sender non-delivery notification: "))
                 .map(SpoolDeliveryTest::idOf).findFirst().orElseThrow();
         assertThat(lines).filteredOn(l -> l.startsWith(id + ": ")).last().isEqualTo(id + ": removed");
         assertThat(lines).filteredOn(l -> l.startsWith(id + ": ") && !l.contains("client=")).containsExactly(
                 id + ": status=queued nrcpt=1",
-                id + ": to=<user@gmail.test> relay=" + relay + " delay=0.00 dsn=5.7.26 status=bounced"
+                id + ": to=<user@gmail.test> relay=" + server + " delay=0.00 dsn=5.7.26 status=bounced"
                         + " (550 5.7.26 This mail is unauthenticated) cause=unauthenticated fix=\"the message passed"
                         + " neither SPF nor DKIM: publish the outbound IP in the SPF record of the Return-Path domain"
                         + " (returnpath doctor shows the mechanism), and sign with DKIM\"",
@@ -221,7 +221,7 @@ class SpoolDeliveryTest {
         assertThat(lines).filteredOn(l -> l.startsWith(dsnId + ": ")).containsExactly(
                 dsnId + ": client=local from=<> return-path=<> size=" + upstream.received.get(0).data().length
                         + " nrcpt=1 (sender non-delivery notification for " + id + ")",
-                dsnId + ": to=<bounce@example.com> relay=" + relay + " delay=0.00 dsn=2.0.0 status=sent"
+                dsnId + ": to=<bounce@example.com> relay=" + server + " delay=0.00 dsn=2.0.0 status=sent"
                         + " (250 2.0.0 Ok: queued as UP1)",
                 dsnId + ": removed");
         var scrape = new java.io.ByteArrayOutputStream();
