@@ -1,0 +1,181 @@
+package dev.returnpath.queue;
+
+import dev.returnpath.config.ConfigHolder;
+import dev.returnpath.config.ConfigLoader;
+import dev.returnpath.config.RelayConfig;
+import dev.returnpath.delivery.Deliveries;
+import dev.returnpath.delivery.Delivery;
+import dev.returnpath.delivery.DeliveryOutcome;
+import dev.returnpath.delivery.Envelope;
+import dev.returnpath.delivery.OutboundMessage;
+import dev.returnpath.dns.DnsjavaDns;
+import dev.returnpath.dns.ZoneResolver;
+import dev.returnpath.inbound.QueueId;
+import dev.returnpath.message.Addresses;
+import dev.returnpath.ops.Metrics;
+import dev.returnpath.testkit.Await;
+import dev.returnpath.testkit.MutableClock;
+import dev.returnpath.testkit.TestRelay;
+import dev.returnpath.testkit.Upstream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code queue.destination-concurrency} bounds the deliveries in flight per next hop: the
+ * smarthost is one hop whatever the recipient domains, with direct delivery each recipient
+ * domain is one. The upstreams are real SMTP servers on loopback that take their time at DATA;
+ * the deliveries are the real ones, watched from outside for how many run at once.
+ */
+class DestinationLimitsTest {
+    static final Duration WAIT = Duration.ofSeconds(20);
+
+    @TempDir
+    Path dir;
+    final List<AutoCloseable> open = new ArrayList<>();
+    final MutableClock clock = new MutableClock(Instant.parse("2025-03-01T10:00:00Z"));
+
+    @AfterEach
+    void close() throws Exception {
+        for (int i = open.size() - 1; i >= 0; i--) {
+            open.get(i).close();
+        }
+    }
+
+    /** The real deliveries, counting those in flight: in all and per recipient domain. */
+    static final class Watched implements Function<RelayConfig, Delivery> {
+        final Function<RelayConfig, Delivery> real;
+        final AtomicInteger inFlight = new AtomicInteger();
+        final AtomicInteger mostInFlight = new AtomicInteger();
+        final Map<String, AtomicInteger> perDomain = new ConcurrentHashMap<>();
+        final Map<String, Integer> mostPerDomain = new ConcurrentHashMap<>();
+        final AtomicInteger done = new AtomicInteger();
+
+        Watched(Function<RelayConfig, Delivery> real) {
+            this.real = real;
+        }
+
+        @Override
+        public Delivery apply(RelayConfig cfg) {
+            Delivery d = real.apply(cfg);
+            return (Envelope envelope, OutboundMessage message) -> {
+                String domain = Addresses.domainOf(envelope.forwardPaths().get(0)).orElseThrow();
+                int n = perDomain.computeIfAbsent(domain, k -> new AtomicInteger()).incrementAndGet();
+                mostPerDomain.merge(domain, n, Math::max);
+                mostInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+                try {
+                    return d.deliver(envelope, message);
+                } finally {
+                    inFlight.decrementAndGet();
+                    perDomain.get(domain).decrementAndGet();
+                    done.incrementAndGet();
+                }
+            };
+        }
+    }
+
+    QueueRunner runner(String hocon, Watched deliveries) throws Exception {
+        RelayConfig cfg = ConfigLoader.parseString(hocon, "test.conf");
+        Spool spool = Spool.open(cfg.queue().dir());
+        open.add(spool);
+        QueueRunner runner = new QueueRunner(spool, new ConfigHolder(cfg), deliveries, clock, new QueueId()::next,
+                new Metrics());
+        open.add(runner);
+        runner.start();
+        return runner;
+    }
+
+    void enqueue(QueueRunner runner, QueueId ids, String rcpt) throws Exception {
+        byte[] message = ("From: noreply@example.com\r\nTo: " + rcpt + "\r\nSubject: hi\r\n\r\nhello\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        Instant now = clock.instant();
+        runner.enqueue(new QueueEntry(ids.next(), now, "127.0.0.1", "web01.internal", "apache@web01.internal",
+                "bounce@example.com", message.length, 0, now, false,
+                List.of(new QueueEntry.Recipient(rcpt, QueueEntry.State.PENDING, "", ""))), OutboundMessage.inMemory(message));
+    }
+
+    @Test
+    void theSmarthostIsOneNextHopWhateverTheRecipientDomains() throws Exception {
+        Upstream upstream = new Upstream();
+        open.add(upstream);
+        upstream.stallMillisAtData = 300;
+        Watched watched = new Watched(new Deliveries());
+        QueueRunner runner = runner(TestRelay.baseHocon(upstream.port(), dir) + """
+                returnpath.queue { mode = spool, max-concurrency = 8, destination-concurrency = 2 }
+                """, watched);
+        QueueId ids = new QueueId();
+        for (int i = 0; i < 6; i++) {
+            enqueue(runner, ids, "u@d" + i + ".test");
+        }
+        Await.until(WAIT, "six deliveries", () -> upstream.received.size() == 6);
+        assertThat(SpoolTesting.idle(runner, WAIT)).isTrue();
+
+        assertThat(watched.mostInFlight).as("deliveries at once to the smarthost").hasValue(2);
+        assertThat(runner.size()).isZero();
+    }
+
+    @Test
+    void withDirectDeliveryEachRecipientDomainHasItsOwnLimit() throws Exception {
+        int port = 0;
+        Upstream mx1 = null;
+        Upstream mx2 = null;
+        for (int attempt = 0; mx2 == null; attempt++) {
+            try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.2"))) {
+                port = probe.getLocalPort();
+            }
+            try {
+                mx1 = new Upstream(InetAddress.getByName("127.0.0.2"), port);
+                mx2 = new Upstream(InetAddress.getByName("127.0.0.3"), port);
+            } catch (RuntimeException taken) {
+                if (mx1 != null) {
+                    mx1.close();
+                    mx1 = null;
+                }
+                if (attempt > 5) {
+                    throw taken;
+                }
+            }
+        }
+        open.add(mx1);
+        open.add(mx2);
+        mx1.stallMillisAtData = 300;
+        mx2.stallMillisAtData = 300;
+        Deliveries direct = new Deliveries(d -> DnsjavaDns.over(ZoneResolver.of("/direct/mx.zone"), Duration.ofSeconds(2)));
+        open.add(direct);
+        Watched watched = new Watched(direct);
+        // src/test/resources/direct/mx.zone: pref.test on mx1 (127.0.0.2), other.test on mx2 (127.0.0.3)
+        QueueRunner runner = runner(TestRelay.baseHocon(25, dir) + """
+                returnpath.delivery { mode = direct, direct { port = %d, tls = none } }
+                returnpath.queue { mode = spool, max-concurrency = 8, destination-concurrency = 1 }
+                """.formatted(port), watched);
+        QueueId ids = new QueueId();
+        for (int i = 0; i < 3; i++) {
+            enqueue(runner, ids, "p" + i + "@pref.test");
+            enqueue(runner, ids, "o" + i + "@other.test");
+        }
+        Upstream a = mx1;
+        Upstream b = mx2;
+        Await.until(WAIT, "six deliveries", () -> a.received.size() == 3 && b.received.size() == 3);
+        assertThat(SpoolTesting.idle(runner, WAIT)).isTrue();
+
+        assertThat(watched.mostPerDomain).as("deliveries at once per domain")
+                .containsExactlyInAnyOrderEntriesOf(Map.of("pref.test", 1, "other.test", 1));
+        assertThat(watched.mostInFlight).as("deliveries at once in all: the two domains side by side").hasValue(2);
+        assertThat(runner.size()).isZero();
+    }
+}
