@@ -70,7 +70,16 @@ class ConfigLoaderTest {
     void missingFileIsAnErrorNotAnEmptyConfig() {
         assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("nope.conf")))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageEndingWith("nope.conf: no such file");
+                .hasMessage(dir.resolve("nope.conf") + ": no such file (the working directory is "
+                        + Path.of("").toAbsolutePath() + "); --config FILE reads another file");
+    }
+
+    @Test
+    void aMissingRelativeFileIsNamedWithTheWorkingDirectoryAndTheOptionThatPicksAnother() {
+        assertThatThrownBy(() -> ConfigLoader.load(Path.of("conf/nope.conf")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("conf/nope.conf: no such file (relative to the working directory "
+                        + Path.of("").toAbsolutePath() + "); --config FILE reads another file");
     }
 
     @Test
