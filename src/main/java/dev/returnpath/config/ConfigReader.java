@@ -261,8 +261,9 @@ final class ConfigReader {
     /** An error about the value at {@code path}, at its file and line. */
     ConfigException error(String path, String problem) {
         ConfigValue v = valueOrNull(path);
-        if (v == null || v.origin().filename() == null && v.origin().resource() != null) {
-            // the value is a default from reference.conf: name the operator's file, no line
+        if (v == null || v.origin().resource() != null) {
+            // the value is a default from reference.conf (a resource, in the jar or in
+            // target/classes): name the operator's file, no line
             return new ConfigException(fileName, -1, path, problem);
         }
         return new ConfigException(fileOf(v), lineOf(v), path, problem);

@@ -1,5 +1,6 @@
 package dev.returnpath.config;
 
+import com.google.common.net.InetAddresses;
 import dev.returnpath.message.Addresses;
 
 import java.util.Locale;
@@ -98,7 +99,8 @@ public record Endpoint(String host, int port) {
         if (host.isEmpty()) {
             throw new IllegalArgumentException("\"" + text + "\": empty host");
         }
-        if (!Cidr.isIpLiteral(host) && !Addresses.isValidDomain(host.toLowerCase(Locale.ROOT))) {
+        // a literal is checked whole (Cidr.isIpLiteral would let 1.2.3.4:53:53 pass as IPv6)
+        if (!InetAddresses.isInetAddress(host) && !Addresses.isValidDomain(host.toLowerCase(Locale.ROOT))) {
             throw new IllegalArgumentException("\"" + text + "\" is neither a host name nor an IP address");
         }
     }
