@@ -137,7 +137,7 @@ public record ConfigDiff(List<String> changed, List<String> restartNeeded) {
             return e.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
         }
         if (v instanceof Duration d) {
-            return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+            return DurationText.of(d);
         }
         return null;
     }

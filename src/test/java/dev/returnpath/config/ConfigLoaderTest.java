@@ -369,6 +369,13 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void serveStopsWithExit78OnAKeyOutsideTheBlock() throws Exception {
+        Path f = write(BASE + "delivery.mode = smarthost\n");
+        assertThat(dev.returnpath.cli.Main.execute("serve", "--config", f.toString()))
+                .isEqualTo(dev.returnpath.cli.Main.EXIT_CONFIG).isEqualTo(78);
+    }
+
+    @Test
     void aTopLevelKeyThatIsNoSectionIsRefusedToo() throws Exception {
         Path f = write("relayhost = \"[127.0.0.1]:2525\"\n" + BASE);
         ConfigException e = catchConfig(f);
