@@ -1,7 +1,5 @@
 package dev.returnpath.delivery;
 
-import dev.returnpath.delivery.DeliveryOutcome.RecipientOutcome;
-
 import java.nio.charset.StandardCharsets;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -14,20 +12,14 @@ import java.util.Optional;
  * {@code message/delivery-status} part with one block per failed recipient, and the original
  * header block as {@code text/rfc822-headers} (RFC 6522), without the body.
  * Sent from the null sender to the (rewritten) envelope sender, so it can never loop.
+ * This class only writes the bytes; {@code queue.Bounces} decides when a report is due and
+ * announces it, for both modes.
  */
 public final class Dsn {
     private static final DateTimeFormatter DATE =
             DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ENGLISH);
 
     private Dsn() {}
-
-    public static byte[] build(String reportingMta, String queueId, String returnPath, String relay,
-                               List<RecipientOutcome> failed, byte[] originalHeaders,
-                               ZonedDateTime arrival, ZonedDateTime now) {
-        List<Report> reports = failed.stream().map(r -> new Report(r.recipient(), r.reply(), relay, "")).toList();
-        return build(reportingMta, queueId, returnPath, Action.FAILED, reports, originalHeaders, arrival, now,
-                Optional.empty());
-    }
 
     /** RFC 3464 §2.3.3: what happened to the recipients a report names. */
     public enum Action { FAILED, DELAYED }
