@@ -76,9 +76,11 @@ final class DataReceiver {
         ch.position(0);
         Body body = new Body(Channels.newOutputStream(ch), maxSize, policy); // not closed: that would close ch
         byte[] buf = new byte[CHUNK];
-        boolean first = true;
+        // only DATA is dot-stuffed: BDAT content is taken as it is (RFC 3030 §2), "..x" included
+        boolean first = in instanceof org.subethamail.smtp.internal.io.DotUnstuffingInputStream;
         int n;
         while ((n = in.read(buf)) != -1) {
+            DataDeadline.check();
             int i = 0;
             if (first && n > 0) {
                 first = false;
@@ -125,6 +127,7 @@ final class DataReceiver {
             if (n == -1) {
                 throw new EOFException("Pre-mature end of <CRLF>.<CRLF> terminated data");
             }
+            DataDeadline.check(); // a client that trickles bytes in is cut at the DATA deadline
             int i = 0;
             int from = 0; // start of the bytes of this chunk not yet handed to body
             boolean reread = false;
