@@ -112,8 +112,8 @@ final class Attempts implements Scheduler.Attempt {
         }
     }
 
-    /** A recipient's outcome, and the next hop that gave it. */
-    private record Delivered(NextHop hop, RecipientOutcome outcome) {}
+    /** A recipient's outcome, and the next hop that gave it (none: the router gave it no leg). */
+    private record Delivered(Optional<NextHop> hop, RecipientOutcome outcome) {}
 
     private Optional<Instant> attemptLocked(String id) throws IOException, InterruptedException {
         Optional<QueueEntry> read = spool.read(id);
@@ -133,7 +133,8 @@ final class Attempts implements Scheduler.Attempt {
         Map<Integer, RecipientOutcome> outcomes = new TreeMap<>();
         for (Map.Entry<Integer, Delivered> e : delivered.entrySet()) {
             RecipientOutcome o = e.getValue().outcome();
-            MailEvent.Recipient line = MailEvent.Recipient.of(id, e.getValue().hop(), o, o.relay(), delay);
+            MailEvent.Recipient line = e.getValue().hop().map(hop -> MailEvent.Recipient.of(id, hop, o, o.relay(), delay))
+                    .orElseGet(() -> MailEvent.Recipient.of(id, o, o.relay(), delay));
             metrics.upstreamReply(o.upstreamSaid() ? o.reply().code() : 0, MailEvent.Recipient.metricCause(o, line));
             MailLog.log(line);
             outcomes.put(e.getKey(), o);
@@ -230,7 +231,12 @@ final class Attempts implements Scheduler.Attempt {
         for (Router.Leg leg : legs) {
             List<Integer> idx = new ArrayList<>(leg.forwardPaths().size());
             for (String rcpt : leg.forwardPaths()) {
-                idx.add(byAddress.get(rcpt).poll()); // legs hold exactly the forward paths given
+                ArrayDeque<Integer> at = byAddress.get(rcpt);
+                Integer i = at == null ? null : at.poll();
+                if (i == null) {
+                    throw new IllegalStateException("the router returned a forward path it was not given: " + rcpt);
+                }
+                idx.add(i);
             }
             Semaphore permits = destinations.computeIfAbsent(leg.hop(),
                     k -> new Semaphore(cfg.queue().destinationConcurrency()));
@@ -248,6 +254,10 @@ final class Attempts implements Scheduler.Attempt {
             running.add(new Running(leg.hop(), idx, f));
         }
         Map<Integer, Delivered> out = new TreeMap<>(); // logged in recipient order
+        // a recipient no leg holds would otherwise wait forever, never tried and so never expired
+        byAddress.values().forEach(left -> left.forEach(i -> out.put(i, new Delivered(Optional.empty(),
+                new RecipientOutcome(entry.recipients().get(i).address(), DeliveryOutcome.Status.DEFERRED,
+                        Reply.of(451, "4.3.0", "no route to this recipient"), false)))));
         for (Running r : running) {
             DeliveryOutcome o;
             try {
@@ -256,7 +266,7 @@ final class Attempts implements Scheduler.Attempt {
                 // Delivery promises not to throw; if it does, nothing was confirmed: try again later
                 Reply reply = Reply.of(451, "4.3.0", "internal error: " + e.getCause());
                 for (int i : r.idx()) {
-                    out.put(i, new Delivered(r.hop(), new RecipientOutcome(entry.recipients().get(i).address(),
+                    out.put(i, new Delivered(Optional.of(r.hop()), new RecipientOutcome(entry.recipients().get(i).address(),
                             DeliveryOutcome.Status.DEFERRED, reply, false)));
                 }
                 continue;
@@ -264,7 +274,7 @@ final class Attempts implements Scheduler.Attempt {
             // outcomes come in the envelope's order (Delivery's contract)
             for (int k = 0; k < r.idx().size() && k < o.recipients().size(); k++) {
                 RecipientOutcome ro = o.recipients().get(k);
-                out.put(r.idx().get(k), new Delivered(r.hop(), ro.withRelay(o.relayOf(ro))));
+                out.put(r.idx().get(k), new Delivered(Optional.of(r.hop()), ro.withRelay(o.relayOf(ro))));
             }
         }
         return out;
