@@ -42,7 +42,7 @@ public final class Inbound implements AutoCloseable {
     private final Set<MessageContext> inTransaction = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
 
-    public Inbound(ConfigHolder configs, Relay relay, Clock clock) throws UnknownHostException {
+    public Inbound(ConfigHolder configs, Receiver receiver, Clock clock) throws UnknownHostException {
         RelayConfig cfg = configs.get();
         RelayConfig.Listen listen = cfg.listen();
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -61,7 +61,7 @@ public final class Inbound implements AutoCloseable {
                 .connectionTimeout((int) Math.min(Integer.MAX_VALUE, listen.idleTimeout().toMillis()), TimeUnit.MILLISECONDS)
                 .executorService(executor)
                 .sessionHandler(new AccessCheck(configs))
-                .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, relay, clock, this))
+                .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, receiver, clock, this))
                 .build();
     }
 

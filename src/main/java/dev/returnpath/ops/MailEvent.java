@@ -1,5 +1,10 @@
 package dev.returnpath.ops;
 
+import dev.returnpath.delivery.DeliveryOutcome;
+import dev.returnpath.delivery.NextHop;
+import dev.returnpath.delivery.Reply;
+import dev.returnpath.delivery.Router;
+
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -201,6 +206,46 @@ public sealed interface MailEvent {
             out.field("relay", relay).field("delay", seconds(delay)).field("dsn", dsn)
                     .field("status", status.name().toLowerCase(java.util.Locale.ROOT)).comment(reply);
             hint.ifPresent(h -> out.field("cause", h.cause()).quoted("fix", h.fix()));
+        }
+
+        /**
+         * The line for one recipient's outcome, the same in passthrough and spool mode.
+         * {@code relay} is the server the outcome came from ({@link DeliveryOutcome#relayOf});
+         * empty becomes {@code none}. {@code delay} is the seconds since the message arrived. The
+         * hint is read only from a reply a server said: a reply the relay wrote itself (a refused
+         * connection, a timeout) has no cause to guess.
+         */
+        public static Recipient of(String id, DeliveryOutcome.RecipientOutcome outcome, String relay, double delay) {
+            Reply reply = outcome.reply();
+            Optional<RejectionHints.Hint> hint = outcome.upstreamSaid()
+                    ? RejectionHints.classify(reply.code(), reply.enhanced(), reply.text()) : Optional.empty();
+            Status status = switch (outcome.status()) {
+                case SENT -> Status.SENT;
+                case DEFERRED -> Status.DEFERRED;
+                case BOUNCED -> Status.BOUNCED;
+            };
+            return new Recipient(id, outcome.recipient(), Optional.empty(), relay.isEmpty() ? "none" : relay, delay,
+                    reply.enhancedOrDefault(), status, reply.toString(), hint);
+        }
+
+        /**
+         * As {@link #of(String, DeliveryOutcome.RecipientOutcome, String, double)}, naming the
+         * route of {@code hop} ({@code route=NAME}) unless it is the default route, whose lines
+         * stay as they always were.
+         */
+        public static Recipient of(String id, NextHop hop, DeliveryOutcome.RecipientOutcome outcome, String relay,
+                                   double delay) {
+            Recipient r = of(id, outcome, relay, delay);
+            return hop.route().equals(Router.DEFAULT_ROUTE) ? r
+                    : new Recipient(id, r.to, Optional.of(hop.route()), r.relay, delay, r.dsn, r.status, r.reply, r.hint);
+        }
+
+        /**
+         * The {@code cause} label of {@code returnpath_upstream_replies_total} for this line: the
+         * hint's cause, {@code connection} when the relay wrote the reply itself, else empty.
+         */
+        public static String metricCause(DeliveryOutcome.RecipientOutcome outcome, Recipient line) {
+            return line.hint.map(RejectionHints.Hint::cause).orElse(outcome.upstreamSaid() ? "" : "connection");
         }
     }
 
