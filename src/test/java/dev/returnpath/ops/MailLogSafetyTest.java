@@ -68,6 +68,17 @@ class MailLogSafetyTest {
         assertThat(json.get("from").asText()).isEqualTo("<apache@web01.internal>");
     }
 
+    @Test
+    void aFixThatQuotesARecordKeepsItsQuotesInsideTheValue() throws Exception {
+        var hint = RejectionHints.classify(421, "4.7.40", "no DMARC record").orElseThrow();
+        var r = new MailEvent.Recipient("3F2A9C1B00001", "x@gmail.com", Optional.empty(), "none", 0, "4.7.40", Status.DEFERRED,
+                "421 4.7.40 no DMARC record", Optional.of(hint));
+        assertThat(MailLog.text(r)).endsWith(" cause=dmarc fix=\"the From domain has no DMARC record: publish "
+                + "_dmarc.<domain> TXT \\\"v=DMARC1; p=none\\\" at least\"");
+        assertThat(TextLine.parse(MailLog.text(r))).last().isEqualTo(Map.entry("fix", hint.fix()));
+        assertThat(MailLogWritersTest.STRICT.readTree(JsonLogLayoutTest.layout(r)).get("fix").asText()).isEqualTo(hint.fix());
+    }
+
     /** A table's cell: {@code {XXXX}} is the character U+XXXX. */
     static String cell(String s) {
         return java.util.regex.Pattern.compile("\\{([0-9a-f]{4})}").matcher(s)
