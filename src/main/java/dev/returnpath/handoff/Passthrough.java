@@ -15,7 +15,7 @@ import dev.returnpath.inbound.Refusal;
 import dev.returnpath.ops.MailEvent;
 import dev.returnpath.ops.MailLog;
 import dev.returnpath.ops.Metrics;
-import dev.returnpath.ops.RejectionHints;
+import dev.returnpath.queue.Bounces;
 
 import java.time.Clock;
 import java.time.ZonedDateTime;
@@ -91,23 +91,21 @@ public final class Passthrough implements Handoff {
     }
 
     private void sendDsn(PreparedMessage p, DeliveryOutcome outcome, List<RecipientOutcome> failed, Delivery delivery) {
-        String id = p.id();
-        Envelope envelope = p.envelope();
-        if (envelope.reversePath().isEmpty()) {
-            MailLog.log(new MailEvent.NoDsn(id, failed.size()));
-            return;
-        }
         // In passthrough nothing is retried: a recipient deferred while others were delivered
         // is reported as failed, which is the only answer that loses nothing (README).
-        List<Dsn.Report> reports = failed.stream()
-                .map(r -> new Dsn.Report(r.recipient(), r.reply(), outcome.relayOf(r), "")).toList();
-        byte[] dsn = Dsn.build(p.received().config().hostname(), id, envelope.reversePath(), Dsn.Action.FAILED, reports,
-                p.headers().toBytes(), p.received().arrival(), ZonedDateTime.now(clock), Optional.empty());
-        String dsnId = ids.next();
-        Envelope dsnEnvelope = new Envelope(dsnId, "", List.of(envelope.reversePath()));
-        MailLog.log(new MailEvent.DsnSent(id, MailEvent.Notification.NON_DELIVERY, dsnId));
-        DeliveryOutcome o = delivery.deliver(dsnEnvelope, OutboundMessage.inMemory(dsn));
-        logOutcome(dsnId, o, p.received().arrival());
+        List<Dsn.Report> reports = failed.stream().map(r -> Bounces.failure(outcome, r)).toList();
+        Bounces.Original original = new Bounces.Original(p.id(), p.envelope().reversePath(), p.received().arrival(),
+                p.headers().toBytes());
+        Bounces.Notice notice = Bounces.nonDelivery(p.received().config().hostname(), original, reports,
+                ZonedDateTime.now(clock), ids::next);
+        switch (notice) {
+            case Bounces.Notice.None none -> none.lines().forEach(MailLog::log);
+            case Bounces.Notice.Send send -> {
+                send.lines().forEach(MailLog::log);
+                DeliveryOutcome o = delivery.deliver(send.envelope(), OutboundMessage.inMemory(send.message()));
+                logOutcome(send.id(), o, ZonedDateTime.now(clock));
+            }
+        }
     }
 
     private static String upstreamText(String relay, Reply up) {
@@ -118,17 +116,9 @@ public final class Passthrough implements Handoff {
     private void logOutcome(String id, DeliveryOutcome outcome, ZonedDateTime arrival) {
         double delay = Math.max((clock.millis() - arrival.toInstant().toEpochMilli()) / 1000.0, outcome.seconds());
         for (RecipientOutcome o : outcome.recipients()) {
-            Reply reply = o.reply();
-            Optional<RejectionHints.Hint> hint = o.upstreamSaid()
-                    ? RejectionHints.classify(reply.code(), reply.enhanced(), reply.text()) : Optional.empty();
-            metrics.upstreamReply(o.upstreamSaid() ? reply.code() : 0,
-                    hint.map(RejectionHints.Hint::cause).orElse(o.upstreamSaid() ? "" : "connection"));
-            MailLog.log(new MailEvent.Recipient(id, o.recipient(), Optional.empty(), outcome.relayOf(o), delay,
-                    reply.enhancedOrDefault(), switch (o.status()) {
-                        case SENT -> MailEvent.Status.SENT;
-                        case DEFERRED -> MailEvent.Status.DEFERRED;
-                        case BOUNCED -> MailEvent.Status.BOUNCED;
-                    }, reply.toString(), hint));
+            MailEvent.Recipient line = MailEvent.Recipient.of(id, o, outcome.relayOf(o), delay);
+            metrics.upstreamReply(o.upstreamSaid() ? o.reply().code() : 0, MailEvent.Recipient.metricCause(o, line));
+            MailLog.log(line);
         }
     }
 }

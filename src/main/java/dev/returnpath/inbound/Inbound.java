@@ -46,9 +46,8 @@ public final class Inbound implements AutoCloseable {
         RelayConfig cfg = configs.get();
         RelayConfig.Listen listen = cfg.listen();
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
-        String bind = listen.host().startsWith("[") ? listen.host().substring(1, listen.host().length() - 1) : listen.host();
         this.server = SMTPServer.port(listen.port())
-                .bindAddress(InetAddress.getByName(bind))
+                .bindAddress(InetAddress.getByName(listen.host())) // never bracketed: config parsed it
                 .hostName(cfg.hostname())
                 .softwareName("returnpath")
                 .insertReceivedHeaders(false)
