@@ -1,5 +1,6 @@
 package dev.returnpath.dns;
 
+import dev.returnpath.config.Endpoint;
 import org.junit.jupiter.api.Test;
 import org.xbill.DNS.Type;
 
@@ -20,7 +21,7 @@ class DnsRetryTest {
         try (UdpZoneServer server = UdpZoneServer.start(List.of(ZoneAnswers.rootZone("/dns/udp.zone")), 0)) {
             server.dropEvery(1_000_000); // exactly the next packet
             long start = System.nanoTime();
-            DnsAnswer answer = DnsjavaDns.create(List.of(server.address()), Duration.ofMillis(900))
+            DnsAnswer answer = DnsjavaDns.create(List.of(Endpoint.parse(server.address(), 53)), Duration.ofMillis(900))
                     .lookup("example.test", Type.TXT);
             assertThat(answer).as("queries %d after %d ms", server.queryCount(), (System.nanoTime() - start) / 1_000_000).isInstanceOf(DnsAnswer.Records.class);
             assertThat(server.queryCount()).isEqualTo(2);
@@ -33,7 +34,7 @@ class DnsRetryTest {
         try (UdpZoneServer dead = UdpZoneServer.start(List.of(ZoneAnswers.rootZone("/dns/udp.zone")), 0);
              UdpZoneServer alive = UdpZoneServer.start(List.of(ZoneAnswers.rootZone("/dns/udp.zone")), 0)) {
             dead.dropEvery(1);
-            DnsAnswer answer = DnsjavaDns.create(List.of(dead.address(), alive.address()), Duration.ofMillis(600))
+            DnsAnswer answer = DnsjavaDns.create(List.of(Endpoint.parse(dead.address(), 53), Endpoint.parse(alive.address(), 53)), Duration.ofMillis(600))
                     .lookup("example.test", Type.A);
             assertThat(answer).isInstanceOf(DnsAnswer.Records.class);
             assertThat(dead.queryCount()).isGreaterThanOrEqualTo(1);
@@ -45,7 +46,7 @@ class DnsRetryTest {
     void fiveHundredTwelveQueriesInFlightAgainstALossyServerAllGetTheirAnswer() throws Exception {
         try (UdpZoneServer server = UdpZoneServer.start(List.of(ZoneAnswers.rootZone("/dns/udp.zone")), 0)) {
             server.dropEvery(7); // one packet in seven lost: what a small server under a burst did
-            DnsjavaDns dns = DnsjavaDns.create(List.of(server.address()), Duration.ofSeconds(3));
+            DnsjavaDns dns = DnsjavaDns.create(List.of(Endpoint.parse(server.address(), 53)), Duration.ofSeconds(3));
             ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
             List<Future<DnsAnswer>> answers = new ArrayList<>();
             for (int i = 0; i < 512; i++) {

@@ -62,13 +62,12 @@ class ScratchFilesTest {
         Path precious = Files.writeString(elsewhere.resolve("precious"), "keep");
         Files.createSymbolicLink(spool.resolve("incoming"), elsewhere);
 
-        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> Relay.removeIncomingLeftovers(spool)))
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> Receiver.removeIncomingLeftovers(spool)))
                 .hasMessageContaining("is a symbolic link");
-        try (Upstream upstream = new Upstream(); TestRelay relay = new TestRelay(upstream.port(), spool, "");
-             SmtpClient c = relay.client()) {
-            String reply = c.send("apache@web01.internal", List.of("a@gmail.test"),
-                    "From: noreply@example.com\r\n\r\nhi\r\n".getBytes(StandardCharsets.US_ASCII));
-            assertThat(reply).startsWith("452 4.3.1");
+        // the relay's start checks queue.dir (as serve does) and refuses to run on it
+        try (Upstream upstream = new Upstream()) {
+            assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> new TestRelay(upstream.port(), spool, "")))
+                    .hasMessageContaining("is a symbolic link");
             assertThat(upstream.received).isEmpty();
         }
         try (Stream<Path> s = Files.list(elsewhere)) {

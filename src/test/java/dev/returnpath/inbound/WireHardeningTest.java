@@ -119,8 +119,13 @@ class WireHardeningTest {
         ConfigHolder holder = new ConfigHolder(ConfigLoader.parseString(TestRelay.baseHocon(upstream.port(), spool),
                 "test.conf"));
         try (Deliveries deliveries = new Deliveries()) {
-            Relay r = new Relay(deliveries, SpfGuards.overDnsjava(Clock.systemUTC()), new Metrics(), Clock.systemUTC(),
-                    new QueueId(), Optional.empty());
+            Metrics metrics = new Metrics();
+            QueueId ids = new QueueId();
+            dev.returnpath.cleanup.Cleanup cleanup = new dev.returnpath.cleanup.Cleanup(
+                    dev.returnpath.cleanup.SpfGuards.overDnsjava(Clock.systemUTC()), metrics, Clock.systemUTC());
+            dev.returnpath.handoff.Passthrough passthrough = new dev.returnpath.handoff.Passthrough(deliveries, metrics,
+                    Clock.systemUTC(), ids);
+            Receiver r = new Receiver(m -> passthrough.handOff(cleanup.prepare(m)), metrics, ids);
             Inbound inbound = new Inbound(holder, r, Clock.systemUTC());
             inbound.dataTimeout(Duration.ofSeconds(2));
             inbound.start();
