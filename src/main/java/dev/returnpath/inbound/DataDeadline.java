@@ -32,9 +32,18 @@ final class DataDeadline {
         final Duration timeout;
 
         Exceeded(Duration timeout) {
-            super("DATA not complete within " + timeout);
+            super("DATA not complete within " + written(timeout));
             this.timeout = timeout;
         }
+    }
+
+    /** 5m, 30s, 500ms: as the configuration writes durations. */
+    static String written(Duration d) {
+        long ms = d.toMillis();
+        if (ms % 60_000 == 0) {
+            return ms / 60_000 + "m";
+        }
+        return ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
     }
 
     /** Throws {@link Exceeded} when the DATA being read on this thread is past its deadline. */

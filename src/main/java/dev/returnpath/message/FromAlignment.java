@@ -75,13 +75,22 @@ public final class FromAlignment {
      */
     private static Optional<byte[]> replyToValue(List<HeaderBlock.Field> old) {
         List<byte[]> values = new ArrayList<>();
+        List<String> all = new ArrayList<>();
+        boolean copyable = true;
         for (HeaderBlock.Field f : old) {
             Optional<List<String>> addresses = FromHeader.addressesOf(f.value());
             if (addresses.isEmpty() || addresses.get().isEmpty()
                     || !addresses.get().stream().allMatch(Addresses::isValidMailbox)) {
                 return Optional.empty();
             }
+            all.addAll(addresses.get());
+            // the lenient parser finds zoe@gmail.com in "unterminated <zoe@gmail.com>, whose bytes
+            // would make an invalid Reply-To: such a value is not copied, its addresses are
+            copyable &= wellFormed(f.rawValue());
             values.add(f.rawValue());
+        }
+        if (!copyable) {
+            return Optional.of((" " + String.join(",\r\n ", all) + "\r\n").getBytes(StandardCharsets.UTF_8));
         }
         if (values.isEmpty()) {
             return Optional.empty();
@@ -117,6 +126,9 @@ public final class FromAlignment {
             return new byte[0];
         }
         byte[] v = field.rawValue();
+        if (!wellFormed(v)) {
+            return new byte[0]; // a display name cut from a broken field could break the new one
+        }
         boolean quoted = false;
         int comment = 0;
         for (int i = 0; i < v.length; i++) {
@@ -144,6 +156,64 @@ public final class FromAlignment {
             }
         }
         return new byte[0];
+    }
+
+    /**
+     * True when {@code v} closes what it opens: quoted strings, comments (nested), and angle
+     * brackets (not nested, none stray), and has no bare CR or LF outside a fold (CRLF WSP) but
+     * its final CRLF. Enough for a copy of it to be a field of the same structure.
+     */
+    static boolean wellFormed(byte[] v) {
+        boolean quoted = false;
+        int comment = 0;
+        boolean angle = false;
+        int end = v.length;
+        if (end >= 2 && v[end - 2] == '\r' && v[end - 1] == '\n') {
+            end -= 2;
+        }
+        for (int i = 0; i < end; i++) {
+            byte c = v[i];
+            if (c == '\r' || c == '\n') {
+                boolean fold = c == '\r' && i + 2 < end && v[i + 1] == '\n' && (v[i + 2] == ' ' || v[i + 2] == '\t');
+                if (!fold) {
+                    return false;
+                }
+                i++;
+                continue;
+            }
+            if (c == '\\' && (quoted || comment > 0)) {
+                if (i + 1 >= end) {
+                    return false;
+                }
+                i++;
+                continue;
+            }
+            if (quoted) {
+                quoted = c != '"';
+            } else if (c == '(') {
+                comment++;
+            } else if (c == ')') {
+                if (comment == 0) {
+                    return false;
+                }
+                comment--;
+            } else if (comment > 0) {
+                continue;
+            } else if (c == '"') {
+                quoted = true;
+            } else if (c == '<') {
+                if (angle) {
+                    return false;
+                }
+                angle = true;
+            } else if (c == '>') {
+                if (!angle) {
+                    return false;
+                }
+                angle = false;
+            }
+        }
+        return !quoted && comment == 0 && !angle;
     }
 
     private static byte[] trim(byte[] b) {

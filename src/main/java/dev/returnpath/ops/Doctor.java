@@ -80,6 +80,9 @@ public final class Doctor {
             out.add(new Check("domains", "config", Status.WARN, "no sending domain is configured: every message is refused or kept",
                     "list your From domains under returnpath.domains with their return-path"));
         }
+        for (dev.returnpath.rewrite.UncheckedSenders.Warning w : dev.returnpath.rewrite.UncheckedSenders.of(config)) {
+            out.add(new Check(w.check(), w.subject(), Status.WARN, w.found(), w.fix()));
+        }
         java.util.Set<String> spfChecked = new java.util.HashSet<>();
         for (DomainPolicy d : config.domains().values()) {
             domain(d, out, spfChecked);

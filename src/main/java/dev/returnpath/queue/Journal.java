@@ -363,10 +363,19 @@ final class Journal implements AutoCloseable {
         }
         long target = Math.max(end, Math.min(seg.allocated + ALLOCATION_STEP, segmentLimit));
         long pos = seg.allocated;
-        while (pos < target) {
-            ByteBuffer z = ZEROS.duplicate();
-            z.limit((int) Math.min(z.capacity(), target - pos));
-            pos += seg.channel.write(z, pos);
+        try {
+            while (pos < target) {
+                ByteBuffer z = ZEROS.duplicate();
+                z.limit((int) Math.min(z.capacity(), target - pos));
+                pos += seg.channel.write(z, pos);
+            }
+        } catch (IOException e) {
+            // the zeros ahead are an optimisation: a disk without a step's room (296 KiB free
+            // refused a 4 KiB message with "452 disk full") still takes the record itself, which
+            // extends the file as it is written; only a record that does not fit is refused
+            seg.channel.truncate(seg.allocated);
+            seg.allocated = end; // the record's own writes make the file this long, or abandon() cuts it
+            return;
         }
         seg.allocated = target;
     }

@@ -29,6 +29,9 @@ public final class UdpZoneServer implements AutoCloseable {
     private final ZoneAnswers answers;
     private final Thread thread;
     private final AtomicInteger queries = new AtomicInteger();
+    /** Every Nth query packet received is dropped, unanswered (0: none); a lossy network. */
+    private volatile int dropEvery;
+    private final AtomicInteger packets = new AtomicInteger();
 
     private UdpZoneServer(DatagramSocket socket, ZoneAnswers answers) {
         this.socket = socket;
@@ -55,6 +58,16 @@ public final class UdpZoneServer implements AutoCloseable {
         return queries.get();
     }
 
+    /**
+     * Drops, unanswered, every {@code n}th query packet from now on (1: every packet, 0: none),
+     * counting from the first: {@code dropEvery(2)} loses the next one, answers the one after.
+     */
+    public UdpZoneServer dropEvery(int n) {
+        packets.set(0);
+        dropEvery = n;
+        return this;
+    }
+
     private void serve() {
         byte[] buffer = new byte[65535];
         while (!socket.isClosed()) {
@@ -69,6 +82,10 @@ public final class UdpZoneServer implements AutoCloseable {
                 System.arraycopy(packet.getData(), packet.getOffset(), data, 0, data.length);
                 Message query = new Message(data);
                 queries.incrementAndGet();
+                int every = dropEvery;
+                if (every > 0 && packets.getAndIncrement() % every == 0) {
+                    continue; // lost on the way
+                }
                 if (answers.answer(query) instanceof ZoneAnswers.Reply.Answer answer) {
                     OPTRecord opt = query.getOPT();
                     int max = opt == null ? 512 : Math.max(512, opt.getPayloadSize());

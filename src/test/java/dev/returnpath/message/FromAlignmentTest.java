@@ -42,6 +42,9 @@ class FromAlignmentTest {
             From: not an address\\n                                   | From: noreply@example.com\\n                          | NONE
             From: a@gmail.test\\nFrom: b@gmail.test\\n                | From: noreply@example.com\\n                          | Reply-To: a@gmail.test,\\n b@gmail.test\\n
             NONE                                                      | From: noreply@example.com\\n                          | NONE
+            From: "unterminated <zoe@gmail.com>\\n                  | From: noreply@example.com\\n                          | Reply-To: zoe@gmail.com\\n
+            From: Visitor <visitor@gmail.test\\n                     | From: noreply@example.com\\n                          | NONE
+            From: "Jo (x" <jo@gmail.test>)\\n                      | From: noreply@example.com\\n                          | Reply-To: jo@gmail.test\\n
             From: "A display name long enough to need folding, really" <x@gmail.test>\\n | From: "A display name long enough to need folding, really"\\n <noreply@example.com>\\n | Reply-To: "A display name long enough to need folding, really" <x@gmail.test>\\n
             """)
     void fromIsAlignedAndTheAuthorMovesToReplyTo(String from, String newFrom, String replyTo) {
