@@ -42,13 +42,12 @@ public final class Inbound implements AutoCloseable {
     private final Set<MessageContext> inTransaction = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
 
-    public Inbound(ConfigHolder configs, Relay relay, Clock clock) throws UnknownHostException {
+    public Inbound(ConfigHolder configs, Receiver receiver, Clock clock) throws UnknownHostException {
         RelayConfig cfg = configs.get();
         RelayConfig.Listen listen = cfg.listen();
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
-        String bind = listen.host().startsWith("[") ? listen.host().substring(1, listen.host().length() - 1) : listen.host();
         this.server = SMTPServer.port(listen.port())
-                .bindAddress(InetAddress.getByName(bind))
+                .bindAddress(InetAddress.getByName(listen.host())) // never bracketed: config parsed it
                 .hostName(cfg.hostname())
                 .softwareName("returnpath")
                 .insertReceivedHeaders(false)
@@ -61,7 +60,7 @@ public final class Inbound implements AutoCloseable {
                 .connectionTimeout((int) Math.min(Integer.MAX_VALUE, listen.idleTimeout().toMillis()), TimeUnit.MILLISECONDS)
                 .executorService(executor)
                 .sessionHandler(new AccessCheck(configs))
-                .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, relay, clock, this))
+                .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, receiver, clock, this))
                 .build();
     }
 

@@ -1,5 +1,10 @@
 package dev.returnpath.ops;
 
+import dev.returnpath.delivery.DeliveryOutcome;
+import dev.returnpath.delivery.NextHop;
+import dev.returnpath.delivery.Reply;
+import dev.returnpath.delivery.Router;
+
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -8,8 +13,8 @@ import java.util.OptionalLong;
 /**
  * One line of the mail log, as a value: a record per kind of line. {@link MailLog#log} hands
  * it to the logger; the text writer and the JSON writer each render it from its fields, in
- * order, so nothing ever parses a line back. Every record names the queue ID its line starts
- * with.
+ * order, so nothing ever parses a line back. Every record but {@link Reload} names the queue ID
+ * its line starts with.
  */
 public sealed interface MailEvent {
 
@@ -25,14 +30,18 @@ public sealed interface MailEvent {
     void render(Fields out);
 
     /**
-     * What a writer receives from an event. Keys are lower case with dashes; values are
-     * whatever came from the wire (a writer makes them safe for its format).
+     * What a writer receives from an event. Keys are lower case with dashes and come from the
+     * code, never from the wire; values are whatever came from the wire (a client, an upstream,
+     * a header), and each writer makes them safe for its format: the text writer
+     * ({@link MailLog#text}) quotes or escapes a value that could otherwise end early or start a
+     * key of its own, the JSON writer ({@link JsonLogLayout}) writes one JSON string per key.
+     * Both first pass values through {@link MailLog#printable}.
      */
     interface Fields {
-        /** {@code key=value}. */
+        /** {@code key=value}; {@code key="va lue"} when the value holds a space, {@code = < > " ( )}. */
         Fields field(String key, String value);
 
-        /** {@code key=<address>}; the null sender is {@code <>}. */
+        /** {@code key=<address>}; the null sender is {@code <>}. JSON: the same, brackets included. */
         Fields address(String key, String address);
 
         /** {@code key="text"}: a value with spaces. */
@@ -42,12 +51,26 @@ public sealed interface MailEvent {
          * {@code (text)} after the field before it: the reply or the reason of a
          * {@code status=}. JSON: the key {@code reply}.
          */
-        Fields comment(String text);
+        default Fields comment(String text) {
+            return comment("reply", text);
+        }
+
+        /**
+         * {@code (text)}, as {@link #comment(String)}, for a comment that is not the reply of a
+         * {@code status=}; JSON: the key {@code key}.
+         */
+        Fields comment(String key, String text);
 
         /**
          * Words without a key in the text line ({@code removed}); JSON: {@code key: text}.
          */
         Fields words(String key, String text);
+
+        /** Words followed by a colon in the text line ({@code TEXT:}); JSON: {@code key: text}. */
+        Fields label(String key, String text);
+
+        /** Fixed wording of the text line that JSON says through its keys; absent from JSON. */
+        Fields phrase(String text);
     }
 
     /** The rewrite decision's part of an arrival line. */
@@ -184,6 +207,46 @@ public sealed interface MailEvent {
                     .field("status", status.name().toLowerCase(java.util.Locale.ROOT)).comment(reply);
             hint.ifPresent(h -> out.field("cause", h.cause()).quoted("fix", h.fix()));
         }
+
+        /**
+         * The line for one recipient's outcome, the same in passthrough and spool mode.
+         * {@code relay} is the server the outcome came from ({@link DeliveryOutcome#relayOf});
+         * empty becomes {@code none}. {@code delay} is the seconds since the message arrived. The
+         * hint is read only from a reply a server said: a reply the relay wrote itself (a refused
+         * connection, a timeout) has no cause to guess.
+         */
+        public static Recipient of(String id, DeliveryOutcome.RecipientOutcome outcome, String relay, double delay) {
+            Reply reply = outcome.reply();
+            Optional<RejectionHints.Hint> hint = outcome.upstreamSaid()
+                    ? RejectionHints.classify(reply.code(), reply.enhanced(), reply.text()) : Optional.empty();
+            Status status = switch (outcome.status()) {
+                case SENT -> Status.SENT;
+                case DEFERRED -> Status.DEFERRED;
+                case BOUNCED -> Status.BOUNCED;
+            };
+            return new Recipient(id, outcome.recipient(), Optional.empty(), relay.isEmpty() ? "none" : relay, delay,
+                    reply.enhancedOrDefault(), status, reply.toString(), hint);
+        }
+
+        /**
+         * As {@link #of(String, DeliveryOutcome.RecipientOutcome, String, double)}, naming the
+         * route of {@code hop} ({@code route=NAME}) unless it is the default route, whose lines
+         * stay as they always were.
+         */
+        public static Recipient of(String id, NextHop hop, DeliveryOutcome.RecipientOutcome outcome, String relay,
+                                   double delay) {
+            Recipient r = of(id, outcome, relay, delay);
+            return hop.route().equals(Router.DEFAULT_ROUTE) ? r
+                    : new Recipient(id, r.to, Optional.of(hop.route()), r.relay, delay, r.dsn, r.status, r.reply, r.hint);
+        }
+
+        /**
+         * The {@code cause} label of {@code returnpath_upstream_replies_total} for this line: the
+         * hint's cause, {@code connection} when the relay wrote the reply itself, else empty.
+         */
+        public static String metricCause(DeliveryOutcome.RecipientOutcome outcome, Recipient line) {
+            return line.hint.map(RejectionHints.Hint::cause).orElse(outcome.upstreamSaid() ? "" : "connection");
+        }
     }
 
     /** A recipient still deferred when its message reached {@code queue.max-age}. */
@@ -244,7 +307,7 @@ public sealed interface MailEvent {
     record DsnSent(String id, Notification kind, String dsnId) implements MailEvent {
         @Override
         public void render(Fields out) {
-            out.words("notification", kind.text + ":").words("dsn-id", dsnId);
+            out.label("notification", kind.text).words("dsn-id", dsnId);
         }
     }
 
@@ -253,7 +316,7 @@ public sealed interface MailEvent {
         @Override
         public void render(Fields out) {
             out.field("client", "local").address("from", "").address("return-path", "")
-                    .field("size", Long.toString(size)).field("nrcpt", "1").comment(kind.text + " for " + forId);
+                    .field("size", Long.toString(size)).field("nrcpt", "1").comment("note", kind.text + " for " + forId);
         }
     }
 
@@ -266,7 +329,7 @@ public sealed interface MailEvent {
 
         @Override
         public void render(Fields out) {
-            out.field("dsn", "none").field("failed", Integer.toString(failed)).comment("no DSN for the null sender");
+            out.field("dsn", "none").field("failed", Integer.toString(failed)).comment("note", "no DSN for the null sender");
         }
     }
 
@@ -279,7 +342,7 @@ public sealed interface MailEvent {
 
         @Override
         public void render(Fields out) {
-            out.address("template-fallback", fallback).address("template-result", attempted).comment(problem);
+            out.address("template-fallback", fallback).address("template-result", attempted).comment("problem", problem);
         }
     }
 
@@ -292,7 +355,29 @@ public sealed interface MailEvent {
 
         @Override
         public void render(Fields out) {
-            out.field("spf-guard", "warn").comment(advice);
+            out.field("spf-guard", "warn").comment("advice", advice);
+        }
+    }
+
+    /**
+     * {@code serve} took a new configuration file: {@code config reloaded from FILE: SUMMARY}
+     * on the {@code returnpath.config} logger, at WARN when part of it needs a restart. A
+     * relay-wide event: its {@link #id()} is empty and its line has no queue ID.
+     */
+    record Reload(String file, String summary, boolean restartNeeded) implements MailEvent {
+        @Override
+        public String id() {
+            return "";
+        }
+
+        @Override
+        public boolean warning() {
+            return restartNeeded;
+        }
+
+        @Override
+        public void render(Fields out) {
+            out.words("event", "config reloaded").phrase("from").label("file", file).words("changes", summary);
         }
     }
 

@@ -1,4 +1,4 @@
-package dev.returnpath.inbound;
+package dev.returnpath.cleanup;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;
