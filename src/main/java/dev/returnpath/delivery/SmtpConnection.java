@@ -351,7 +351,9 @@ final class SmtpConnection implements AutoCloseable {
         stuffed.finish();
         Reply done = read();
         inData = false;
-        dirty = false; // RFC 5321 §4.1.1.4: the final reply ends the transaction, whatever it says
+        // RFC 5321 §4.1.1.4: the final reply ends the transaction, whatever it says; but some
+        // servers (SubEthaSMTP) keep the sender after refusing the data: RSET after a refusal
+        dirty = !done.isPositive();
         return done;
     }
 
