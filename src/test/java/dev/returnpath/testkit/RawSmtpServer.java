@@ -38,6 +38,8 @@ public final class RawSmtpServer implements AutoCloseable {
     public final List<String> commands = new CopyOnWriteArrayList<>();
     public final AtomicInteger connections = new AtomicInteger();
     public final AtomicInteger messages = new AtomicInteger();
+    /** A sink that closes each connection after its first message, without waiting for QUIT. */
+    public volatile boolean closeAfterMessage;
     /** Reply to RCPT for an address, null = 250 (a sink's only). */
     public volatile java.util.function.Function<String, String> rcptReply = r -> null;
 
@@ -110,6 +112,11 @@ public final class RawSmtpServer implements AutoCloseable {
                         dataState = 0;
                         messages.incrementAndGet();
                         replies.write("250 2.0.0 Ok: queued\r\n".getBytes(StandardCharsets.US_ASCII));
+                        if (closeAfterMessage) {
+                            out.write(replies.toByteArray());
+                            out.flush();
+                            return;
+                        }
                     }
                     continue;
                 }
