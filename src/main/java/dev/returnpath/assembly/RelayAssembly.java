@@ -16,12 +16,12 @@ import dev.returnpath.ops.Metrics;
 import dev.returnpath.queue.ContainerVolume;
 import dev.returnpath.queue.QueueRunner;
 import dev.returnpath.queue.Spool;
+import dev.returnpath.queue.SpoolDirectory;
 import dev.returnpath.spf.SpfGuard;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
@@ -99,7 +99,7 @@ public final class RelayAssembly implements AutoCloseable {
         this.deliveries = o.deliveries != null ? o.deliveries : new Deliveries();
         Function<RelayConfig, SpfGuard> guards = o.guards != null ? o.guards : SpfGuards.overDnsjava(clock);
         QueueId ids = new QueueId();
-        Files.createDirectories(cfg.queue().dir().resolve("incoming"));
+        SpoolDirectory.prepare(cfg.queue().dir()); // 0700, no symbolic links, our own
         Handoff handoff;
         if (cfg.queue().mode() == RelayConfig.QueueMode.SPOOL) {
             Spool s = Spool.open(cfg.queue().dir());

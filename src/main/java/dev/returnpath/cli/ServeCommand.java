@@ -68,9 +68,9 @@ final class ServeCommand implements Callable<Integer> {
         Clock clock = Clock.systemDefaultZone();
         Metrics metrics = new Metrics();
         try {
-            Files.createDirectories(cfg.queue().dir().resolve("incoming"));
+            dev.returnpath.queue.SpoolDirectory.prepare(cfg.queue().dir()); // 0700, no symbolic links, our own
         } catch (java.io.IOException e) {
-            String m = config + ": returnpath.queue.dir: cannot create \"" + cfg.queue().dir() + "\": " + e.getMessage();
+            String m = config + ": returnpath.queue.dir: cannot use \"" + cfg.queue().dir() + "\": " + e.getMessage();
             log.error("configuration error: {}", m);
             System.err.println("returnpath: configuration error: " + m);
             return Main.EXIT_CONFIG;

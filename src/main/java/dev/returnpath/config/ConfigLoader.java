@@ -117,9 +117,15 @@ public final class ConfigLoader {
         }
     }
 
+    /**
+     * The keys a file may set: reference.conf's, and what system properties add under
+     * {@code returnpath.} ({@code -Dreturnpath.log.target}, which {@code Main} sets for the log
+     * layout, is no key of the file), as Typesafe's own {@code defaultReference()} layers them.
+     */
     private static Config resolveReference(String name, Map<String, String> environment) throws ConfigException {
         try {
-            return ConfigFactory.defaultReferenceUnresolved().resolve(options(environment));
+            return ConfigFactory.defaultOverrides().withFallback(ConfigFactory.defaultReferenceUnresolved())
+                    .resolve(options(environment));
         } catch (com.typesafe.config.ConfigException e) {
             throw translate(e, name);
         }

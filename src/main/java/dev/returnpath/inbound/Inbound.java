@@ -41,6 +41,12 @@ public final class Inbound implements AutoCloseable {
     /** Sessions between MAIL and the end of their transaction (the reply to DATA written). */
     private final Set<MessageContext> inTransaction = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
+    /**
+     * A whole DATA's deadline ({@link DataDeadline}). DESIGN's {@code listen.limits.data-timeout}
+     * (default 5m) is not a configuration key yet: until it is, this constant, which tests lower.
+     */
+    static final Duration DATA_TIMEOUT = Duration.ofMinutes(5);
+    private volatile Duration dataTimeout = DATA_TIMEOUT;
 
     public Inbound(ConfigHolder configs, Receiver receiver, Clock clock) throws UnknownHostException {
         RelayConfig cfg = configs.get();
@@ -62,6 +68,18 @@ public final class Inbound implements AutoCloseable {
                 .sessionHandler(new AccessCheck(configs))
                 .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, receiver, clock, this))
                 .build();
+        // MAIL SIZE= above 2^31-1 made SubEtha's MAIL throw (421): judged first (MailSizeCheck)
+        server.getCommandHandler().addCommand(new MailSizeCheck(server.getCommandHandler().getCommand("MAIL"),
+                () -> configs.get().listen().maxMessageSize()));
+        for (String verb : List.of("DATA", "BDAT")) {
+            server.getCommandHandler().addCommand(DataDeadline.around(server.getCommandHandler().getCommand(verb),
+                    () -> dataTimeout));
+        }
+    }
+
+    /** For tests: a shorter whole-DATA deadline. */
+    void dataTimeout(Duration timeout) {
+        this.dataTimeout = timeout;
     }
 
     public void start() {

@@ -60,6 +60,16 @@ public final class Receiver {
             } else {
                 r = DataReceiver.receive(data, file.channel, max, cfg.listen().bareNewline(), false);
             }
+        } catch (DataDeadline.Exceeded e) {
+            // not drained: the client is too slow for that; the connection is closed instead
+            if (file != null) {
+                scratch.giveBack(file, 0, false);
+            }
+            MailLog.log(new MailEvent.Rejected(MailEvent.Arrival.of(id, t.client.getHostAddress(), t.helo, t.reversePath,
+                    t.authUser), 421, "4.4.2", e.getMessage()));
+            metrics.message("rejected", "data-timeout");
+            throw new org.subethamail.smtp.DropConnectionException(421, "4.4.2 " + e.getMessage()
+                    + ": closing connection");
         } catch (IOException e) {
             drain(data);
             if (file != null) {

@@ -337,7 +337,7 @@ public final class Doctor {
             steps = new dev.returnpath.delivery.DirectDelivery(config, dns).probe(toDomain.get());
         } else {
             RelayConfig.Smarthost sm = config.delivery().smarthost();
-            subject = sm.host().orElse("") + ":" + sm.port();
+            subject = sm.endpoint().map(Object::toString).orElse(":" + sm.port()); // [v6]:port
             steps = upstream.apply(config);
         }
         boolean direct = config.delivery().mode() == RelayConfig.DeliveryMode.DIRECT;
@@ -350,8 +350,7 @@ public final class Doctor {
                         : "use tls = starttls or implicit unless the network to the smarthost is private"));
                 case SKIPPED -> out.add(new Check(check, subject, Status.WARN, "not checked: " + s.found(), ""));
                 case FAILED -> out.add(new Check(check, subject, Status.FAIL, s.found(), switch (s.step()) {
-                    case "connect" -> direct ? "check that outgoing port " + config.delivery().direct().port()
-                            + " is open from here (many clouds block port 25: use a smarthost then)"
+                    case "connect" -> direct ? directConnectFix(toDomain.get(), s.found())
                             : "check delivery.smarthost.host and port, and that the relay can reach it";
                     case "tls" -> "the smarthost must offer STARTTLS with a certificate for its name, trusted by the JDK "
                             + "or by delivery.smarthost.ca-file";
@@ -360,6 +359,27 @@ public final class Doctor {
                 }));
             }
         }
+    }
+
+    /**
+     * The fix for a direct-delivery probe that reached no server. Only a connection that failed
+     * is about the outgoing port: a domain that refuses mail (null MX), does not exist or whose
+     * MX lookup failed never got as far as a connection, so no port can be the cause.
+     */
+    private String directConnectFix(String domain, String found) {
+        if (found.startsWith("550 5.1.10")) {
+            return domain + " publishes a null MX (RFC 7505): it receives no mail from anyone; give doctor a domain"
+                    + " you send to (--to-domain, or doctor.to-domain)";
+        }
+        if (found.startsWith("550 5.1.2")) {
+            return "check the spelling of " + domain + " (--to-domain, or doctor.to-domain): it does not exist in DNS";
+        }
+        if (found.startsWith("451 4.4.3")) {
+            return "check dns.servers and that they answer from here, then run doctor again";
+        }
+        int port = config.delivery().direct().port();
+        return "check that outgoing port " + port + " is open from here"
+                + (port == 25 ? " (many clouds block port 25: use a smarthost then)" : " (delivery.direct.port)");
     }
 
     /** The worst status in {@code checks}. */

@@ -394,6 +394,26 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aSystemPropertyUnderReturnpathIsNotAKeyOfTheFile() throws Exception {
+        // Main sets -Dreturnpath.log.target for every command; Typesafe layers system properties
+        // over the file, so the tree has it, and a load must not call it an unknown key
+        String before = System.getProperty("returnpath.log.target");
+        System.setProperty("returnpath.log.target", "System.err");
+        com.typesafe.config.ConfigFactory.invalidateCaches();
+        try {
+            RelayConfig c = ConfigLoader.load(write(BASE), Map.of());
+            assertThat(c.hostname()).isEqualTo("relay.example.com");
+        } finally {
+            if (before == null) {
+                System.clearProperty("returnpath.log.target");
+            } else {
+                System.setProperty("returnpath.log.target", before);
+            }
+            com.typesafe.config.ConfigFactory.invalidateCaches();
+        }
+    }
+
+    @Test
     void theDottedFormOfAKeyIsInsideTheBlock() throws Exception {
         RelayConfig c = ConfigLoader.load(write(BASE + "returnpath.delivery.mode = smarthost\n"));
         assertThat(c.delivery().mode()).isEqualTo(RelayConfig.DeliveryMode.SMARTHOST);

@@ -9,6 +9,8 @@ import dev.returnpath.ops.Doctor.Check;
 import dev.returnpath.ops.Doctor.Status;
 import dev.returnpath.testkit.Upstream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -64,6 +66,20 @@ class DoctorDirectTest {
         Check c = find(doctor(freePort(), "nullmx.test"), "upstream.connect");
         assertThat(c.status()).isEqualTo(Status.FAIL);
         assertThat(c.found()).contains("5.1.10");
+    }
+
+    /** Only a connection that failed is about the outgoing port. */
+    @ParameterizedTest(name = "{0}: the fix says \"{1}\"")
+    @CsvSource(delimiter = '|', textBlock = """
+            nullmx.test   | publishes a null MX (RFC 7505)  | port
+            nowhere.test  | does not exist in DNS           | port
+            dead.test     | check that outgoing port PORT is open from here (delivery.direct.port) | null MX
+            """)
+    void theFixOfAFailedDirectProbeNamesItsCause(String domain, String fix, String notInFix) throws Exception {
+        int port = freePort();
+        Check c = find(doctor(port, domain), "upstream.connect");
+        assertThat(c.status()).isEqualTo(Status.FAIL);
+        assertThat(c.fix()).contains(fix.replace("PORT", String.valueOf(port))).doesNotContain(notInFix);
     }
 
     @Test
