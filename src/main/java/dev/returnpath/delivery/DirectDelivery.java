@@ -86,17 +86,12 @@ public final class DirectDelivery implements Delivery {
         this.verified = verified == null ? Tls.jdk() : verified;
         this.engine = engine;
         this.ownsEngine = ownsEngine;
-        this.relayConfig = config.delivery();
     }
-
-    private final RelayConfig.Delivery relayConfig;
 
     @Override
     public DeliveryOutcome deliver(Envelope envelope, OutboundMessage message) {
         long start = System.nanoTime();
-        RelayConfig.Delivery asDirect = new RelayConfig.Delivery(RelayConfig.DeliveryMode.DIRECT, relayConfig.smarthost(),
-                direct, relayConfig.connectTimeout(), relayConfig.commandTimeout());
-        List<Router.Leg> legs = Router.route(asDirect, envelope.reversePath(), envelope.forwardPaths());
+        List<Router.Leg> legs = Router.byDomain(Router.DEFAULT_ROUTE, direct, envelope.forwardPaths());
         List<RecipientOutcome> all = Legs.deliver(legs, envelope, domains,
                 leg -> deliverDomain((NextHop.Mx) leg.hop(), envelope.reversePath(), leg.forwardPaths(), message));
         String relay = all.isEmpty() ? "none" : all.get(0).relay();
