@@ -234,6 +234,27 @@ class SmtpClientTest {
         }
     }
 
+    @Test
+    void implicitTlsSpeaksTlsFromTheFirstByteAndVerifiesTheCertificate() throws Exception {
+        String ca = java.nio.file.Path.of(getClass().getResource("/tls/localhost.pem").toURI()).toString();
+        try (RawSmtpServer tls = RawSmtpServer.implicitTls("/tls/localhost.p12", "PIPELINING")) {
+            String hocon = TestRelay.baseHocon(tls.port(), dir)
+                    + "\nreturnpath.delivery.smarthost { host = \"localhost\", tls = implicit, ca-file = \"" + ca + "\" }";
+            try (SmarthostDelivery d = new SmarthostDelivery(ConfigLoader.parseString(hocon, "test.conf"))) {
+                assertThat(send(d, "bounce@example.com", "a@example.net").allSent()).isTrue();
+                assertThat(tls.messages.get()).isEqualTo(1);
+            }
+            // without the private CA the same server is refused, nothing sent
+            String untrusted = TestRelay.baseHocon(tls.port(), dir)
+                    + "\nreturnpath.delivery.smarthost { host = \"localhost\", tls = implicit }";
+            try (SmarthostDelivery d = new SmarthostDelivery(ConfigLoader.parseString(untrusted, "test.conf"))) {
+                assertThat(send(d, "bounce@example.com", "a@example.net").recipients()).singleElement()
+                        .satisfies(r -> assertThat(r.reply().toString()).startsWith("451 4.7.5 TLS with localhost:" + tls.port() + " failed"));
+                assertThat(tls.messages.get()).isEqualTo(1);
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- SMTPUTF8
 
     @Test

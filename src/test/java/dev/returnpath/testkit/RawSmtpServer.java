@@ -48,14 +48,24 @@ public final class RawSmtpServer implements AutoCloseable {
         return new RawSmtpServer(null, List.of(extensions));
     }
 
+    /** A sink that speaks TLS from the first byte (port 465 style), with a certificate from {@code keystore}. */
+    public static RawSmtpServer implicitTls(String keystore, String... extensions) throws IOException {
+        return new RawSmtpServer(null, List.of(extensions),
+                Upstream.sslContext(keystore).getServerSocketFactory().createServerSocket(0, 50, InetAddress.getLoopbackAddress()));
+    }
+
     /** A server that runs {@code conversation} for each connection. */
     public static RawSmtpServer talking(Conversation conversation) throws IOException {
         return new RawSmtpServer(conversation, List.of());
     }
 
     private RawSmtpServer(Conversation conversation, List<String> extensions) throws IOException {
+        this(conversation, extensions, new ServerSocket(0, 50, InetAddress.getLoopbackAddress()));
+    }
+
+    private RawSmtpServer(Conversation conversation, List<String> extensions, ServerSocket server) {
         this.extensions = extensions;
-        this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        this.server = server;
         Conversation c = conversation != null ? conversation : this::sink;
         this.acceptor = Thread.ofPlatform().daemon().name("raw-smtp-accept").start(() -> {
             while (!server.isClosed()) {
