@@ -8,7 +8,6 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
@@ -110,8 +109,4 @@ public final class DeliveryCpuBench {
     }
 
     private DeliveryCpuBench() {}
-
-    static Path none() {
-        return null;
-    }
 }
