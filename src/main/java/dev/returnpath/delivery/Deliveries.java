@@ -48,10 +48,7 @@ public final class Deliveries implements Function<RelayConfig, Delivery>, AutoCl
     }
 
     private Delivery create(RelayConfig config) {
-        return switch (config.delivery().mode()) {
-            case SMARTHOST -> new SmarthostDelivery(config);
-            case DIRECT -> new DirectDelivery(config, resolvers.apply(config.dns()));
-        };
+        return new RoutedDelivery(config, () -> resolvers.apply(config.dns()));
     }
 
     @Override

@@ -49,15 +49,19 @@ import java.util.concurrent.Future;
  *       a 4xx moves on to the next address, and so do the recipients that one server deferred;
  *       a 2xx or 5xx for a recipient is final.
  * </ul>
- * The session itself is {@link MxSession}: HELO with {@code hostname}, STARTTLS per
- * {@code delivery.direct.tls}, on {@code delivery.direct.port}.
+ * The session is the engine's ({@link SmtpClient}): EHLO with {@code hostname}, STARTTLS per
+ * {@code delivery.direct.tls}, on {@code delivery.direct.port}, one connection per attempt
+ * (not pooled, so that equal-preference MX hosts share the load, RFC 5321 §5.1).
  */
 public final class DirectDelivery implements Delivery {
     /** How many addresses (over all MX hosts) one domain's delivery tries. */
     static final int MAX_ADDRESSES = 5;
 
     private final Dns dns;
-    private final MxSession.Settings settings;
+    private final RelayConfig.Direct direct;
+    private final SSLSocketFactory verified;
+    private final SmtpClient engine;
+    private final boolean ownsEngine;
     // one virtual thread per domain of a message; holds nothing while idle, so it needs no close
     private final ExecutorService domains = Executors.newVirtualThreadPerTaskExecutor();
     private final Random random;
@@ -71,44 +75,25 @@ public final class DirectDelivery implements Delivery {
      *                 tests pass one that trusts their own CA
      */
     DirectDelivery(RelayConfig config, Dns dns, SSLSocketFactory verified, Random random) {
+        this(config, dns, verified, random, new SmtpClient(SmarthostDelivery.settings(config)), true);
+    }
+
+    DirectDelivery(RelayConfig config, Dns dns, SSLSocketFactory verified, Random random, SmtpClient engine,
+                   boolean ownsEngine) {
         this.dns = dns;
         this.random = random;
-        RelayConfig.Delivery d = config.delivery();
-        this.settings = new MxSession.Settings(config.hostname(), d.direct().port(), d.direct().tls(),
-                d.connectTimeout(), d.commandTimeout(),
-                verified == null ? (SSLSocketFactory) SSLSocketFactory.getDefault() : verified);
+        this.direct = config.delivery().direct();
+        this.verified = verified == null ? Tls.jdk() : verified;
+        this.engine = engine;
+        this.ownsEngine = ownsEngine;
     }
 
     @Override
     public DeliveryOutcome deliver(Envelope envelope, OutboundMessage message) {
         long start = System.nanoTime();
-        Map<String, List<Integer>> byDomain = new LinkedHashMap<>();
-        List<String> rcpts = envelope.forwardPaths();
-        for (int i = 0; i < rcpts.size(); i++) {
-            String domain = Addresses.domainOf(rcpts.get(i)).map(x -> x.toLowerCase(Locale.ROOT)).orElse("");
-            byDomain.computeIfAbsent(domain, k -> new ArrayList<>()).add(i);
-        }
-        RecipientOutcome[] out = new RecipientOutcome[rcpts.size()];
-        Map<List<Integer>, Future<List<RecipientOutcome>>> running = new LinkedHashMap<>();
-        for (Map.Entry<String, List<Integer>> e : byDomain.entrySet()) {
-            List<String> group = e.getValue().stream().map(rcpts::get).toList();
-            running.put(e.getValue(), domains.submit(() -> deliverDomain(e.getKey(), envelope.reversePath(), group, message)));
-        }
-        for (Map.Entry<List<Integer>, Future<List<RecipientOutcome>>> r : running.entrySet()) {
-            List<RecipientOutcome> got;
-            try {
-                got = r.getValue().get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                got = deferredAll(r.getKey().stream().map(rcpts::get).toList(), "interrupted");
-            } catch (ExecutionException e) {
-                got = deferredAll(r.getKey().stream().map(rcpts::get).toList(), "internal error: " + e.getCause());
-            }
-            for (int k = 0; k < r.getKey().size(); k++) {
-                out[r.getKey().get(k)] = got.get(k);
-            }
-        }
-        List<RecipientOutcome> all = List.of(out);
+        List<Router.Leg> legs = Router.byDomain(Router.DEFAULT_ROUTE, direct, envelope.forwardPaths());
+        List<RecipientOutcome> all = Legs.deliver(legs, envelope, domains,
+                leg -> deliverDomain((NextHop.Mx) leg.hop(), envelope.reversePath(), leg.forwardPaths(), message));
         String relay = all.isEmpty() ? "none" : all.get(0).relay();
         return new DeliveryOutcome(relay, all, (System.nanoTime() - start) / 1e9);
     }
@@ -129,7 +114,9 @@ public final class DirectDelivery implements Delivery {
         record Fail(Status status, Reply reply) implements Route {}
     }
 
-    List<RecipientOutcome> deliverDomain(String domain, String reversePath, List<String> rcpts, OutboundMessage message) {
+    /** The recipients of one MX hop (one domain), in the order given. */
+    List<RecipientOutcome> deliverDomain(NextHop.Mx hop, String reversePath, List<String> rcpts, OutboundMessage message) {
+        String domain = hop.domain();
         Route route = route(domain);
         List<Target> targets = new ArrayList<>();
         Reply lookupTrouble = null;
@@ -168,10 +155,11 @@ public final class DirectDelivery implements Delivery {
             Target target = tries.get(t);
             boolean last = t == tries.size() - 1;
             List<String> now = remaining.stream().map(rcpts::get).toList();
-            MxSession.Result r = new MxSession(settings, target.name(), target.address()).deliver(reversePath, now, message, true);
-            if (r.tlsFailed() && settings.tls() == RelayConfig.DirectTls.OPPORTUNISTIC) {
+            SmtpConnection.Dial dial = dial(target);
+            SmtpClient.Attempt r = engine.deliver(hop, dial, false, reversePath, now, message, true);
+            if (r.tlsFailed() && direct.tls() == RelayConfig.DirectTls.OPPORTUNISTIC) {
                 // opportunistic TLS that fails its handshake: the same server, in plain text
-                r = new MxSession(settings, target.name(), target.address()).deliver(reversePath, now, message, false);
+                r = engine.deliver(hop, dial, false, reversePath, now, message, false);
             }
             List<Integer> next = new ArrayList<>();
             for (int k = 0; k < now.size(); k++) {
@@ -189,6 +177,16 @@ public final class DirectDelivery implements Delivery {
     }
 
     private record Target(String name, InetAddress address) {}
+
+    private SmtpConnection.Dial dial(Target t) {
+        String relay = t.name() + "[" + t.address().getHostAddress() + "]:" + direct.port();
+        SmtpConnection.TlsMode tls = switch (direct.tls()) {
+            case NONE -> SmtpConnection.TlsMode.NONE;
+            case OPPORTUNISTIC -> SmtpConnection.TlsMode.OPPORTUNISTIC;
+            case REQUIRED -> SmtpConnection.TlsMode.STARTTLS;
+        };
+        return new SmtpConnection.Dial(t.name(), t.address(), direct.port(), relay, relay, tls, verified, Optional.empty(), true);
+    }
 
     /**
      * The doctor's check of direct delivery to {@code domain}, without sending mail: the MX route
@@ -218,73 +216,44 @@ public final class DirectDelivery implements Delivery {
         }
         String failures = "";
         for (Target t : targets.subList(0, Math.min(MAX_ADDRESSES, targets.size()))) {
-            String where = t.name() + "[" + t.address().getHostAddress() + "]:" + settings.port();
-            try (java.net.Socket socket = new java.net.Socket()) {
-                socket.connect(new java.net.InetSocketAddress(t.address(), settings.port()), (int) settings.connectTimeout().toMillis());
-                socket.setSoTimeout((int) settings.commandTimeout().toMillis());
-                var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(), java.nio.charset.StandardCharsets.ISO_8859_1));
-                var wr = socket.getOutputStream();
-                String greeting = smtpReply(in);
-                if (!greeting.startsWith("220")) {
-                    failures += where + " greeted " + Reply.oneLine(greeting) + "; ";
-                    continue;
-                }
-                wr.write(("EHLO " + settings.helo() + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                wr.flush();
-                String ehlo = smtpReply(in);
-                if (!ehlo.startsWith("250")) {
-                    failures += where + " refused EHLO: " + Reply.oneLine(ehlo) + "; ";
-                    continue;
-                }
-                out.add(new UpstreamProbe.Step("connect", UpstreamProbe.Verdict.OK, where + " accepted EHLO"));
-                boolean starttls = ehlo.toUpperCase(Locale.ROOT).matches("(?s).*250[ -]STARTTLS\\b.*");
-                if (settings.tls() == RelayConfig.DirectTls.NONE) {
-                    out.add(new UpstreamProbe.Step("tls", UpstreamProbe.Verdict.WARN, "delivery.direct.tls = none: mail crosses the network in clear"));
-                } else if (!starttls) {
-                    out.add(new UpstreamProbe.Step("tls", settings.tls() == RelayConfig.DirectTls.REQUIRED
-                            ? UpstreamProbe.Verdict.FAILED : UpstreamProbe.Verdict.WARN, where + " does not offer STARTTLS"));
-                } else {
-                    wr.write("STARTTLS\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                    wr.flush();
-                    String go = smtpReply(in);
-                    if (!go.startsWith("220")) {
-                        out.add(new UpstreamProbe.Step("tls", UpstreamProbe.Verdict.FAILED, where + " refused STARTTLS: " + Reply.oneLine(go)));
-                    } else {
-                        try (javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) settings.verified()
-                                .createSocket(socket, t.name(), settings.port(), false)) {
-                            javax.net.ssl.SSLParameters params = tls.getSSLParameters();
-                            params.setEndpointIdentificationAlgorithm("HTTPS");
-                            params.setProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
-                            tls.setSSLParameters(params);
-                            tls.startHandshake();
-                            out.add(new UpstreamProbe.Step("tls", UpstreamProbe.Verdict.OK, where + ": STARTTLS, certificate verified for " + t.name()));
-                        } catch (IOException e) {
-                            out.add(new UpstreamProbe.Step("tls", settings.tls() == RelayConfig.DirectTls.REQUIRED
-                                    ? UpstreamProbe.Verdict.FAILED : UpstreamProbe.Verdict.WARN,
-                                    where + ": the certificate does not verify (" + Reply.oneLine(String.valueOf(e.getMessage())) + ")"
-                                            + (settings.tls() == RelayConfig.DirectTls.REQUIRED ? "" : "; opportunistic TLS still uses it")));
-                        }
-                    }
-                }
-                return out;
-            } catch (IOException e) {
-                failures += where + ": " + Reply.oneLine(String.valueOf(e.getMessage())) + "; ";
+            SmtpConnection.Dial plain = dial(t);
+            String where = plain.where();
+            SmtpConnection c;
+            try {
+                c = engine.open(withTls(plain, SmtpConnection.TlsMode.NONE, plain.verified()), false);
+            } catch (SmtpConnection.Refused r) {
+                failures += (r.upstreamSaid ? where + " said " : "") + r.reply.text() + "; ";
+                continue;
             }
+            boolean starttls = c.offers("STARTTLS");
+            c.quit();
+            out.add(new UpstreamProbe.Step("connect", UpstreamProbe.Verdict.OK, where + " accepted EHLO"));
+            boolean required = direct.tls() == RelayConfig.DirectTls.REQUIRED;
+            if (direct.tls() == RelayConfig.DirectTls.NONE) {
+                out.add(new UpstreamProbe.Step("tls", UpstreamProbe.Verdict.WARN, "delivery.direct.tls = none: mail crosses the network in clear"));
+            } else if (!starttls) {
+                out.add(new UpstreamProbe.Step("tls", required ? UpstreamProbe.Verdict.FAILED : UpstreamProbe.Verdict.WARN,
+                        where + " does not offer STARTTLS"));
+            } else {
+                try {
+                    // the certificate is checked as tls = required checks it, whatever the setting
+                    engine.open(withTls(plain, SmtpConnection.TlsMode.STARTTLS, verified), true).quit();
+                    out.add(new UpstreamProbe.Step("tls", UpstreamProbe.Verdict.OK, where + ": STARTTLS, certificate verified for " + t.name()));
+                } catch (SmtpConnection.Refused r) {
+                    out.add(new UpstreamProbe.Step("tls", required || !r.tlsFailed ? UpstreamProbe.Verdict.FAILED : UpstreamProbe.Verdict.WARN,
+                            r.tlsFailed ? where + ": the certificate does not verify (" + r.reply.text() + ")"
+                                    + (required ? "" : "; opportunistic TLS still uses it")
+                                    : where + " refused STARTTLS: " + r.reply.text()));
+                }
+            }
+            return out;
         }
         out.add(new UpstreamProbe.Step("connect", UpstreamProbe.Verdict.FAILED, "no mail server of " + domain + " answered: " + failures));
         return out;
     }
 
-    private static String smtpReply(java.io.BufferedReader in) throws IOException {
-        StringBuilder b = new StringBuilder();
-        String line;
-        while ((line = in.readLine()) != null) {
-            b.append(line).append('\n');
-            if (line.length() < 4 || line.charAt(3) != '-') {
-                break;
-            }
-        }
-        return b.toString();
+    private static SmtpConnection.Dial withTls(SmtpConnection.Dial d, SmtpConnection.TlsMode tls, SSLSocketFactory f) {
+        return new SmtpConnection.Dial(d.host(), d.address(), d.port(), d.where(), d.relay(), tls, f, d.login(), d.mx());
     }
 
     // ---------------------------------------------------------------- DNS
@@ -385,10 +354,14 @@ public final class DirectDelivery implements Delivery {
     }
 
     /**
-     * Nothing to release: sessions are not pooled, and each closes its own connection. Messages
-     * still being delivered through this instance after a reload replaced it finish normally.
+     * Stops the engine when it is this delivery's own: sessions are not pooled, and each closes
+     * its own connection. Messages still being delivered through this instance after a reload
+     * replaced it finish normally.
      */
     @Override
     public void close() {
+        if (ownsEngine) {
+            engine.close();
+        }
     }
 }

@@ -13,7 +13,7 @@ public record Reply(int code, String enhanced, String text) {
     private static final Pattern ENHANCED = Pattern.compile("^([245])\\.(\\d{1,3})\\.(\\d{1,3})(\\s+|$)");
     private static final Pattern LINE = Pattern.compile("^(\\d{3})([ -]?)(.*)$");
 
-    /** Parses what Angus reports, e.g. {@code "550-5.7.26 first\n550 5.7.26 second"}. */
+    /** Parses a reply, multi-line included, e.g. {@code "550-5.7.26 first\n550 5.7.26 second"}. */
     public static Reply parse(int fallbackCode, String raw) {
         if (raw == null) {
             raw = "";

@@ -36,17 +36,19 @@ public final class Router {
         return switch (delivery.mode()) {
             case SMARTHOST -> forwardPaths.isEmpty() ? List.of()
                     : List.of(new Leg(new NextHop.Relay(DEFAULT_ROUTE, delivery.smarthost()), forwardPaths));
-            case DIRECT -> {
-                Map<NextHop, List<String>> byHop = new LinkedHashMap<>();
-                for (String rcpt : forwardPaths) {
-                    String domain = Addresses.domainOf(rcpt).orElse("");
-                    byHop.computeIfAbsent(new NextHop.Mx(DEFAULT_ROUTE, domain, delivery.direct()),
-                            k -> new ArrayList<>()).add(rcpt);
-                }
-                List<Leg> legs = new ArrayList<>(byHop.size());
-                byHop.forEach((hop, rcpts) -> legs.add(new Leg(hop, rcpts)));
-                yield List.copyOf(legs);
-            }
+            case DIRECT -> byDomain(DEFAULT_ROUTE, delivery.direct(), forwardPaths);
         };
+    }
+
+    /** Direct delivery's legs for {@code route}: one per recipient domain, in order of first appearance. */
+    static List<Leg> byDomain(String route, RelayConfig.Direct direct, List<String> forwardPaths) {
+        Map<NextHop, List<String>> byHop = new LinkedHashMap<>();
+        for (String rcpt : forwardPaths) {
+            String domain = Addresses.domainOf(rcpt).orElse("");
+            byHop.computeIfAbsent(new NextHop.Mx(route, domain, direct), k -> new ArrayList<>()).add(rcpt);
+        }
+        List<Leg> legs = new ArrayList<>(byHop.size());
+        byHop.forEach((hop, rcpts) -> legs.add(new Leg(hop, rcpts)));
+        return List.copyOf(legs);
     }
 }

@@ -2,23 +2,17 @@ package dev.returnpath.delivery;
 
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.config.RelayConfig.SmarthostTls;
-import jakarta.mail.AuthenticationFailedException;
-import jakarta.mail.MessagingException;
-import jakarta.mail.Session;
-import org.eclipse.angus.mail.smtp.SMTPTransport;
 
-import javax.net.ssl.SSLSocketFactory;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * Checks the smarthost without sending mail: it accepts a TCP connection and EHLO; it offers
  * STARTTLS with a certificate that verifies (or speaks TLS at once, for {@code implicit}); and
  * it accepts AUTH with the configured credentials. Each step is its own connection, closed with
- * QUIT, using the same session settings as delivery.
+ * QUIT, made by the same engine and settings as delivery.
  */
 public final class UpstreamProbe {
 
@@ -36,24 +30,31 @@ public final class UpstreamProbe {
             out.add(new Step("connect", Verdict.FAILED, "delivery.smarthost.host is not set"));
             return out;
         }
-        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "probe-write-timeouts");
-            t.setDaemon(true);
-            return t;
-        });
+        InetAddress address;
         try {
-            SSLSocketFactory ca = sm.caFile().map(SmarthostDelivery::trusting).orElse(null);
+            address = InetAddress.getByName(sm.host().get());
+        } catch (UnknownHostException e) {
+            out.add(new Step("connect", Verdict.FAILED, "cannot connect: unknown host " + sm.host().get()));
+            out.add(new Step("tls", Verdict.SKIPPED, "no connection"));
+            if (sm.username().isPresent()) {
+                out.add(new Step("auth", Verdict.SKIPPED, "no connection"));
+            }
+            return out;
+        }
+        try (SmarthostDelivery delivery = new SmarthostDelivery(config)) {
+            SmtpClient engine = delivery.engine();
+            String relay = delivery.relayName();
             // 1. TCP and EHLO, in the clear (or TLS at once for implicit)
             SmarthostTls first = sm.tls() == SmarthostTls.IMPLICIT ? SmarthostTls.IMPLICIT : SmarthostTls.NONE;
             boolean offersStarttls;
             try {
-                SMTPTransport t = connect(config, ca, first, timer, false);
-                offersStarttls = t.supportsExtension("STARTTLS");
-                String ehlo = t.getLastServerResponse();
-                close(t);
-                out.add(new Step("connect", Verdict.OK, "accepted EHLO" + (ehlo == null ? "" : ": " + oneLine(ehlo))));
-            } catch (MessagingException e) {
-                out.add(new Step("connect", Verdict.FAILED, "cannot connect: " + why(e)));
+                SmtpConnection c = engine.open(delivery.dial(sm, first, address, relay, false), false);
+                offersStarttls = c.offers("STARTTLS");
+                String ehlo = c.ehloText();
+                c.quit();
+                out.add(new Step("connect", Verdict.OK, "accepted EHLO" + (ehlo.isEmpty() ? "" : ": " + ehlo)));
+            } catch (SmtpConnection.Refused r) {
+                out.add(new Step("connect", Verdict.FAILED, "cannot connect: " + r.reply.text()));
                 out.add(new Step("tls", Verdict.SKIPPED, "no connection"));
                 if (sm.username().isPresent()) {
                     out.add(new Step("auth", Verdict.SKIPPED, "no connection"));
@@ -70,10 +71,10 @@ public final class UpstreamProbe {
                         out.add(new Step("tls", Verdict.FAILED, "does not offer STARTTLS"));
                     } else {
                         try {
-                            close(connect(config, ca, SmarthostTls.STARTTLS, timer, false));
+                            engine.open(delivery.dial(sm, SmarthostTls.STARTTLS, address, relay, false), true).quit();
                             out.add(new Step("tls", Verdict.OK, "STARTTLS, certificate verified"));
-                        } catch (MessagingException e) {
-                            out.add(new Step("tls", Verdict.FAILED, "STARTTLS failed: " + why(e)));
+                        } catch (SmtpConnection.Refused r) {
+                            out.add(new Step("tls", Verdict.FAILED, "STARTTLS failed: " + r.reply.text()));
                         }
                     }
                 }
@@ -84,57 +85,16 @@ public final class UpstreamProbe {
                     out.add(new Step("auth", Verdict.SKIPPED, "TLS failed: credentials not sent"));
                 } else {
                     try {
-                        close(connect(config, ca, sm.tls(), timer, true));
+                        engine.open(delivery.dial(sm, address, relay, true), true).quit();
                         out.add(new Step("auth", Verdict.OK, "accepted AUTH for " + sm.username().get()));
-                    } catch (AuthenticationFailedException e) {
-                        out.add(new Step("auth", Verdict.FAILED, "refused AUTH for " + sm.username().get()
-                                + ": " + oneLine(e.getMessage())));
-                    } catch (MessagingException e) {
-                        out.add(new Step("auth", Verdict.FAILED, why(e)));
+                    } catch (SmtpConnection.Refused r) {
+                        out.add(new Step("auth", Verdict.FAILED, r.reply.enhanced().equals("4.7.8")
+                                ? "refused AUTH for " + sm.username().get() + ": " + r.reply.text()
+                                : r.reply.text()));
                     }
                 }
             }
             return out;
-        } finally {
-            timer.shutdownNow();
         }
-    }
-
-    private static SMTPTransport connect(RelayConfig config, SSLSocketFactory ca, SmarthostTls mode,
-                                         ScheduledExecutorService timer, boolean auth) throws MessagingException {
-        Properties p = SmarthostDelivery.properties(config, false, ca, mode, timer);
-        RelayConfig.Smarthost sm = config.delivery().smarthost();
-        if (auth) {
-            p.put("mail.smtp.auth", "true");
-        }
-        SMTPTransport t = (SMTPTransport) Session.getInstance(p).getTransport("smtp");
-        String host = p.getProperty("mail.smtp.host");
-        if (auth) {
-            t.connect(host, sm.port(), sm.username().get(), sm.password().orElse(""));
-        } else {
-            t.connect(host, sm.port(), null, null);
-        }
-        return t;
-    }
-
-    private static void close(SMTPTransport t) {
-        try {
-            t.close();
-        } catch (MessagingException ignored) {
-            // the probe is over
-        }
-    }
-
-    private static String why(Exception e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        String m = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
-        return oneLine(m);
-    }
-
-    private static String oneLine(String s) {
-        return s == null ? "" : Reply.oneLine(s);
     }
 }

@@ -1,14 +1,32 @@
 /**
- * Delivery upstream: one small interface, {@link dev.returnpath.delivery.Delivery#deliver}
- * (envelope, message) to a per-recipient {@link dev.returnpath.delivery.DeliveryOutcome}, with
- * two implementations chosen by {@link dev.returnpath.delivery.Deliveries}: the smarthost on
- * Angus Mail ({@link dev.returnpath.delivery.SmarthostDelivery}) and direct MX delivery
- * ({@link dev.returnpath.delivery.DirectDelivery}: MX lookup through {@code dns}, one domain at a
- * time in parallel, its own small SMTP client {@code MxSession}); and RFC 3464 delivery status
- * notifications ({@link dev.returnpath.delivery.Dsn}), failures and delay warnings.
+ * Delivery upstream: routing, the SMTP client, and delivery status notifications.
  *
- * <p>The only package that speaks SMTP upstream. It never throws for an upstream problem and
- * never waits without a deadline; it never changes a byte of the message it is given (beyond
- * SMTP's own dot-stuffing on the wire).
+ * <p><b>Entry points.</b> {@link dev.returnpath.delivery.Delivery#deliver}(envelope, message)
+ * gives a per-recipient {@link dev.returnpath.delivery.DeliveryOutcome}; the instance for the
+ * configuration in force comes from {@link dev.returnpath.delivery.Deliveries#apply} (the same
+ * one, and so the same pooled connections, until a reload changes the delivery settings).
+ * {@link dev.returnpath.delivery.Router#route} resolves a message's recipients to
+ * {@link dev.returnpath.delivery.NextHop}s (a smarthost, or the MX hosts of one domain) before
+ * anything connects: a pure function, used by the queue for its per-destination limits too.
+ * {@link dev.returnpath.delivery.UpstreamProbe#probe} and
+ * {@link dev.returnpath.delivery.DirectDelivery#probe} check the upstream for the doctor;
+ * {@link dev.returnpath.delivery.Dsn} builds RFC 3464 failure and delay notifications.
+ *
+ * <p><b>How.</b> {@link dev.returnpath.delivery.RoutedDelivery} delivers each leg of the route
+ * (several legs at once) with one SMTP client engine, {@code SmtpClient}, whatever the next hop:
+ * {@link dev.returnpath.delivery.SmarthostDelivery} (pooled connections, keyed by next hop,
+ * reused with RSET after a transaction that ended early; STARTTLS required or implicit TLS,
+ * verified; AUTH PLAIN or LOGIN) and {@link dev.returnpath.delivery.DirectDelivery} (MX lookup
+ * through {@code dns} per RFC 5321 §5.1 and RFC 7505, a connection per attempt, opportunistic
+ * or required STARTTLS). {@code SmtpConnection} speaks the protocol: PIPELINING (RFC 2920) when
+ * offered, SMTPUTF8 (RFC 6531) when needed and offered, never a non-ASCII address without it
+ * (553 5.6.7). {@code Failure} is the one table of the replies the relay writes itself
+ * (4.4.1 connect, 4.4.2 timeout or lost connection, 4.7.5 TLS, 4.7.8 AUTH, ...).
+ *
+ * <p><b>Never.</b> It never throws for an upstream problem: refusals, timeouts and broken
+ * connections become per-recipient outcomes. It never waits without a deadline (connect, every
+ * write, and every reply as a whole) and never reads a reply past its bounds (lines, bytes): a
+ * server cannot make it hold memory or a thread. It never changes a byte of the message beyond
+ * SMTP's own dot-stuffing and CRLF line ends, and never logs or echoes a password.
  */
 package dev.returnpath.delivery;

@@ -349,6 +349,29 @@ class DirectDeliveryTest {
         }
     }
 
+    @Test
+    void anMxThatStreamsAnEndlessGreetingIsCutAndDeferred() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.2"))) {
+            port = server.getLocalPort();
+            Thread.ofVirtual().start(() -> {
+                try (var s = server.accept()) {
+                    byte[] line = "220-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n".getBytes(StandardCharsets.US_ASCII);
+                    while (true) {
+                        s.getOutputStream().write(line);
+                    }
+                } catch (Exception ignored) {
+                    // the client dropped us: that is the point
+                }
+            });
+            delivery("none");
+            assertThat(send("user@amx.test").recipients()).singleElement().satisfies(r -> {
+                assertThat(r.status()).isEqualTo(Status.DEFERRED);
+                assertThat(r.reply().toString()).isEqualTo("451 4.4.2 dropped the connection with amx.test[127.0.0.2]:"
+                        + port + ": its reply was too long: over " + ReplyReader.MAX_LINES + " lines");
+            });
+        }
+    }
+
     static Path resource(String name) throws Exception {
         return Path.of(DirectDeliveryTest.class.getResource(name).toURI());
     }

@@ -32,23 +32,10 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * One SMTP session with one address of one MX host (RFC 5321 §3, §4.1): greeting, EHLO (HELO
- * if EHLO is refused), STARTTLS per {@code delivery.direct.tls}, MAIL, one RCPT per recipient,
- * DATA, QUIT. It says what happened to each recipient and whether the next MX host is worth a
- * try.
- *
- * <p>A small client of its own rather than Angus Mail, because direct delivery needs what Angus
- * does not give: the connection goes to an address found through the relay's DNS layer (Angus
- * resolves names itself, with the system resolver and {@code /etc/hosts}) while TLS names the
- * MX host; opportunistic STARTTLS falls back to plain text when the handshake fails; and each
- * recipient's own reply decides whether it moves on to the next host.
- *
- * <p>Every read has {@code command-timeout} (socket timeout); every write is bounded by a
- * watchdog (a virtual thread of the session's own) that closes the socket after the same time;
- * the connection by {@code connect-timeout}. The message is written with dot-stuffing and CRLF line ends
- * (RFC 5321 §4.5.2), so that no bare LF or CR can end the DATA early upstream.
+ * Direct delivery's SMTP client as it was before the engine (a connection per message, no
+ * bound on a reply's length), kept in the tests only for {@link DeliveryCpuBench}.
  */
-final class MxSession {
+final class MxSessionBaseline {
 
     /** Settings shared by every session of a delivery. */
     record Settings(String helo, int port, DirectTls tls, Duration connectTimeout, Duration commandTimeout,
@@ -75,7 +62,7 @@ final class MxSession {
     private Thread watchdog;
     private final List<String> lastLines = new ArrayList<>();
 
-    MxSession(Settings settings, String mxName, InetAddress address) {
+    MxSessionBaseline(Settings settings, String mxName, InetAddress address) {
         this.settings = settings;
         this.mxName = mxName;
         this.address = address;
@@ -531,5 +518,18 @@ final class MxSession {
             put('\n');
             flush();
         }
+    }
+
+    static Runnable sender(dev.returnpath.config.RelayConfig config, int port, Envelope envelope, OutboundMessage message) {
+        Settings settings = new Settings(config.hostname(), port, DirectTls.NONE, config.delivery().connectTimeout(),
+                config.delivery().commandTimeout(), (SSLSocketFactory) SSLSocketFactory.getDefault());
+        InetAddress loopback = InetAddress.getLoopbackAddress();
+        return () -> {
+            Result r = new MxSessionBaseline(settings, "127.0.0.1", loopback)
+                    .deliver(envelope.reversePath(), envelope.forwardPaths(), message, false);
+            if (r.outcomes().stream().anyMatch(o -> o.status() != Status.SENT)) {
+                throw new IllegalStateException("mxsession: not sent: " + r.outcomes());
+            }
+        };
     }
 }
