@@ -90,7 +90,7 @@ final class ServeCommand implements Callable<Integer> {
             relay.start();
         } catch (java.io.IOException | RuntimeException e) {
             // a port in use or an address that is not ours: one line, not a stack trace
-            String m = "cannot listen on " + cfg.listen().host() + ":" + cfg.listen().port() + ": " + rootMessage(e);
+            String m = "cannot listen on " + cfg.listen().endpoint() + ": " + rootMessage(e);
             log.error("{}", m);
             System.err.println("returnpath: " + m);
             relay.close();
@@ -104,7 +104,7 @@ final class ServeCommand implements Callable<Integer> {
                 management = new Management(cfg.management().host(), cfg.management().port(), metrics, readiness,
                         relay::isRunning);
             } catch (java.io.IOException e) {
-                String m = "cannot listen on " + cfg.management().host() + ":" + cfg.management().port()
+                String m = "cannot listen on " + cfg.management().endpoint()
                         + " (management): " + rootMessage(e);
                 log.error("{}", m);
                 System.err.println("returnpath: " + m);
@@ -113,15 +113,16 @@ final class ServeCommand implements Callable<Integer> {
             }
         }
         Management managementListener = management;
-        log.info("returnpath listening on {}:{} as {} (delivery {} {}, {} domain(s), queue {}, management {}) in {} ms",
-                cfg.listen().host(), relay.port(), cfg.hostname(),
+        log.info("returnpath listening on {} as {} (delivery {} {}, {} domain(s), queue {}, management {}) in {} ms",
+                new dev.returnpath.config.Endpoint(cfg.listen().host(), relay.port()), cfg.hostname(),
                 cfg.delivery().mode().name().toLowerCase(java.util.Locale.ROOT),
                 cfg.delivery().mode() == RelayConfig.DeliveryMode.DIRECT
                         ? "to MX port " + cfg.delivery().direct().port() + " tls " + cfg.delivery().direct().tls().name().toLowerCase(java.util.Locale.ROOT)
-                        : cfg.delivery().smarthost().host().map(h -> h + ":" + cfg.delivery().smarthost().port()).orElse(""),
+                        : cfg.delivery().smarthost().endpoint().map(Object::toString).orElse(""),
                 cfg.domains().size(), cfg.queue().mode().name().toLowerCase(java.util.Locale.ROOT),
-                management == null ? "off" : cfg.management().host() + ":" + management.port(),
+                management == null ? "off" : new dev.returnpath.config.Endpoint(cfg.management().host(), management.port()).toString(),
                 (System.nanoTime() - t0) / 1_000_000);
+        dev.returnpath.rewrite.UncheckedSenders.of(cfg).forEach(w -> log.warn("{}", w.line()));
         if (cfg.spf().outboundIps().isEmpty()) {
             log.warn("spf.outbound-ips is empty: the SPF guard is off, mail leaves without an SPF check");
         }
