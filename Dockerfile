@@ -5,7 +5,7 @@
 #   docker run -d -p 127.0.0.1:2525:2525 -v ./returnpath.conf:/etc/returnpath/returnpath.conf:ro \
 #     -v returnpath-spool:/var/spool/returnpath returnpath
 #
-# Here (no Docker engine): ../shared/tools/container-bases.sh, then
+# Without a Docker engine:
 #   podman build --isolation=chroot --format docker -t returnpath .
 
 # ---- build: the runnable jar --------------------------------------------------------------------

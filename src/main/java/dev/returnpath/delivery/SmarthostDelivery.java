@@ -47,7 +47,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
  *
  * <p>The message goes out byte for byte: {@link RawMessage} writes the relay's header block and
  * the spooled body itself, so Angus never re-encodes, never adds a Message-ID and never holds
- * the body in memory (notes/libraries.md §2.1). Angus still dot-stuffs and turns any bare
+ * the body in memory. Angus still dot-stuffs and turns any bare
  * CR/LF into CRLF on the wire, so nothing inside a body can end the DATA early upstream.
  *
  * <p>TLS: {@code starttls} requires STARTTLS (no plaintext fallback), {@code implicit} is TLS
@@ -118,7 +118,7 @@ public final class SmarthostDelivery implements Delivery {
         p.put("mail.smtp.host", h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h);
         p.put("mail.smtp.port", String.valueOf(sm.port()));
         p.put("mail.smtp.localhost", config.hostname());
-        // Angus waits forever by default (notes/libraries.md §2.3): every I/O gets a deadline,
+        // Angus waits forever by default (no mail.smtp.*timeout set): every I/O gets a deadline,
         // so that neither a message nor shutdown can hang on a stalled upstream.
         p.put("mail.smtp.connectiontimeout", String.valueOf(d.connectTimeout().toMillis()));
         p.put("mail.smtp.timeout", String.valueOf(d.commandTimeout().toMillis()));

@@ -40,8 +40,8 @@ import java.util.stream.Collectors;
 
 /**
  * The pipeline after DATA: spool file, header parse, rewrite, then either delivery
- * (passthrough) or the durable spool (spool mode), and the reply the app sees (DESIGN.md,
- * "SMTP replies the app sees").
+ * (passthrough) or the durable spool (spool mode), and the reply the app sees (README,
+ * "Replies the app sees").
  *
  * <p>Passthrough: the app is answered only after the upstream answered: 250 only when every
  * recipient was accepted upstream, or when the ones that failed got a DSN. Nothing is ever
