@@ -1,6 +1,7 @@
 package dev.returnpath.cli;
 
 import com.google.common.net.InetAddresses;
+import dev.returnpath.config.Endpoint;
 import dev.returnpath.dns.DnsjavaDns;
 import dev.returnpath.ops.Json;
 import dev.returnpath.spf.SpfEvaluator;
@@ -116,12 +117,15 @@ public final class CheckSpfCommand implements Callable<Integer> {
         if (dnsTimeout.isZero() || dnsTimeout.isNegative()) {
             throw new ParameterException(cli, "--dns-timeout must be positive");
         }
-        DnsjavaDns dns;
-        try {
-            dns = DnsjavaDns.create(dnsServers, dnsTimeout);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(cli, e.getMessage());
+        List<Endpoint> servers = new ArrayList<>();
+        for (String server : dnsServers) {
+            try {
+                servers.add(Endpoint.parse(server, 53));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cli, "--dns-server " + e.getMessage());
+            }
         }
+        DnsjavaDns dns = DnsjavaDns.create(servers, dnsTimeout);
         SpfEvaluator evaluator = new SpfEvaluator(dns, "unknown", Clock.systemUTC(), SpfEvaluator.DEFAULT_TIME_LIMIT);
         PrintWriter out = cli.getOut();
         return batch != null ? runBatch(cli, evaluator, out) : runSingle(cli, evaluator, out);

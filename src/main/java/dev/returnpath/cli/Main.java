@@ -15,6 +15,8 @@ public final class Main implements Runnable {
     public static final int EXIT_CHECK_FAILED = 1;
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_CONFIG = 78;
+    /** sysexits' EX_OSERR: a port that cannot be listened on (in use, not our address). */
+    public static final int EXIT_OSERR = 71;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -5,6 +5,7 @@ import dev.returnpath.config.ConfigLoader;
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.queue.QueueEntry;
 import dev.returnpath.queue.Spool;
+import dev.returnpath.queue.SpoolDirectory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -182,6 +183,9 @@ final class QueueCommand implements Runnable {
 
         @Override
         public Integer call() {
+            if (!SpoolDirectory.isQueueId(id)) {
+                return notAQueueId(id);
+            }
             return withSpool(parent.config, (spool, out) -> {
                 Optional<QueueEntry> read = spool.read(id);
                 if (read.isEmpty()) {
@@ -291,6 +295,9 @@ final class QueueCommand implements Runnable {
 
         @Override
         public Integer call() {
+            if (!SpoolDirectory.isQueueId(id)) {
+                return notAQueueId(id);
+            }
             Optional<Duration> parsed = duration(wait);
             if (parsed.isEmpty()) {
                 System.err.println("returnpath: --wait: not a duration such as 30s, 500ms or 2m: " + wait);
@@ -321,6 +328,13 @@ final class QueueCommand implements Runnable {
                 return 0;
             });
         }
+    }
+
+    /** An ID that cannot name an entry ({@code ../../x}) is a usage error, never a path. */
+    static int notAQueueId(String id) {
+        System.err.println("returnpath: not a queue ID: \"" + id
+                + "\" (queue IDs are letters and digits, as `returnpath queue list` prints them)");
+        return Main.EXIT_USAGE;
     }
 
     // ---------------------------------------------------------------- formatting

@@ -9,8 +9,7 @@ import dev.returnpath.message.FromHeader;
 import dev.returnpath.message.HeaderBlock;
 import dev.returnpath.rewrite.HeaderEdits;
 import dev.returnpath.rewrite.RewriteDecision;
-import dev.returnpath.rewrite.RewriteInput;
-import dev.returnpath.rewrite.Rewriter;
+import dev.returnpath.cleanup.Cleanup;
 import dev.returnpath.ops.Json;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -29,13 +28,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.time.ZonedDateTime;
 
 /**
  * {@code rewrite-test}: what the rules of a configuration do with one message, without sending
- * anything. It runs the same pure function as {@code serve} ({@link Rewriter#decide}) on an
- * envelope and a header block made from the options, and prints the decision, the return-path
- * and the From that would go out, what decided and why, and why the rules before it did not
- * match. A reject is an answer (exit 0); a configuration that does not load exits 78.
+ * anything. It runs the same cleanup as {@code serve} ({@link Cleanup#plan}: the rewrite
+ * decision, our Received line, the app's Return-Path removed; not the SPF guard, which needs
+ * DNS) on an envelope and a header block made from the options, and prints the decision, the
+ * return-path and the From that would go out, what decided and why, why the rules before it
+ * did not match, and the header section that would leave. A reject is an answer (exit 0); a configuration that does not load exits 78.
  */
 @Command(name = "rewrite-test", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Explain what the rewrite rules do with a message, without sending anything.")
@@ -64,6 +65,9 @@ final class RewriteTestCommand implements Callable<Integer> {
             description = "Another header field of the message, e.g. 'Reply-To: desk@example.com' (repeatable).")
     List<String> headers = new ArrayList<>();
 
+    @Option(names = "--show-headers", description = "Also print the header section that would leave, field by field.")
+    boolean showHeaders;
+
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
@@ -88,10 +92,15 @@ final class RewriteTestCommand implements Callable<Integer> {
             spec.commandLine().getErr().flush();
             return Main.EXIT_CONFIG;
         }
-        RewriteDecision d = Rewriter.decide(new RewriteInput(reversePath, forwardPaths, clientAddress, block), cfg);
-        Map<String, Object> out = explain(reversePath, block, d);
+        // the same cleanup as serve, without the SPF guard: what would leave, byte for byte
+        Cleanup.Plan plan = Cleanup.plan(cfg, "REWRITETEST", clientAddress, "rewrite-test", reversePath, forwardPaths,
+                block, ZonedDateTime.now());
+        Map<String, Object> out = explain(reversePath, block, plan);
+        if (!showHeaders) {
+            out.remove("headers-out");
+        }
         PrintWriter w = spec.commandLine().getOut();
-        w.println(json ? Json.write(out) : text(out));
+        w.println(json ? Json.write(out) : text(out, showHeaders));
         w.flush();
         return 0;
     }
@@ -139,7 +148,8 @@ final class RewriteTestCommand implements Callable<Integer> {
     }
 
     /** The answer as an ordered map: the JSON object, and the lines of the text form. */
-    static Map<String, Object> explain(String reversePath, HeaderBlock in, RewriteDecision d) {
+    static Map<String, Object> explain(String reversePath, HeaderBlock in, Cleanup.Plan plan) {
+        RewriteDecision d = plan.decision();
         Map<String, Object> o = new LinkedHashMap<>();
         Optional<HeaderEdits> edits = switch (d) {
             case RewriteDecision.Rewrite r -> Optional.of(r.headers());
@@ -165,7 +175,11 @@ final class RewriteTestCommand implements Callable<Integer> {
         o.put("mail-from", angle(reversePath));
         o.put("header-from", fromValue(in));
         o.put("reply-to", edits.flatMap(HeaderEdits::replyTo).orElse(null));
-        o.put("header-changes", edits.map(HeaderEdits::changes).orElse(List.of()));
+        List<String> changes = new ArrayList<>(edits.map(HeaderEdits::changes).orElse(List.of()));
+        if (!(d instanceof RewriteDecision.Reject) && plan.returnPathRemoved()) {
+            changes.add("removed the Return-Path field (the receiving server writes its own)");
+        }
+        o.put("header-changes", changes);
         List<Object> misses = new ArrayList<>();
         for (RewriteDecision.Miss m : d.trace().notMatched()) {
             Map<String, Object> x = new LinkedHashMap<>();
@@ -177,6 +191,13 @@ final class RewriteTestCommand implements Callable<Integer> {
         List<String> warnings = new ArrayList<>(d.trace().fallbacks().stream().map(Object::toString).toList());
         warnings.addAll(d.trace().notes());
         o.put("warnings", warnings);
+        List<String> leaves = new ArrayList<>();
+        if (!(d instanceof RewriteDecision.Reject)) {
+            for (HeaderBlock.Field f : HeaderBlock.parse(plan.outgoingHeader()).fields()) {
+                leaves.add(f.name() + ": " + f.value());
+            }
+        }
+        o.put("headers-out", leaves);
         return o;
     }
 
@@ -199,7 +220,7 @@ final class RewriteTestCommand implements Callable<Integer> {
     }
 
     @SuppressWarnings("unchecked")
-    static String text(Map<String, Object> o) {
+    static String text(Map<String, Object> o, boolean showHeaders) {
         StringBuilder b = new StringBuilder();
         line(b, "decision", String.valueOf(o.get("decision")));
         if (o.containsKey("reply")) {
@@ -230,6 +251,11 @@ final class RewriteTestCommand implements Callable<Integer> {
         }
         for (String w : (List<String>) o.get("warnings")) {
             line(b, "warning", w);
+        }
+        if (showHeaders) {
+            for (String h : (List<String>) o.getOrDefault("headers-out", List.of())) {
+                line(b, "leaves", h);
+            }
         }
         return b.toString().stripTrailing();
     }

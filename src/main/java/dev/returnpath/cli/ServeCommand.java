@@ -5,14 +5,8 @@ import dev.returnpath.config.ConfigHolder;
 import dev.returnpath.config.ConfigLoader;
 import dev.returnpath.config.ConfigWatcher;
 import dev.returnpath.config.RelayConfig;
-import dev.returnpath.inbound.Inbound;
-import dev.returnpath.inbound.QueueId;
-import dev.returnpath.inbound.Relay;
-import dev.returnpath.inbound.SpfGuards;
-import dev.returnpath.queue.ContainerVolume;
-import dev.returnpath.queue.QueueRunner;
+import dev.returnpath.assembly.RelayAssembly;
 import dev.returnpath.queue.Spool;
-import dev.returnpath.delivery.Deliveries;
 import dev.returnpath.ops.Management;
 import dev.returnpath.ops.Metrics;
 import org.slf4j.Logger;
@@ -68,51 +62,41 @@ final class ServeCommand implements Callable<Integer> {
             System.err.println("returnpath: configuration error: " + e.getMessage());
             return Main.EXIT_CONFIG;
         }
-        try {
-            Files.createDirectories(cfg.queue().dir().resolve("incoming"));
-        } catch (java.io.IOException e) {
-            String m = config + ": returnpath.queue.dir: cannot create \"" + cfg.queue().dir() + "\": " + e.getMessage();
-            log.error("configuration error: {}", m);
-            System.err.println("returnpath: configuration error: " + m);
-            return Main.EXIT_CONFIG;
-        }
         if (cfg.logFormat() == RelayConfig.LogFormat.JSON) {
             JsonLogLayout.install();
         }
         ConfigHolder holder = new ConfigHolder(cfg);
         Clock clock = Clock.systemDefaultZone();
-        Deliveries deliveries = new Deliveries();
         Metrics metrics = new Metrics();
-        QueueId ids = new QueueId();
-        Spool spool = null;
-        QueueRunner runner = null;
-        if (cfg.queue().mode() == RelayConfig.QueueMode.SPOOL) {
-            try {
-                spool = Spool.open(cfg.queue().dir());
-            } catch (java.io.IOException e) {
-                String m = config + ": returnpath.queue.dir: cannot use \"" + cfg.queue().dir() + "\" as the spool: "
-                        + (e instanceof Spool.BusyException ? e.getMessage() : e.toString());
-                log.error("configuration error: {}", m);
-                System.err.println("returnpath: configuration error: " + m);
-                return Main.EXIT_CONFIG;
-            }
-            ContainerVolume.warning(cfg.queue().dir()).ifPresent(w -> log.warn("{}", w));
-            runner = new QueueRunner(spool, holder, deliveries, clock, ids::next, metrics);
-            runner.start();
-        } else {
-            try {
-                int removed = Relay.removeIncomingLeftovers(cfg.queue().dir());
-                if (removed > 0) {
-                    log.info("{}: removed {} file(s) of transactions that never completed",
-                            cfg.queue().dir().resolve("incoming"), removed);
-                }
-            } catch (java.io.IOException e) {
-                log.warn("cannot clean {}: {}", cfg.queue().dir().resolve("incoming"), e.getMessage());
-            }
+        try {
+            dev.returnpath.queue.SpoolDirectory.prepare(cfg.queue().dir()); // 0700, no symbolic links, our own
+        } catch (java.io.IOException e) {
+            String m = config + ": returnpath.queue.dir: cannot use \"" + cfg.queue().dir() + "\": " + e.getMessage();
+            log.error("configuration error: {}", m);
+            System.err.println("returnpath: configuration error: " + m);
+            return Main.EXIT_CONFIG;
         }
-        Relay relay = new Relay(deliveries, SpfGuards.overDnsjava(clock), metrics, clock, ids, Optional.ofNullable(runner));
-        Inbound inbound = new Inbound(holder, relay, clock);
-        inbound.start();
+        RelayAssembly relay;
+        try {
+            relay = new RelayAssembly(holder, RelayAssembly.options().clock(clock).metrics(metrics));
+        } catch (java.io.IOException e) {
+            String m = config + ": returnpath.queue.dir: cannot use \"" + cfg.queue().dir() + "\""
+                    + (cfg.queue().mode() == RelayConfig.QueueMode.SPOOL ? " as the spool: " : ": ")
+                    + (e instanceof Spool.BusyException ? e.getMessage() : e.toString());
+            log.error("configuration error: {}", m);
+            System.err.println("returnpath: configuration error: " + m);
+            return Main.EXIT_CONFIG;
+        }
+        try {
+            relay.start();
+        } catch (java.io.IOException | RuntimeException e) {
+            // a port in use or an address that is not ours: one line, not a stack trace
+            String m = "cannot listen on " + cfg.listen().host() + ":" + cfg.listen().port() + ": " + rootMessage(e);
+            log.error("{}", m);
+            System.err.println("returnpath: " + m);
+            relay.close();
+            return Main.EXIT_OSERR;
+        }
         Management.Readiness readiness = new Management.Readiness();
         readiness.configLoaded(true);
         // /readyz: an SMTP session with the listener itself (hostname and port need a restart to change)
@@ -121,17 +105,19 @@ final class ServeCommand implements Callable<Integer> {
         if (cfg.management().port() != 0) {
             try {
                 management = new Management(cfg.management().host(), cfg.management().port(), metrics, readiness,
-                        inbound::isRunning);
+                        relay::isRunning);
             } catch (java.io.IOException e) {
-                log.error("cannot start the management listener on {}:{}: {}", cfg.management().host(),
-                        cfg.management().port(), e.getMessage());
-                inbound.close();
-                return 71;
+                String m = "cannot listen on " + cfg.management().host() + ":" + cfg.management().port()
+                        + " (management): " + rootMessage(e);
+                log.error("{}", m);
+                System.err.println("returnpath: " + m);
+                relay.close();
+                return Main.EXIT_OSERR;
             }
         }
         Management managementListener = management;
         log.info("returnpath listening on {}:{} as {} (delivery {} {}, {} domain(s), queue {}, management {}) in {} ms",
-                cfg.listen().host(), inbound.port(), cfg.hostname(),
+                cfg.listen().host(), relay.port(), cfg.hostname(),
                 cfg.delivery().mode().name().toLowerCase(java.util.Locale.ROOT),
                 cfg.delivery().mode() == RelayConfig.DeliveryMode.DIRECT
                         ? "to MX port " + cfg.delivery().direct().port() + " tls " + cfg.delivery().direct().tls().name().toLowerCase(java.util.Locale.ROOT)
@@ -154,28 +140,12 @@ final class ServeCommand implements Callable<Integer> {
         ConfigWatcher watcher = new ConfigWatcher(config, holder, loadedDigest);
         watcher.start(Duration.ofSeconds(1));
         CountDownLatch stopped = new CountDownLatch(1);
-        QueueRunner queue = runner;
-        Spool owned = spool;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             watcher.close();
             Duration grace = holder.get().shutdownGrace();
             log.info("shutting down: no new connections or transactions; waiting up to {} for those in flight", grace);
-            // the queue stops starting attempts at once, and finishes its own within the same grace
-            Thread q = queue == null ? null : Thread.ofPlatform().daemon().start(() -> queue.shutdown(grace));
-            inbound.shutdown(grace);
-            relay.close();
-            if (q != null) {
-                try {
-                    q.join(grace.toMillis() + 3_000);
-                } catch (InterruptedException ignored) {
-                    Thread.currentThread().interrupt();
-                }
-            }
+            relay.shutdown(grace);
             doctorTimer.shutdownNow();
-            deliveries.close();
-            if (owned != null) {
-                owned.close();
-            }
             if (managementListener != null) {
                 managementListener.close();
             }
@@ -184,6 +154,15 @@ final class ServeCommand implements Callable<Integer> {
         }, "shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /** The innermost message of {@code e}: "Address already in use", not a wrapper's text. */
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
     }
 
     /**

@@ -71,6 +71,19 @@ public record ConfigDiff(List<String> changed, List<String> restartNeeded) {
         if (Objects.equals(a, b)) {
             return;
         }
+        if (endpointOrNull(a) != null || endpointOrNull(b) != null) {
+            // delivery.smarthost.endpoint is written as two keys, host and port: name those
+            Endpoint ea = endpointOrNull(a);
+            Endpoint eb = endpointOrNull(b);
+            String parent = path.endsWith(".endpoint") ? path.substring(0, path.length() - ".endpoint".length()) : path;
+            if (ea == null || eb == null || !ea.host().equals(eb.host())) {
+                out.add(parent + ".host");
+            }
+            if (ea != null && eb != null && ea.port() != eb.port()) {
+                out.add(parent + ".port (" + ea.port() + " -> " + eb.port() + ")");
+            }
+            return;
+        }
         if (a instanceof Record && b != null && a.getClass() == b.getClass()) {
             for (RecordComponent c : a.getClass().getRecordComponents()) {
                 if (path.isEmpty() && c.getName().equals("source")) {
@@ -106,6 +119,13 @@ public record ConfigDiff(List<String> changed, List<String> restartNeeded) {
         out.add(path + (va != null && vb != null ? " (" + va + " -> " + vb + ")" : ""));
     }
 
+    private static Endpoint endpointOrNull(Object v) {
+        if (v instanceof Optional<?> o) {
+            return o.orElse(null) instanceof Endpoint e ? e : null;
+        }
+        return v instanceof Endpoint e ? e : null;
+    }
+
     private static String shown(Object v) {
         if (v instanceof Optional<?> o) {
             return o.isEmpty() ? "none" : shown(o.get());
@@ -117,7 +137,7 @@ public record ConfigDiff(List<String> changed, List<String> restartNeeded) {
             return e.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
         }
         if (v instanceof Duration d) {
-            return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+            return DurationText.of(d);
         }
         return null;
     }

@@ -1,5 +1,7 @@
 package dev.returnpath.config;
 
+import dev.returnpath.ops.MailEvent;
+import dev.returnpath.ops.MailLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -108,11 +110,7 @@ public final class ConfigWatcher implements AutoCloseable {
         }
         RelayConfig before = holder.swap(next);
         ConfigDiff diff = ConfigDiff.between(before, next);
-        if (diff.restartNeeded().isEmpty()) {
-            log.info("config reloaded from {}: {}", file, diff.summary());
-        } else {
-            log.warn("config reloaded from {}: {}", file, diff.summary());
-        }
+        MailLog.log(new MailEvent.Reload(file.toString(), diff.summary(), !diff.restartNeeded().isEmpty()));
         return new Outcome.Reloaded(next, diff);
     }
 

@@ -31,6 +31,7 @@ public record RelayConfig(
 
     public enum LogFormat { TEXT, JSON }
 
+    /** @param host never bracketed, e.g. {@code ::1}; {@code port} 0 is any free port */
     public record Listen(
             String host,
             int port,
@@ -43,6 +44,11 @@ public record RelayConfig(
 
         public boolean allows(InetAddress client) {
             return allowedNetworks.stream().anyMatch(c -> c.contains(client));
+        }
+
+        /** What the listener binds. */
+        public Endpoint endpoint() {
+            return new Endpoint(host, port);
         }
     }
 
@@ -107,18 +113,34 @@ public record RelayConfig(
 
     public enum DeliveryMode { DIRECT, SMARTHOST }
 
+    /**
+     * The smarthost. {@code endpoint} is {@code delivery.smarthost.host} with its port, present
+     * when a host is set (always, with {@code mode = smarthost}).
+     */
     public record Smarthost(
-            Optional<String> host,
-            int port,
+            Optional<Endpoint> endpoint,
             SmarthostTls tls,
             Optional<Path> caFile,
             Optional<String> username,
             Optional<String> password) {
 
+        /** The port of {@code delivery.smarthost} when no host is set: submission (RFC 6409). */
+        public static final int DEFAULT_PORT = 587;
+
+        /** The host, never bracketed ({@code 2001:db8::25}, not {@code [2001:db8::25]}). */
+        public Optional<String> host() {
+            return endpoint.map(Endpoint::host);
+        }
+
+        /** The endpoint's port; {@link #DEFAULT_PORT} without a host. */
+        public int port() {
+            return endpoint.map(Endpoint::port).orElse(DEFAULT_PORT);
+        }
+
         @Override
         public String toString() {
             // never print the password, not even in a debug dump of the config
-            return "Smarthost[host=" + host.orElse("") + ", port=" + port + ", tls=" + tls
+            return "Smarthost[endpoint=" + endpoint.map(Endpoint::toString).orElse("") + ", tls=" + tls
                     + ", caFile=" + caFile.map(Path::toString).orElse("")
                     + ", username=" + username.orElse("") + ", password=" + (password.isPresent() ? "***" : "") + "]";
         }
@@ -147,13 +169,18 @@ public record RelayConfig(
 
     public enum QueueMode { PASSTHROUGH, SPOOL }
 
-    /** servers are "host" or "host:port"; empty means the system's resolvers. */
-    public record Dns(List<String> servers, Duration timeout) {}
+    /** {@code servers} (port 53 unless written); empty means the system's resolvers. */
+    public record Dns(List<Endpoint> servers, Duration timeout) {}
 
     public record Spf(List<InetAddress> outboundIps, OnFail onFail) {}
 
     public enum OnFail { TEMPFAIL, REJECT, WARN, OFF }
 
-    /** port 0 turns the management listener off. */
-    public record Management(String host, int port) {}
+    /** {@code host} never bracketed; port 0 turns the management listener off. */
+    public record Management(String host, int port) {
+        /** What the management listener binds. */
+        public Endpoint endpoint() {
+            return new Endpoint(host, port);
+        }
+    }
 }

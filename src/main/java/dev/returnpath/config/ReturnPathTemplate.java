@@ -116,14 +116,15 @@ public record ReturnPathTemplate(String text, List<Part> localPart, String domai
                 };
             });
         }
-        if (!Addresses.isValidMailbox(sample + "@" + domain)) {
-            throw new IllegalArgumentException("\"" + text + "\" is not a valid address (local@domain)"
-                    + (parts.size() > 1 || !(parts.get(0) instanceof Part.Literal) ? " once expanded" : ""));
-        }
+        // the length first: isValidMailbox refuses a long local part too, with a vaguer message
         int octets = sample.toString().getBytes(StandardCharsets.UTF_8).length;
         if (octets > MAX_LOCAL_OCTETS) {
             throw new IllegalArgumentException("\"" + text + "\": the local part is over " + MAX_LOCAL_OCTETS
                     + " octets even with the shortest values");
+        }
+        if (!Addresses.isValidMailbox(sample + "@" + domain)) {
+            throw new IllegalArgumentException("\"" + text + "\" is not a valid address (local@domain)"
+                    + (parts.size() > 1 || !(parts.get(0) instanceof Part.Literal) ? " once expanded" : ""));
         }
 
         String fb;

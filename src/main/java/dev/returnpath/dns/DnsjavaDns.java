@@ -1,5 +1,6 @@
 package dev.returnpath.dns;
 
+import dev.returnpath.config.Endpoint;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -69,16 +70,15 @@ public final class DnsjavaDns implements Dns {
     }
 
     /**
-     * Servers as {@code "host"}, {@code "host:port"}, {@code "[v6]:port"} or a bare IPv6 address
-     * (port 53 by default); an empty list means the system's resolvers. {@code timeout} bounds one
-     * query to one server; with several servers, each is tried in turn within
-     * {@code timeout × servers}.
+     * Servers as parsed by {@code config} ({@code dns.servers}, {@code --dns-server}); an empty
+     * list means the system's resolvers. {@code timeout} bounds one query to one server; with
+     * several servers, each is tried in turn within {@code timeout × servers}.
      */
-    public static DnsjavaDns create(List<String> servers, Duration timeout) {
+    public static DnsjavaDns create(List<Endpoint> servers, Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
         List<InetSocketAddress> addresses = new ArrayList<>();
-        for (String server : servers) {
-            addresses.add(parseServer(server));
+        for (Endpoint server : servers) {
+            addresses.add(new InetSocketAddress(server.host(), server.port()));
         }
         if (addresses.isEmpty()) {
             addresses.addAll(ResolverConfig.getCurrentConfig().servers());
@@ -108,48 +108,6 @@ public final class DnsjavaDns implements Dns {
     /** Lookups through {@code resolver}, each waited for at most {@code timeout}. */
     public static DnsjavaDns over(Resolver resolver, Duration timeout) {
         return new DnsjavaDns(Objects.requireNonNull(resolver, "resolver"), Objects.requireNonNull(timeout, "timeout"));
-    }
-
-    static InetSocketAddress parseServer(String server) {
-        String s = server.strip();
-        String host;
-        int port = 53;
-        if (s.startsWith("[")) {
-            int close = s.indexOf(']');
-            if (close < 0) {
-                throw new IllegalArgumentException("DNS server " + server + ": missing ]");
-            }
-            host = s.substring(1, close);
-            String rest = s.substring(close + 1);
-            if (rest.startsWith(":")) {
-                port = parsePort(server, rest.substring(1));
-            } else if (!rest.isEmpty()) {
-                throw new IllegalArgumentException("DNS server " + server + ": expected [address]:port");
-            }
-        } else if (s.indexOf(':') != s.lastIndexOf(':')) {
-            host = s; // a bare IPv6 address
-        } else if (s.indexOf(':') >= 0) {
-            host = s.substring(0, s.indexOf(':'));
-            port = parsePort(server, s.substring(s.indexOf(':') + 1));
-        } else {
-            host = s;
-        }
-        if (host.isEmpty()) {
-            throw new IllegalArgumentException("DNS server " + server + ": empty host");
-        }
-        return new InetSocketAddress(host, port);
-    }
-
-    private static int parsePort(String server, String text) {
-        try {
-            int port = Integer.parseInt(text);
-            if (port < 1 || port > 65535) {
-                throw new NumberFormatException();
-            }
-            return port;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("DNS server " + server + ": port must be 1-65535");
-        }
     }
 
     @Override

@@ -2,7 +2,6 @@ package dev.returnpath.inbound;
 
 import dev.returnpath.config.RelayConfig.BareNewline;
 
-import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,8 +28,24 @@ import java.nio.channels.FileChannel;
  */
 final class DataReceiver {
 
-    /** Headers larger than this are refused: Postfix's header_size_limit is 100 KiB. */
-    static final int MAX_HEADER_BYTES = 1 << 20;
+    /**
+     * A header section larger than this is refused ({@code 552 5.3.4}, after DATA is drained).
+     * Postfix's {@code header_size_limit} is 100 KiB for one header field (it truncates beyond);
+     * here it bounds the whole section, so 256 KiB: two and a half of Postfix's largest field,
+     * ten times the header of a message that went through a few ARC-signing lists. The header is
+     * the part of a message the relay holds in memory (parsed, rewritten, and kept while the
+     * upstream answers), so this limit times {@code max-connections} is the heap an attacker on
+     * the allowed network can pin: 1 MiB sections (the former limit) copied a few times each
+     * took a relay at {@code -Xmx64m} down with 12 sessions.
+     */
+    static final int MAX_HEADER_BYTES = 256 * 1024;
+
+    /**
+     * At most this many header fields: 209,000 fields of four bytes held 25 MB as parsed
+     * {@code HeaderBlock.Field}s. A message with more (50 Received lines, a hop count limit's
+     * worth, and every other field a mail client writes, are a few hundred) is refused.
+     */
+    static final int MAX_HEADER_FIELDS = 1000;
 
     private static final int CHUNK = 64 * 1024;
     /**
@@ -61,9 +76,11 @@ final class DataReceiver {
         ch.position(0);
         Body body = new Body(Channels.newOutputStream(ch), maxSize, policy); // not closed: that would close ch
         byte[] buf = new byte[CHUNK];
-        boolean first = true;
+        // only DATA is dot-stuffed: BDAT content is taken as it is (RFC 3030 §2), "..x" included
+        boolean first = in instanceof org.subethamail.smtp.internal.io.DotUnstuffingInputStream;
         int n;
         while ((n = in.read(buf)) != -1) {
+            DataDeadline.check();
             int i = 0;
             if (first && n > 0) {
                 first = false;
@@ -110,6 +127,7 @@ final class DataReceiver {
             if (n == -1) {
                 throw new EOFException("Pre-mature end of <CRLF>.<CRLF> terminated data");
             }
+            DataDeadline.check(); // a client that trickles bytes in is cut at the DATA deadline
             int i = 0;
             int from = 0; // start of the bytes of this chunk not yet handed to body
             boolean reread = false;
@@ -196,7 +214,13 @@ final class DataReceiver {
         boolean tooBig;
         boolean headerTooBig;
         boolean bare;
-        final ByteArrayOutputStream header = new ByteArrayOutputStream(4096);
+        /**
+         * Bytes of the header section so far. The header is not copied as it streams by: it is
+         * the file's first bytes, read back once at {@link #finish} into an array of its exact
+         * size (a growing buffer held up to twice the section, then copied it once more).
+         */
+        long headerLength;
+        int headerFields;
         boolean headerDone;
         private boolean atLineStart = true; // the last emitted bytes were CRLF (or nothing)
         private boolean cr;                 // the last byte seen was a CR, not emitted yet
@@ -266,8 +290,17 @@ final class DataReceiver {
             if (fsync) {
                 ch.force(true);
             }
-            byte[] h = header.toByteArray();
-            long bodyOffset = headerDone ? h.length : written;
+            // what was written of the header (a message over max-message-size may have stopped it)
+            // (none when it is over the limit: the message is refused unread)
+            int keep = headerTooBig ? 0 : (int) Math.min(headerLength, Math.min(written, max));
+            byte[] h = new byte[keep];
+            java.nio.ByteBuffer hb = java.nio.ByteBuffer.wrap(h);
+            while (hb.hasRemaining()) {
+                if (ch.read(hb, hb.position()) < 0) {
+                    throw new EOFException("the header section written to the spool file is gone");
+                }
+            }
+            long bodyOffset = headerDone ? headerLength : written;
             return new Received(written, h, bodyOffset, tooBig, headerTooBig, bare);
         }
 
@@ -293,6 +326,9 @@ final class DataReceiver {
 
         private void text(byte[] b, int off, int n) {
             if (!headerDone) {
+                if (atLineStart && b[off] != ' ' && b[off] != '\t' && ++headerFields > MAX_HEADER_FIELDS) {
+                    headerTooBig = true; // a line that is not a continuation starts a field
+                }
                 headerBytes(b, off, n);
             }
             put(b, off, n);
@@ -300,12 +336,10 @@ final class DataReceiver {
         }
 
         private void headerBytes(byte[] b, int off, int n) {
-            int room = MAX_HEADER_BYTES - header.size();
-            if (n > room) {
+            headerLength += n;
+            if (headerLength > MAX_HEADER_BYTES) {
                 headerTooBig = true;
-                n = Math.max(0, room);
             }
-            header.write(b, off, n);
         }
 
         private void put(byte[] b, int off, int n) {

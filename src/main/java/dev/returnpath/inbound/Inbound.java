@@ -41,14 +41,19 @@ public final class Inbound implements AutoCloseable {
     /** Sessions between MAIL and the end of their transaction (the reply to DATA written). */
     private final Set<MessageContext> inTransaction = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
+    /**
+     * A whole DATA's deadline ({@link DataDeadline}). DESIGN's {@code listen.limits.data-timeout}
+     * (default 5m) is not a configuration key yet: until it is, this constant, which tests lower.
+     */
+    static final Duration DATA_TIMEOUT = Duration.ofMinutes(5);
+    private volatile Duration dataTimeout = DATA_TIMEOUT;
 
-    public Inbound(ConfigHolder configs, Relay relay, Clock clock) throws UnknownHostException {
+    public Inbound(ConfigHolder configs, Receiver receiver, Clock clock) throws UnknownHostException {
         RelayConfig cfg = configs.get();
         RelayConfig.Listen listen = cfg.listen();
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
-        String bind = listen.host().startsWith("[") ? listen.host().substring(1, listen.host().length() - 1) : listen.host();
         this.server = SMTPServer.port(listen.port())
-                .bindAddress(InetAddress.getByName(bind))
+                .bindAddress(InetAddress.getByName(listen.host())) // never bracketed: config parsed it
                 .hostName(cfg.hostname())
                 .softwareName("returnpath")
                 .insertReceivedHeaders(false)
@@ -61,8 +66,20 @@ public final class Inbound implements AutoCloseable {
                 .connectionTimeout((int) Math.min(Integer.MAX_VALUE, listen.idleTimeout().toMillis()), TimeUnit.MILLISECONDS)
                 .executorService(executor)
                 .sessionHandler(new AccessCheck(configs))
-                .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, relay, clock, this))
+                .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, receiver, clock, this))
                 .build();
+        // MAIL SIZE= above 2^31-1 made SubEtha's MAIL throw (421): judged first (MailSizeCheck)
+        server.getCommandHandler().addCommand(new MailSizeCheck(server.getCommandHandler().getCommand("MAIL"),
+                () -> configs.get().listen().maxMessageSize()));
+        for (String verb : List.of("DATA", "BDAT")) {
+            server.getCommandHandler().addCommand(DataDeadline.around(server.getCommandHandler().getCommand(verb),
+                    () -> dataTimeout));
+        }
+    }
+
+    /** For tests: a shorter whole-DATA deadline. */
+    void dataTimeout(Duration timeout) {
+        this.dataTimeout = timeout;
     }
 
     public void start() {

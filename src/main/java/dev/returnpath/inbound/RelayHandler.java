@@ -24,15 +24,15 @@ import java.util.Optional;
 final class RelayHandler implements MessageHandler {
     private final MessageContext context;
     private final ConfigHolder configs;
-    private final Relay relay;
+    private final Receiver receiver;
     private final Clock clock;
     private final Inbound inbound;
     private Transaction transaction;
 
-    RelayHandler(MessageContext context, ConfigHolder configs, Relay relay, Clock clock, Inbound inbound) {
+    RelayHandler(MessageContext context, ConfigHolder configs, Receiver receiver, Clock clock, Inbound inbound) {
         this.context = context;
         this.configs = configs;
-        this.relay = relay;
+        this.receiver = receiver;
         this.clock = clock;
         this.inbound = inbound;
     }
@@ -71,7 +71,7 @@ final class RelayHandler implements MessageHandler {
         Optional<InputStream> raw = data instanceof DotUnstuffingInputStream && context instanceof Session s
                 && s.getRawInput().markSupported() ? Optional.of(s.getRawInput()) : Optional.empty();
         try {
-            return relay.accept(transaction, data, raw);
+            return receiver.accept(transaction, data, raw);
         } catch (RejectException e) {
             // SubEtha does not reset the transaction after a rejected DATA: without this, the
             // next MAIL would get "503 Sender already specified".

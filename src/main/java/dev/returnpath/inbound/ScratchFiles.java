@@ -3,9 +3,13 @@ package dev.returnpath.inbound;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
+import dev.returnpath.queue.SpoolDirectory;
+
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
@@ -18,11 +22,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * (an inode and a journal entry each way: about a quarter of its CPU at 16 sessions, in the
  * profile of docs/benchmarks.md). A scratch file is instead written from offset 0 again for the
  * next message, and only the first {@code size} bytes of it mean anything: readers get the open
- * channel and the length, never the path, so a stale tail is never read, and a scratch file
+ * channel and the length, never the path, so a stale tail is never read (and none is kept: a
+ * file given back is cut to the message it held), and a scratch file
  * unlinked from under an open channel (the start-up clean-up of another relay on the same
  * directory) still reads back what was written.
  *
- * <p>Files are named {@code scratch-TOKEN-N} with a random token per pool, so two relays on one
+ * <p>Files are created 0600, in a directory that must not be a symbolic link (see
+ * {@code SpoolDirectory}). They are named {@code scratch-TOKEN-N} with a random token per pool, so two relays on one
  * directory, or a restarted one, never collide. At most {@link #MAX_IDLE} wait in the pool;
  * one given back after a message above {@link #KEEP_BYTES} is truncated, so that a burst of
  * large messages does not keep their disk space. {@link #close} deletes the idle ones.
@@ -70,7 +76,9 @@ final class ScratchFiles implements AutoCloseable {
      */
     static int removeLeftovers(Path dir) throws IOException {
         int removed = 0;
-        if (!Files.isDirectory(dir)) {
+        // incoming -> /elsewhere must not make a start empty /elsewhere
+        SpoolDirectory.refuseSymbolicLink(dir);
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             return 0;
         }
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
@@ -92,10 +100,12 @@ final class ScratchFiles implements AutoCloseable {
             }
             s.delete(); // queue.dir changed (it takes a restart), or the channel broke
         }
-        Files.createDirectories(dir);
+        SpoolDirectory.refuseSymbolicLink(dir);
+        SpoolDirectory.createPrivateDirectory(dir);
         Path path = dir.resolve("scratch-" + token + "-" + seq.incrementAndGet());
-        FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-                StandardOpenOption.WRITE);
+        // 0600 whatever the umask: it holds a message; CREATE_NEW does not follow a planted link
+        FileChannel ch = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE), SpoolDirectory.PRIVATE_FILE);
         return new Scratch(dir, path, ch);
     }
 
@@ -108,13 +118,13 @@ final class ScratchFiles implements AutoCloseable {
             s.delete();
             return;
         }
-        if (size > KEEP_BYTES) {
-            try {
-                s.channel.truncate(0);
-            } catch (IOException e) {
-                s.delete();
-                return;
-            }
+        try {
+            // a message's bytes must not outlive it past the next, shorter one: the file holds
+            // only the last message (ftruncate to a smaller size: no allocation, no new inode)
+            s.channel.truncate(size > KEEP_BYTES ? 0 : size);
+        } catch (IOException e) {
+            s.delete();
+            return;
         }
         idle.offerFirst(s);
     }

@@ -18,6 +18,8 @@ final class Transaction {
     final String reversePath;
     final List<String> forwardPaths = new ArrayList<>();
     final ZonedDateTime arrival;
+    /** The name the client authenticated as (listener AUTH), when it did. */
+    final java.util.Optional<String> authUser;
 
     Transaction(RelayConfig config, InetAddress client, String helo, String reversePath, ZonedDateTime arrival) {
         this.config = config;
@@ -25,5 +27,6 @@ final class Transaction {
         this.helo = helo;
         this.reversePath = reversePath;
         this.arrival = arrival;
+        this.authUser = java.util.Optional.empty();
     }
 }

@@ -1,6 +1,5 @@
 package dev.returnpath.message;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -53,7 +52,7 @@ public final class HeaderBlock {
      * an empty name, so that nothing is dropped.
      */
     public static HeaderBlock parse(byte[] raw) {
-        List<Field> out = new ArrayList<>();
+        List<Field> out = new ArrayList<>(Math.min(64, raw.length / 16 + 1));
         int i = 0;
         int n = raw.length;
         while (i < n) {
@@ -160,12 +159,34 @@ public final class HeaderBlock {
         return new HeaderBlock(out);
     }
 
+    /** The bytes of every field, in order: {@link #length} of them, in one array of that size. */
     public byte[] toBytes() {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] out = new byte[Math.toIntExact(length())];
+        int at = 0;
         for (Field f : fields) {
-            out.writeBytes(f.raw());
+            System.arraycopy(f.raw(), 0, out, at, f.raw().length);
+            at += f.raw().length;
         }
-        return out.toByteArray();
+        return out;
+    }
+
+    /** How many bytes {@link #toBytes} and {@link #writeTo} give. */
+    public long length() {
+        long n = 0;
+        for (Field f : fields) {
+            n += f.raw().length;
+        }
+        return n;
+    }
+
+    /**
+     * Writes the fields to {@code out} without a copy of the whole block: the header is what the
+     * relay holds in memory per message, so it is not duplicated on its way out.
+     */
+    public void writeTo(java.io.OutputStream out) throws java.io.IOException {
+        for (Field f : fields) {
+            out.write(f.raw());
+        }
     }
 
     public static String lower(String s) {

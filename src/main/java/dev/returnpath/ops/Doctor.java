@@ -337,7 +337,7 @@ public final class Doctor {
             steps = new dev.returnpath.delivery.DirectDelivery(config, dns).probe(toDomain.get());
         } else {
             RelayConfig.Smarthost sm = config.delivery().smarthost();
-            subject = sm.host().orElse("") + ":" + sm.port();
+            subject = sm.endpoint().map(Object::toString).orElse(":" + sm.port()); // [v6]:port
             steps = upstream.apply(config);
         }
         boolean direct = config.delivery().mode() == RelayConfig.DeliveryMode.DIRECT;

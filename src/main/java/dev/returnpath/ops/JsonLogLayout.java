@@ -3,19 +3,34 @@ package dev.returnpath.ops;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.LayoutBase;
 
+import org.slf4j.event.KeyValuePair;
+
 import java.time.Instant;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 
 /**
- * {@code log.format = json}: one JSON object per line. A mail log line
- * ({@code ID: key=value ...}) becomes an object with the same keys as the text line, plus
- * {@code id}; the text in parentheses after {@code status=} becomes {@code reply}. Other lines
- * keep their text in {@code message}.
+ * {@code log.format = json}: one JSON object per line, with {@code time}, {@code level} and
+ * {@code logger} first. A mail log line is written from its {@link MailEvent} (the key-value
+ * pair {@code mail} that {@link MailLog#log} attaches), never from its text: {@code id} (absent
+ * for a relay-wide event such as a reload), then one key per field of the event, in the order of
+ * the text line, with the same names:
+ * <ul>
+ * <li>{@code key=value} and {@code key="text"} become {@code "key":"value"};</li>
+ * <li>{@code key=<address>} becomes {@code "key":"<address>"}, brackets included, so that the
+ *     null sender is {@code "<>"};</li>
+ * <li>the text in parentheses after {@code status=} becomes {@code reply}; another comment is
+ *     named by its event ({@code note}, {@code problem}, {@code advice});</li>
+ * <li>words without a key in the text line get the key their event names: {@code removed} is
+ *     {@code "event":"removed"}, a DSN notice {@code "notification"} and {@code "dsn-id"}, a
+ *     reload {@code "event":"config reloaded"}, {@code "file"} and {@code "changes"}.</li>
+ * </ul>
+ * Values pass through {@link MailLog#printable} as in the text line, then {@link Json#quote}.
+ * Each key appears once: a value can hold anything, it stays one JSON string. Other lines keep
+ * their text in {@code message}; a throwable adds {@code error}.
  */
 public final class JsonLogLayout extends LayoutBase<ILoggingEvent> {
-    private static final Pattern MAIL_LINE = Pattern.compile("^([0-9A-F]{8,16}): (.*)$", Pattern.DOTALL);
-    private static final Pattern PAIR = Pattern.compile("([a-z][a-z0-9-]*)=(\"[^\"]*\"|<[^>]*>|\\S+)( \\(((?:[^()]|\\([^()]*\\))*)\\))?");
 
     @Override
     public String doLayout(ILoggingEvent e) {
@@ -23,28 +38,85 @@ public final class JsonLogLayout extends LayoutBase<ILoggingEvent> {
         b.append("{\"time\":").append(Json.quote(Instant.ofEpochMilli(e.getTimeStamp()).toString()))
                 .append(",\"level\":").append(Json.quote(e.getLevel().toString()))
                 .append(",\"logger\":").append(Json.quote(e.getLoggerName()));
-        String msg = e.getFormattedMessage();
-        Matcher m = MAIL_LINE.matcher(msg);
-        if (m.matches() && m.group(2).contains("=")) {
-            b.append(",\"id\":").append(Json.quote(m.group(1)));
-            Matcher p = PAIR.matcher(m.group(2));
-            while (p.find()) {
-                String v = p.group(2);
-                if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
-                    v = v.substring(1, v.length() - 1);
-                }
-                b.append(',').append(Json.quote(p.group(1))).append(':').append(Json.quote(v));
-                if (p.group(4) != null) {
-                    b.append(",\"reply\":").append(Json.quote(p.group(4)));
-                }
+        MailEvent mail = mailEvent(e.getKeyValuePairs());
+        if (mail != null) {
+            if (!mail.id().isEmpty()) {
+                b.append(",\"id\":").append(Json.quote(mail.id()));
             }
+            mail.render(new JsonFields(b));
         } else {
-            b.append(",\"message\":").append(Json.quote(msg));
+            b.append(",\"message\":").append(Json.quote(e.getFormattedMessage()));
         }
         if (e.getThrowableProxy() != null) {
             b.append(",\"error\":").append(Json.quote(e.getThrowableProxy().getClassName() + ": " + e.getThrowableProxy().getMessage()));
         }
         return b.append("}\n").toString();
+    }
+
+    private static MailEvent mailEvent(List<KeyValuePair> pairs) {
+        if (pairs != null) {
+            for (KeyValuePair p : pairs) {
+                if ("mail".equals(p.key) && p.value instanceof MailEvent m) {
+                    return m;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The JSON writer of a mail event: {@code ,"key":"value"} per field. */
+    private static final class JsonFields implements MailEvent.Fields {
+        private final StringBuilder b;
+        // the layout's own keys come first; a key an event repeated by mistake gets a suffix
+        private final Set<String> keys = new HashSet<>(Set.of("time", "level", "logger", "id", "message", "error"));
+
+        JsonFields(StringBuilder b) {
+            this.b = b;
+        }
+
+        private MailEvent.Fields put(String key, String value) {
+            String k = key;
+            for (int n = 2; !keys.add(k); n++) {
+                k = key + "-" + n;
+            }
+            b.append(',').append(Json.quote(k)).append(':').append(Json.quote(value));
+            return this;
+        }
+
+        @Override
+        public MailEvent.Fields field(String key, String value) {
+            return put(key, MailLog.printable(value));
+        }
+
+        @Override
+        public MailEvent.Fields address(String key, String address) {
+            return put(key, "<" + MailLog.printable(address) + ">");
+        }
+
+        @Override
+        public MailEvent.Fields quoted(String key, String text) {
+            return put(key, MailLog.printable(text));
+        }
+
+        @Override
+        public MailEvent.Fields comment(String key, String text) {
+            return put(key, MailLog.printable(text));
+        }
+
+        @Override
+        public MailEvent.Fields words(String key, String text) {
+            return put(key, MailLog.printable(text));
+        }
+
+        @Override
+        public MailEvent.Fields label(String key, String text) {
+            return put(key, MailLog.printable(text));
+        }
+
+        @Override
+        public MailEvent.Fields phrase(String text) {
+            return this;
+        }
     }
 
     /** Switches the console appender of logback's root logger to this layout. */

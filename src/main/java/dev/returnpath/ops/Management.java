@@ -2,6 +2,7 @@ package dev.returnpath.ops;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.returnpath.config.Endpoint;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -104,10 +105,15 @@ public final class Management implements AutoCloseable {
         }
     }
 
+    /** On {@code host} (a name or an address, never bracketed: {@code management.host}) and {@code port}. */
     public Management(String host, int port, Metrics metrics, Readiness readiness, BooleanSupplier listenerAlive)
             throws IOException {
-        String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getByName(h), port), 64);
+        this(new Endpoint(host, port), metrics, readiness, listenerAlive);
+    }
+
+    public Management(Endpoint bind, Metrics metrics, Readiness readiness, BooleanSupplier listenerAlive)
+            throws IOException {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getByName(bind.host()), bind.port()), 64);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/healthz", ex -> {
             boolean alive = listenerAlive.getAsBoolean();

@@ -133,7 +133,8 @@ final class Journal implements AutoCloseable {
      * already emptied. The first segment is created by the first commit.
      */
     static Journal writer(Path dir, long segmentLimit, long nextNumber) throws IOException {
-        Files.createDirectories(dir);
+        SpoolDirectory.refuseSymbolicLink(dir);
+        SpoolDirectory.createPrivateDirectory(dir);
         return new Journal(dir, segmentLimit, true, nextNumber);
     }
 
@@ -436,8 +437,8 @@ final class Journal implements AutoCloseable {
         }
         long number = nextNumber++;
         Path p = dir.resolve(String.format("%016x.log", number));
-        FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-                StandardOpenOption.WRITE);
+        FileChannel ch = FileChannel.open(p, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE), SpoolDirectory.PRIVATE_FILE);
         try {
             Spool.fsyncDirectory(dir); // the new name must survive a crash with the records in it
         } catch (IOException e) {

@@ -79,7 +79,8 @@ public final class Spool implements AutoCloseable {
         this.ownerLock = ownerLock;
         // absent only for inspect() of a spool never created: then there is nothing to lock
         this.entryLocks = Files.isDirectory(root) ? FileChannel.open(root.resolve("entries.lock"),
-                StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE) : null;
+                java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE),
+                SpoolDirectory.PRIVATE_FILE) : null;
         for (int i = 0; i < stripes.length; i++) {
             stripes[i] = new java.util.concurrent.locks.ReentrantLock();
         }
@@ -105,10 +106,9 @@ public final class Spool implements AutoCloseable {
 
     /** {@link #open(Path)} with journal segments of {@code segmentLimit} bytes (small in tests). */
     static Spool open(Path root, long segmentLimit) throws IOException {
-        Files.createDirectories(root.resolve("queue"));
-        Files.createDirectories(root.resolve("incoming"));
-        FileChannel ch = FileChannel.open(root.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE);
+        SpoolDirectory.prepare(root);
+        FileChannel ch = FileChannel.open(root.resolve("lock"), java.util.Set.of(StandardOpenOption.CREATE,
+                StandardOpenOption.READ, StandardOpenOption.WRITE), SpoolDirectory.PRIVATE_FILE);
         FileLock lock;
         try {
             lock = ch.tryLock();
@@ -175,11 +175,29 @@ public final class Spool implements AutoCloseable {
     }
 
     public Path messageFile(String id) {
-        return queue.resolve(id + ".eml");
+        return queue.resolve(checkedId(id) + ".eml");
     }
 
     private Path envelopeFile(String id) {
-        return queue.resolve(id + ".env");
+        return queue.resolve(checkedId(id) + ".env");
+    }
+
+    /**
+     * {@code id} when it can name an entry; a {@link NotAQueueIdException} otherwise, before it
+     * becomes a path ({@code queue show ../../x} must not read outside the spool).
+     */
+    private static String checkedId(String id) throws NotAQueueIdException {
+        if (!SpoolDirectory.isQueueId(id)) {
+            throw new NotAQueueIdException(id);
+        }
+        return id;
+    }
+
+    /** A string that is not a queue ID (letters and digits, at most 64) was given as one. */
+    public static final class NotAQueueIdException extends IllegalArgumentException {
+        NotAQueueIdException(String id) {
+            super("not a queue ID: \"" + id + "\" (queue IDs are letters and digits, such as 18F3A2B4C5D6E)");
+        }
     }
 
     // ---------------------------------------------------------------- commit
@@ -262,8 +280,8 @@ public final class Spool implements AutoCloseable {
         Path env = envelopeFile(entry.id());
         boolean done = false;
         try {
-            try (FileChannel ch = FileChannel.open(eml, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE)) {
+            try (FileChannel ch = FileChannel.open(eml, java.util.Set.of(StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE), SpoolDirectory.PRIVATE_FILE)) {
                 OutputStream out = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 64 * 1024);
                 message.writeTo(out);
                 out.flush();
@@ -288,8 +306,8 @@ public final class Spool implements AutoCloseable {
      */
     private void writeEnvelope(QueueEntry entry, Path env) throws IOException {
         Path tmp = queue.resolve(entry.id() + ".env.tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        try (FileChannel ch = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE), SpoolDirectory.PRIVATE_FILE)) {
             java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(entry.toBytes());
             while (buf.hasRemaining()) {
                 ch.write(buf);
@@ -352,7 +370,8 @@ public final class Spool implements AutoCloseable {
     /** Moves an unreadable entry to {@code corrupt/}, so that it is neither lost nor retried forever. */
     public void setAside(String id) throws IOException {
         Path corrupt = root.resolve("corrupt");
-        Files.createDirectories(corrupt);
+        SpoolDirectory.refuseSymbolicLink(corrupt);
+        SpoolDirectory.createPrivateDirectory(corrupt);
         for (Path p : List.of(envelopeFile(id), messageFile(id))) {
             if (Files.exists(p)) {
                 Files.move(p, corrupt.resolve(p.getFileName()), StandardCopyOption.REPLACE_EXISTING);
@@ -366,7 +385,10 @@ public final class Spool implements AutoCloseable {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(queue, "*.env")) {
             for (Path p : ds) {
                 String name = p.getFileName().toString();
-                out.add(name.substring(0, name.length() - ".env".length()));
+                String id = name.substring(0, name.length() - ".env".length());
+                if (SpoolDirectory.isQueueId(id)) {
+                    out.add(id); // anything else was not written by a relay
+                }
             }
         } catch (NoSuchFileException e) {
             // no queue/ yet
@@ -472,7 +494,11 @@ public final class Spool implements AutoCloseable {
             return; // no spool yet: nothing to flush
         }
         Path f = root.resolve("flush");
-        Files.writeString(f, java.time.Instant.now() + "\n");
+        SpoolDirectory.refuseSymbolicLink(f); // written by the queue command, often run as root
+        try (FileChannel ch = FileChannel.open(f, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.LinkOption.NOFOLLOW_LINKS), SpoolDirectory.PRIVATE_FILE)) {
+            ch.write(java.nio.ByteBuffer.wrap((java.time.Instant.now() + "\n").getBytes(StandardCharsets.US_ASCII)));
+        }
     }
 
     /** True (once) when a flush was requested since the last call. */

@@ -180,6 +180,26 @@ class QueueCommandTest {
     }
 
     @Test
+    void showAndDeleteOfAPathInsteadOfAnIdTouchNothingOutsideTheSpool() throws Exception {
+        String id = queue("apache@web01.internal", "one@gmail.test");
+        // a victim beside the spool, shaped like an entry: queue/../../victim.{env,eml}
+        Path env = dir.resolve("victim.env");
+        Path eml = dir.resolve("victim.eml");
+        Files.copy(spoolDir.resolve("queue").resolve(id + ".env"), env);
+        Files.writeString(eml, "Subject: private\r\n\r\nsecret\r\n");
+        for (String bad : List.of("../../victim", "../queue/" + id, "x/y", "", ".", "..")) {
+            Run show = run("queue", "show", bad, "--body", "--config", conf.toString());
+            assertThat(show.exit()).as("show %s", bad).isEqualTo(Main.EXIT_USAGE);
+            assertThat(show.out()).doesNotContain("secret").doesNotContain("apache@web01.internal");
+            assertThat(run("queue", "delete", bad, "--config", conf.toString()).exit()).as("delete %s", bad)
+                    .isEqualTo(Main.EXIT_USAGE);
+        }
+        assertThat(env).exists();
+        assertThat(eml).exists();
+        assertThat(relay.spool.ids()).containsExactly(id);
+    }
+
+    @Test
     void queueWithoutASubcommandIsAUsageError() {
         assertThat(run("queue").exit()).isEqualTo(Main.EXIT_USAGE);
     }

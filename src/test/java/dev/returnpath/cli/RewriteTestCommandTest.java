@@ -214,4 +214,26 @@ class RewriteTestCommandTest {
         assertThat(run("--from", "a@example.com").code()).isEqualTo(Main.EXIT_USAGE);
         assertThat(run("--mail-from", "a@b.example").code()).isEqualTo(Main.EXIT_USAGE);
     }
+
+    @Test
+    void showHeadersPrintsTheHeaderSectionThatLeavesWithTheAppsReturnPathRemovedAndOurReceivedOnTop() throws Exception {
+        Run r = run("--mail-from", "apache@web01.internal", "--from", "Shop <noreply@example.com>",
+                "--rcpt", "user@gmail.com", "--header", "Return-Path: <apache@web01.internal>",
+                "--header", "Subject: order", "--show-headers", "--json");
+        assertThat(r.code()).isZero();
+        JsonNode j = r.json();
+        assertThat(j.get("header-changes")).extracting(JsonNode::asText)
+                .contains("removed the Return-Path field (the receiving server writes its own)");
+        List<String> out = new ArrayList<>();
+        j.get("headers-out").forEach(n -> out.add(n.asText()));
+        assertThat(out).hasSize(3);
+        assertThat(out.get(0)).startsWith("Received: from rewrite-test ([127.0.0.1])").contains("(returnpath) with ESMTP id REWRITETEST")
+                .contains("for <user@gmail.com>");
+        assertThat(out.subList(1, 3)).containsExactly("From: Shop <noreply@example.com>", "Subject: order");
+        Run text = run("--mail-from", "apache@web01.internal", "--from", "Shop <noreply@example.com>",
+                "--header", "Return-Path: <x@y.example>", "--show-headers");
+        assertThat(text.out()).contains("leaves       From: Shop <noreply@example.com>").doesNotContain("leaves       Return-Path");
+        assertThat(run("--mail-from", "apache@web01.internal", "--from", "Shop <noreply@example.com>", "--json").json()
+                .has("headers-out")).isFalse();
+    }
 }

@@ -5,8 +5,16 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -70,7 +78,16 @@ class ConfigLoaderTest {
     void missingFileIsAnErrorNotAnEmptyConfig() {
         assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("nope.conf")))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageEndingWith("nope.conf: no such file");
+                .hasMessage(dir.resolve("nope.conf") + ": no such file (the working directory is "
+                        + Path.of("").toAbsolutePath() + "); --config FILE reads another file");
+    }
+
+    @Test
+    void aMissingRelativeFileIsNamedWithTheWorkingDirectoryAndTheOptionThatPicksAnother() {
+        assertThatThrownBy(() -> ConfigLoader.load(Path.of("conf/nope.conf")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("conf/nope.conf: no such file (relative to the working directory "
+                        + Path.of("").toAbsolutePath() + "); --config FILE reads another file");
     }
 
     @Test
@@ -334,6 +351,150 @@ class ConfigLoaderTest {
         assertThat(c.domains().get("example.com").template().usesHash()).isTrue();
         assertThat(c.domains().get("example.com").fromAddress()).contains("noreply@mail.example.com");
         assertThat(c.domains().get("example.org").template().fallback()).isEqualTo("bounces@example.org");
+    }
+
+    @Test
+    void aFragmentPastedAfterTheBlockIsRefusedNotIgnored() throws Exception {
+        Path f = write(BASE + """
+                delivery {
+                  mode = smarthost
+                }
+                """);
+        ConfigException e = catchConfig(f);
+        assertThat(e.file()).isEqualTo(f.toString());
+        assertThat(e.line()).isEqualTo(6);
+        assertThat(e.key()).isEqualTo("delivery");
+        assertThat(e.getMessage()).isEqualTo(f + ":6: delivery: unknown top-level key: every setting goes inside "
+                + "returnpath { } (write returnpath.delivery, or move it into the block)");
+    }
+
+    @Test
+    void serveStopsWithExit78OnAKeyOutsideTheBlock() throws Exception {
+        Path f = write(BASE + "delivery.mode = smarthost\n");
+        assertThat(dev.returnpath.cli.Main.execute("serve", "--config", f.toString()))
+                .isEqualTo(dev.returnpath.cli.Main.EXIT_CONFIG).isEqualTo(78);
+    }
+
+    @Test
+    void aTopLevelKeyThatIsNoSectionIsRefusedToo() throws Exception {
+        Path f = write("relayhost = \"[127.0.0.1]:2525\"\n" + BASE);
+        ConfigException e = catchConfig(f);
+        assertThat(e.line()).isEqualTo(1);
+        assertThat(e.getMessage()).isEqualTo(f + ":1: relayhost: unknown top-level key: every setting goes inside returnpath { }");
+    }
+
+    @Test
+    void whatTypesafeMergesItselfIsNotAnUnknownKey() throws Exception {
+        // system properties (java.*, user.*, os.*) are layered over the file, and ${?VAR} reads
+        // the environment: neither is a key the operator wrote
+        assertThat(System.getProperties()).containsKey("java.home");
+        RelayConfig c = ConfigLoader.load(write(BASE + "returnpath.hostname = ${?RETURNPATH_TEST_UNSET_VARIABLE}\n"),
+                Map.of("HOME", "/root"));
+        assertThat(c.hostname()).isEqualTo("relay.example.com");
+    }
+
+    @Test
+    void aSystemPropertyUnderReturnpathIsNotAKeyOfTheFile() throws Exception {
+        // Main sets -Dreturnpath.log.target for every command; Typesafe layers system properties
+        // over the file, so the tree has it, and a load must not call it an unknown key
+        String before = System.getProperty("returnpath.log.target");
+        System.setProperty("returnpath.log.target", "System.err");
+        com.typesafe.config.ConfigFactory.invalidateCaches();
+        try {
+            RelayConfig c = ConfigLoader.load(write(BASE), Map.of());
+            assertThat(c.hostname()).isEqualTo("relay.example.com");
+        } finally {
+            if (before == null) {
+                System.clearProperty("returnpath.log.target");
+            } else {
+                System.setProperty("returnpath.log.target", before);
+            }
+            com.typesafe.config.ConfigFactory.invalidateCaches();
+        }
+    }
+
+    @Test
+    void theDottedFormOfAKeyIsInsideTheBlock() throws Exception {
+        RelayConfig c = ConfigLoader.load(write(BASE + "returnpath.delivery.mode = smarthost\n"));
+        assertThat(c.delivery().mode()).isEqualTo(RelayConfig.DeliveryMode.SMARTHOST);
+    }
+
+    @Test
+    void aDurationOutOfRangeIsWrittenAsTheFileWritesIt() throws Exception {
+        Path f = write(BASE + "returnpath.listen.idle-timeout = 5ms\n");
+        assertThat(catchConfig(f).getMessage())
+                .isEqualTo(f + ":6: returnpath.listen.idle-timeout: must be between 1s and 1h, got 5ms");
+    }
+
+    /** Every RETURNPATH_* variable the documentation names, the value a test gives it, and where it lands. */
+    static final Map<String, Map.Entry<String, Function<RelayConfig, Object>>> VARIABLES = Map.of(
+            "RETURNPATH_HOSTNAME", Map.entry("relay.example.org", RelayConfig::hostname),
+            "RETURNPATH_LISTEN_HOST", Map.entry("0.0.0.0", c -> c.listen().host()),
+            "RETURNPATH_MANAGEMENT_HOST", Map.entry("0.0.0.0", c -> c.management().host()),
+            "RETURNPATH_QUEUE_DIR", Map.entry("/var/spool/returnpath", c -> c.queue().dir().toString()),
+            "RETURNPATH_HASH_KEY", Map.entry("0123456789abcdef-from-env",
+                    c -> c.rewrite().hashKey().map(k -> new String(k.bytes(), StandardCharsets.UTF_8)).orElse("")),
+            "RETURNPATH_SMARTHOST_USERNAME", Map.entry("relay@example.com", c -> c.delivery().smarthost().username().orElse("")),
+            "RETURNPATH_SMARTHOST_PASSWORD", Map.entry("env-s3cret", c -> c.delivery().smarthost().password().orElse("")));
+
+    @Test
+    void everyDocumentedVariableTakesEffectWithTheShippedFile() throws Exception {
+        Map<String, String> env = new java.util.HashMap<>();
+        VARIABLES.forEach((name, v) -> env.put(name, v.getKey()));
+        RelayConfig c = ConfigLoader.load(Path.of("conf/returnpath.conf"), env);
+        VARIABLES.forEach((name, v) -> assertThat(v.getValue().apply(c)).as(name).isEqualTo(v.getKey()));
+    }
+
+    @Test
+    void withoutTheVariablesTheShippedFileKeepsTheLoopbackDefaults() throws Exception {
+        RelayConfig c = ConfigLoader.load(Path.of("conf/returnpath.conf"), Map.of());
+        assertThat(c.listen().host()).isEqualTo("127.0.0.1");
+        assertThat(c.management().host()).isEqualTo("127.0.0.1");
+        assertThat(c.queue().dir()).isEqualTo(Path.of("spool"));
+        assertThat(c.rewrite().hashKey()).isEmpty();
+        assertThat(c.delivery().smarthost().username()).isEmpty();
+    }
+
+    @Test
+    void theVariableTableCoversEveryVariableTheDocumentationNames() throws Exception {
+        Set<String> documented = new TreeSet<>();
+        Pattern name = Pattern.compile("RETURNPATH_[A-Z0-9]+(?:_[A-Z0-9]+)*");
+        try (Stream<Path> docs = Files.isDirectory(Path.of("docs")) ? Files.walk(Path.of("docs")) : Stream.empty()) {
+            Stream.concat(Stream.of(Path.of("README.md"), Path.of("Dockerfile"), Path.of("conf/returnpath.conf"),
+                            Path.of("src/main/resources/reference.conf")), docs)
+                    .filter(Files::isRegularFile)
+                    .forEach(p -> {
+                        try {
+                            Matcher m = name.matcher(Files.readString(p));
+                            while (m.find()) {
+                                documented.add(m.group());
+                            }
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    });
+        }
+        assertThat(documented).as("RETURNPATH_* names in README.md, docs/, the Dockerfile and the confs").isNotEmpty();
+        assertThat(VARIABLES.keySet()).as("the variables this test sets").containsAll(documented);
+        String reference = Files.readString(Path.of("src/main/resources/reference.conf"));
+        VARIABLES.keySet().forEach(v -> assertThat(reference).as("reference.conf reads " + v).contains("${?" + v + "}"));
+    }
+
+    @Test
+    void aBadValueFromTheEnvironmentNamesTheVariable() throws Exception {
+        Path f = write(BASE);
+        assertThatThrownBy(() -> ConfigLoader.load(f, Map.of("RETURNPATH_MANAGEMENT_HOST", "not a host!")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("environment variable RETURNPATH_MANAGEMENT_HOST: returnpath.management.host: "
+                        + "\"not a host!\" is neither a host name nor an IP address");
+    }
+
+    @Test
+    void aKeyInTheFileWinsOverItsVariable() throws Exception {
+        RelayConfig c = ConfigLoader.load(write(BASE + "returnpath.management.host = \"::1\"\n"),
+                Map.of("RETURNPATH_MANAGEMENT_HOST", "0.0.0.0"));
+        assertThat(c.management().host()).isEqualTo("::1");
+        assertThat(c.management().endpoint()).hasToString("[::1]:8025");
     }
 
     private static ConfigException catchConfig(Path f) {

@@ -2,6 +2,7 @@ package dev.returnpath.dns;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.returnpath.config.Endpoint;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -26,7 +27,7 @@ class DnsjavaDnsUdpTest {
     }
 
     private static DnsjavaDns dns() {
-        return DnsjavaDns.create(List.of(server.address()), Duration.ofMillis(400));
+        return DnsjavaDns.create(List.of(Endpoint.parse(server.address(), 53)), Duration.ofMillis(400));
     }
 
     @Test
@@ -108,13 +109,5 @@ class DnsjavaDnsUdpTest {
 
         assertThat(answer).isInstanceOf(DnsAnswer.Failure.class);
         assertThat(server.queryCount()).isEqualTo(before);
-    }
-
-    @Test
-    void aServerIsWrittenAsHostPortBracketedV6OrBareAddress() {
-        assertThat(DnsjavaDns.parseServer("127.0.0.1:5353").getPort()).isEqualTo(5353);
-        assertThat(DnsjavaDns.parseServer("127.0.0.1").getPort()).isEqualTo(53);
-        assertThat(DnsjavaDns.parseServer("[::1]:5353").getAddress().getHostAddress()).isEqualTo("0:0:0:0:0:0:0:1");
-        assertThat(DnsjavaDns.parseServer("::1").getPort()).isEqualTo(53);
     }
 }

@@ -74,7 +74,7 @@ class DirectRelayTest {
         relay = new TestRelay(25, spool, """
                 returnpath.delivery { mode = direct, direct { port = %d, tls = opportunistic } }
                 %s
-                """.formatted(port, extra), dev.returnpath.inbound.SpfGuards.overDnsjava(Clock.systemUTC()), clock, direct);
+                """.formatted(port, extra), dev.returnpath.cleanup.SpfGuards.overDnsjava(Clock.systemUTC()), clock, direct);
     }
 
     String send(String... rcpts) throws Exception {

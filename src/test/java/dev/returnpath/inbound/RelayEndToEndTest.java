@@ -376,7 +376,7 @@ class RelayEndToEndTest {
     @Test
     void filesACrashedRelayLeftInIncomingAreRemovedAtStart() throws Exception {
         Path leftover = Files.writeString(Files.createDirectories(spool.resolve("incoming")).resolve("scratch-x-1"), "half");
-        assertThat(Relay.removeIncomingLeftovers(spool)).isEqualTo(1);
+        assertThat(Receiver.removeIncomingLeftovers(spool)).isEqualTo(1);
         assertThat(leftover).doesNotExist();
     }
 }

@@ -1,5 +1,6 @@
 package dev.returnpath.inbound;
 
+import dev.returnpath.cleanup.SpfGuards;
 import dev.returnpath.dns.DnsjavaDns;
 import dev.returnpath.dns.ZoneResolver;
 import dev.returnpath.testkit.SmtpClient;

@@ -2,7 +2,7 @@ package dev.returnpath.ops;
 
 import dev.returnpath.dns.DnsjavaDns;
 import dev.returnpath.dns.ZoneResolver;
-import dev.returnpath.inbound.SpfGuards;
+import dev.returnpath.cleanup.SpfGuards;
 import dev.returnpath.testkit.Await;
 import dev.returnpath.testkit.SmtpClient;
 import dev.returnpath.testkit.TestRelay;

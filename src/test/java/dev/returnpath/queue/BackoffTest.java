@@ -24,6 +24,6 @@ class BackoffTest {
             40, PT1H
             """)
     void retriesStartAtFirstRetryAndDoubleUpToTheMaximum(int attempts, Duration wait) {
-        assertThat(QueueRunner.backoff(DEFAULTS, attempts)).isEqualTo(wait);
+        assertThat(AttemptStep.backoff(DEFAULTS, attempts)).isEqualTo(wait);
     }
 }

@@ -4,10 +4,8 @@ import dev.returnpath.config.ConfigHolder;
 import dev.returnpath.config.ConfigLoader;
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.delivery.Deliveries;
-import dev.returnpath.inbound.Inbound;
-import dev.returnpath.inbound.QueueId;
-import dev.returnpath.inbound.Relay;
-import dev.returnpath.inbound.SpfGuards;
+import dev.returnpath.assembly.RelayAssembly;
+import dev.returnpath.cleanup.SpfGuards;
 import dev.returnpath.queue.QueueRunner;
 import dev.returnpath.queue.Spool;
 
@@ -24,9 +22,7 @@ import java.util.Optional;
 public final class TestRelay implements AutoCloseable {
     public final RelayConfig config;
     public final ConfigHolder holder;
-    private final Inbound inbound;
-    private final Relay relay;
-    private final Deliveries deliveries;
+    private final RelayAssembly relay;
     public final dev.returnpath.ops.Metrics metrics = new dev.returnpath.ops.Metrics();
     /** Present in spool mode. */
     public final Spool spool;
@@ -59,22 +55,15 @@ public final class TestRelay implements AutoCloseable {
                 new Deliveries());
     }
 
+    /** Wired by the same assembler as serve. */
     private TestRelay(RelayConfig config, SpfGuards guards, Clock clock, Deliveries deliveries) throws Exception {
         this.config = config;
-        this.deliveries = deliveries;
         holder = new ConfigHolder(config);
-        QueueId ids = new QueueId();
-        if (config.queue().mode() == RelayConfig.QueueMode.SPOOL) {
-            this.spool = Spool.open(config.queue().dir());
-            this.queue = new QueueRunner(this.spool, holder, deliveries, clock, ids::next, metrics);
-            this.queue.start();
-        } else {
-            this.spool = null;
-            this.queue = null;
-        }
-        relay = new Relay(deliveries, guards, metrics, clock, ids, Optional.ofNullable(queue));
-        inbound = new Inbound(holder, relay, clock);
-        inbound.start();
+        relay = new RelayAssembly(holder, RelayAssembly.options().clock(clock).guards(guards).deliveries(deliveries)
+                .metrics(metrics));
+        this.spool = relay.spool().orElse(null);
+        this.queue = relay.queue().orElse(null);
+        relay.start();
     }
 
     /** The base configuration: a free loopback port, plain SMTP to {@code upstreamPort}. */
@@ -96,7 +85,7 @@ public final class TestRelay implements AutoCloseable {
     }
 
     public int port() {
-        return inbound.port();
+        return relay.port();
     }
 
     public SmtpClient client() throws java.io.IOException {
@@ -108,17 +97,11 @@ public final class TestRelay implements AutoCloseable {
 
     /** The graceful stop that SIGTERM runs in serve. */
     public void shutdown(Duration grace) {
-        inbound.shutdown(grace);
+        relay.drainListener(grace);
     }
 
     @Override
     public void close() {
-        inbound.close();
         relay.close();
-        if (queue != null) {
-            queue.shutdown(Duration.ofSeconds(5));
-            spool.close();
-        }
-        deliveries.close();
     }
 }

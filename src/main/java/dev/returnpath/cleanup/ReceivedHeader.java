@@ -1,4 +1,4 @@
-package dev.returnpath.inbound;
+package dev.returnpath.cleanup;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -52,7 +52,7 @@ final class ReceivedHeader {
         StringBuilder b = new StringBuilder(s.length());
         for (int i = 0; i < s.length() && b.length() < 255; i++) {
             char c = s.charAt(i);
-            b.append(c > 0x20 && c != 0x7f && c != '(' && c != ')' ? c : '_');
+            b.append(c > 0x20 && c != 0x7f && c != '(' && c != ')' && dev.returnpath.ops.MailLog.printable(String.valueOf(c)).charAt(0) == c ? c : '_');
         }
         return b.toString();
     }

@@ -1,4 +1,4 @@
-package dev.returnpath.inbound;
+package dev.returnpath.cleanup;
 
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.dns.Dns;

@@ -1,0 +1,36 @@
+package dev.returnpath.config;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A reload's one line names the keys as the file writes them, the smarthost's host and port included. */
+class ConfigDiffTest {
+    static final String BASE = """
+            returnpath {
+              hostname = "relay.example.com"
+              domains { "example.com" { return-path = "bounce@example.com" } }
+              delivery.smarthost.host = "smtp.example.net"
+            }
+            """;
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiterString = "=>", quoteCharacter = '`', textBlock = """
+            # the change                                              => the summary
+            returnpath.delivery.smarthost.port = 2525                 => changed: delivery.smarthost.port (587 -> 2525)
+            returnpath.delivery.smarthost.host = "smtp2.example.net"  => changed: delivery.smarthost.host
+            returnpath.delivery.smarthost.host = null                 => changed: delivery.smarthost.host
+            returnpath.delivery.smarthost { host = "[::1]", port = 25 } => changed: delivery.smarthost.host, delivery.smarthost.port (587 -> 25)
+            returnpath.listen.host = "::1"                            => needs a restart to take full effect: listen.host
+            returnpath.management.port = 9025                         => needs a restart to take full effect: management.port (8025 -> 9025)
+            returnpath.dns.servers = ["127.0.0.1:5353"]               => changed: dns.servers (0 -> 1 entries)
+            returnpath.queue.first-retry = 90s                        => changed: queue.first-retry (5m -> 90s)
+            returnpath.listen.idle-timeout = 1h                       => needs a restart to take full effect: listen.idle-timeout (5m -> 1h)
+            """)
+    void aReloadNamesWhatChangedByItsKey(String change, String summary) throws Exception {
+        RelayConfig before = ConfigLoader.parseString(BASE, "test.conf");
+        RelayConfig after = ConfigLoader.parseString(BASE + change + "\n", "test.conf");
+        assertThat(ConfigDiff.between(before, after).summary()).isEqualTo(summary);
+    }
+}
