@@ -100,7 +100,7 @@ final class ServeCommand implements Callable<Integer> {
         Management.Readiness readiness = new Management.Readiness();
         readiness.configLoaded(true);
         // /readyz: an SMTP session with the listener itself (hostname and port need a restart to change)
-        readiness.listener(new ListenerProbe(cfg.listen().host(), inbound.port(), cfg.hostname(), Duration.ofSeconds(3)));
+        readiness.listener(new ListenerProbe(cfg.listen().host(), relay.port(), cfg.hostname(), Duration.ofSeconds(3)));
         Management management = null;
         if (cfg.management().port() != 0) {
             try {
