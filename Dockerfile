@@ -5,7 +5,7 @@
 #   docker run -d -p 127.0.0.1:2525:2525 -v ./returnpath.conf:/etc/returnpath/returnpath.conf:ro \
 #     -v returnpath-spool:/var/spool/returnpath returnpath
 #
-# Here (no Docker engine): ../shared/tools/container-bases.sh, then
+# Without a Docker engine:
 #   podman build --isolation=chroot --format docker -t returnpath .
 
 # ---- build: the runnable jar --------------------------------------------------------------------
@@ -68,7 +68,10 @@ WORKDIR /var/spool/returnpath
 VOLUME /var/spool/returnpath
 EXPOSE 2525 8025
 
-# No curl in the image: the jar itself asks the management port for /healthz.
+# No curl in the image: the jar itself opens an SMTP session with the listener (a 220 greeting
+# naming the relay's hostname, EHLO, QUIT). It reads the configuration the relay runs with (the
+# --config of serve, process 1) in the container's environment, so listen.port and hostname are
+# the relay's own, whatever CMD or the mounted file say.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["java", "-XX:+UseSerialGC", "-Xmx32m", "-XX:TieredStopAtLevel=1", "-Xshare:auto", \
        "-jar", "/opt/returnpath/returnpath.jar", "healthcheck"]

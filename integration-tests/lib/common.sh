@@ -216,7 +216,7 @@ sink_wait() {
 sink_msg() { printf '%s/%06d' "$SINK_DIR" "$1"; }
 
 # --- returnpath ----------------------------------------------------------------------------
-# write_relay_conf FILE [EXTRA-HOCON]: the scenario config, on the DESIGN.md keys.
+# write_relay_conf FILE [EXTRA-HOCON]: the scenario config, on the documented keys.
 write_relay_conf() {
   local file=$1 extra=${2:-}
   cat > "$file" <<EOF

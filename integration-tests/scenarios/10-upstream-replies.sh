@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scenario 10: the upstream's own words reach the app (DESIGN.md, "SMTP replies the app sees").
+# Scenario 10: the upstream's own words reach the app (README, "Replies the app sees").
 #  a) the smarthost refuses DATA with Gmail's multi-line 550-5.7.26: through msmtp mail()
 #     fails with that text; through Postfix the message bounces with it in Postfix's log;
 #  b) the smarthost answers 451 4.7.1 (greylisting): msmtp fails with 451, Postfix defers;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scenario 11: serve takes a change of its configuration file within a few seconds (DESIGN.md),
+# Scenario 11: serve takes a change of its configuration file within a few seconds (docs/configuration.md),
 # however the file is changed, and a broken file changes nothing:
 #  a) written in place (same inode), b) replaced by a rename (editors),
 #  c) a file that does not parse: the running config stays, the log names the file and line,

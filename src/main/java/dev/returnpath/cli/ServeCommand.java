@@ -18,6 +18,7 @@ import dev.returnpath.delivery.UpstreamProbe;
 import dev.returnpath.dns.DnsjavaDns;
 import dev.returnpath.ops.Doctor;
 import dev.returnpath.ops.JsonLogLayout;
+import dev.returnpath.ops.ListenerProbe;
 
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -98,6 +99,8 @@ final class ServeCommand implements Callable<Integer> {
         }
         Management.Readiness readiness = new Management.Readiness();
         readiness.configLoaded(true);
+        // /readyz: an SMTP session with the listener itself (hostname and port need a restart to change)
+        readiness.listener(new ListenerProbe(cfg.listen().host(), relay.port(), cfg.hostname(), Duration.ofSeconds(3)));
         Management management = null;
         if (cfg.management().port() != 0) {
             try {
@@ -183,12 +186,14 @@ final class ServeCommand implements Callable<Integer> {
             }
             metrics.doctor(states);
             readiness.doctorFails(fails);
-            checks.stream().filter(c -> c.check().equals("upstream.connect")).findFirst().ifPresent(c ->
-                    readiness.upstream(c.status() != Doctor.Status.FAIL, c.found()));
+            Optional<Doctor.Check> connect = checks.stream().filter(c -> c.check().equals("upstream.connect")).findFirst();
+            readiness.upstream(connect.map(c -> c.status() != Doctor.Status.FAIL).orElse(true),
+                    connect.map(Doctor.Check::found).orElse(""));
             log.info("doctor: {} checks, {} FAIL, {} WARN", checks.size(), fails.size(),
                     checks.stream().filter(c -> c.status() == Doctor.Status.WARN).count());
         } catch (RuntimeException e) {
             log.warn("doctor: could not run: {}", e.toString());
+            readiness.upstream(false, "the check could not run: " + e);
         }
     }
 }

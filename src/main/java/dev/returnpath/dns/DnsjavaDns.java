@@ -39,7 +39,7 @@ import org.xbill.DNS.lookup.ServerFailedException;
  * ({@link ResolverConfig}) when the list is empty. {@link #over} wraps any {@link Resolver}; tests
  * use it with a resolver that answers from zone files.
  *
- * <p>Outcomes are mapped as the probes in notes/libraries.md §3 found them:
+ * <p>Outcomes are mapped as probes of dnsjava's resolvers found them:
  * {@code NoSuchDomainException} is NXDOMAIN; NODATA arrives as an empty result on the first call
  * and as {@code NoSuchRRSetException} once cached, both are {@link DnsAnswer.NoData};
  * {@code ServerFailedException}, other {@code LookupFailedException}s, I/O errors and timeouts are

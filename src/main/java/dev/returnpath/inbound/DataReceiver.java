@@ -12,7 +12,7 @@ import java.nio.channels.FileChannel;
 /**
  * Streams the DATA of one message to a file, never holding the body in memory, and always
  * reads the stream to its end: SubEtha would read any unread rest of the body as commands
- * (notes/libraries.md §1.3), so a message is drained before it is judged.
+ * so a message is drained before it is judged.
  *
  * <p>On the way it counts bytes against the size limit, finds bare CR and bare LF (the SMTP
  * smuggling vector, CVE-2023-51764 family) and either flags them or turns them into CRLF, and

@@ -52,7 +52,7 @@ final class RelayHandler implements MessageHandler {
 
     @Override
     public void recipient(String forwardPath) throws RejectException {
-        // SubEtha passes RCPT arguments through unchecked (notes/libraries.md §1.2)
+        // SubEtha passes RCPT arguments through unchecked
         String fp = forwardPath == null ? "" : forwardPath.trim();
         if (!Addresses.isValidMailbox(fp)) {
             throw new RejectException(501, "5.1.3 Bad recipient address syntax");
@@ -74,7 +74,7 @@ final class RelayHandler implements MessageHandler {
             return receiver.accept(transaction, data, raw);
         } catch (RejectException e) {
             // SubEtha does not reset the transaction after a rejected DATA: without this, the
-            // next MAIL would get "503 Sender already specified" (notes/libraries.md §1.3).
+            // next MAIL would get "503 Sender already specified".
             if (context instanceof Session s) {
                 s.resetMailTransaction();
             }

@@ -29,7 +29,7 @@ import java.util.function.Function;
 
 /**
  * The deliverability doctor: checks the deployment the configuration describes, as a receiver
- * such as Gmail will (notes/peers-and-gmail.md §d), and says how to fix each problem.
+ * such as Gmail will (its sender guidelines for SPF, DMARC, PTR and TLS), and says how to fix each problem.
  *
  * <p>Per sending domain: SPF at the return-path's domain (one record, valid, at most 10 DNS
  * lookups, {@code pass} for every outbound IP), return-path alignment with the From domain,

@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.DoubleSupplier;
 
 /**
- * The relay's Prometheus metrics, with the names DESIGN.md fixes so that dashboards can rely on
+ * The relay's Prometheus metrics, with names that stay fixed so that dashboards can rely on
  * them. One instance per relay (its own registry, no static state), so that tests can run two
  * relays in one JVM.
  */

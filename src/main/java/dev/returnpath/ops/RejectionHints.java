@@ -5,7 +5,7 @@ import java.util.Optional;
 
 /**
  * Reads the upstream's rejections that mean an authentication problem (Gmail's and Outlook's
- * sender requirements, notes/peers-and-gmail.md §d) and says what to fix. The cause goes into
+ * sender requirements) and says what to fix. The cause goes into
  * the log line ({@code cause=spf}) and the metrics; the fix is one line for the operator.
  */
 public final class RejectionHints {

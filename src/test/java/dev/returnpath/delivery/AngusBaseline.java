@@ -107,7 +107,7 @@ final class AngusBaseline implements Delivery {
         p.put("mail.smtp.host", h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h);
         p.put("mail.smtp.port", String.valueOf(sm.port()));
         p.put("mail.smtp.localhost", config.hostname());
-        // Angus waits forever by default (notes/libraries.md §2.3): every I/O gets a deadline,
+        // Angus waits forever by default: every I/O gets a deadline,
         // so that neither a message nor shutdown can hang on a stalled upstream.
         p.put("mail.smtp.connectiontimeout", String.valueOf(d.connectTimeout().toMillis()));
         p.put("mail.smtp.timeout", String.valueOf(d.commandTimeout().toMillis()));

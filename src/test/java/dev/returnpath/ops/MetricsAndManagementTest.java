@@ -11,6 +11,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -37,6 +38,8 @@ class MetricsAndManagementTest {
             }
             Management.Readiness readiness = new Management.Readiness();
             readiness.configLoaded(true);
+            readiness.listener(new ListenerProbe("127.0.0.1", relay.port(), "relay.test", Duration.ofSeconds(2)));
+            readiness.upstream(true, "");
             readiness.doctorFails(List.of("spf.pass example.com: softfail for 203.0.113.5"));
             relay.metrics.doctor(Map.of(Map.entry("spf.pass", "example.com"), 2));
             try (Management m = new Management("127.0.0.1", 0, relay.metrics, readiness, () -> true)) {

@@ -6,7 +6,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock the test moves by hand (STYLE.md: mocks are for the clock). */
+/** A clock the test moves by hand (the only mock the tests use is the clock). */
 final class MutableClock extends Clock {
     private Instant now;
 
