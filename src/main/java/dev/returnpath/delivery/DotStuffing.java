@@ -11,13 +11,21 @@ import java.io.OutputStream;
  */
 final class DotStuffing extends OutputStream {
     private final OutputStream out;
-    private final byte[] buf = new byte[64 * 1024 + 8];
+    /** The size of the buffer a caller lends ({@link #DotStuffing(OutputStream, byte[])}). */
+    static final int BUFFER = 64 * 1024 + 8;
+    private final byte[] buf;
     private int len;
     private boolean lineStart = true;
     private boolean pendingCr;
 
     DotStuffing(OutputStream out) {
+        this(out, new byte[BUFFER]);
+    }
+
+    /** With {@code buf} (at least 16 bytes; a connection reuses one for all its messages). */
+    DotStuffing(OutputStream out, byte[] buf) {
         this.out = out;
+        this.buf = buf;
     }
 
     @Override

@@ -48,6 +48,8 @@ final class DataReceiver {
     static final int MAX_HEADER_FIELDS = 1000;
 
     private static final int CHUNK = 64 * 1024;
+    /** The size of the write buffer a caller may lend to {@link #receive} and {@link #receiveRaw}. */
+    static final int BUFFER = CHUNK;
     /**
      * Raw reads are marked so that what lies past the end of DATA can be given back: a block no
      * larger than SubEtha's 8 KiB input buffer never makes that buffer grow (a grown buffer would
@@ -73,8 +75,14 @@ final class DataReceiver {
      */
     static Received receive(InputStream in, FileChannel ch, long maxSize, BareNewline policy, boolean fsync)
             throws IOException {
+        return receive(in, ch, maxSize, policy, fsync, new byte[BUFFER]);
+    }
+
+    /** As above, with {@code buffer} ({@link #BUFFER} bytes, reused across messages) for the file's writes. */
+    static Received receive(InputStream in, FileChannel ch, long maxSize, BareNewline policy, boolean fsync,
+                            byte[] buffer) throws IOException {
         ch.position(0);
-        Body body = new Body(Channels.newOutputStream(ch), maxSize, policy); // not closed: that would close ch
+        Body body = new Body(Channels.newOutputStream(ch), maxSize, policy, buffer); // not closed: that would close ch
         byte[] buf = new byte[CHUNK];
         // only DATA is dot-stuffed: BDAT content is taken as it is (RFC 3030 §2), "..x" included
         boolean first = in instanceof org.subethamail.smtp.internal.io.DotUnstuffingInputStream;
@@ -116,8 +124,17 @@ final class DataReceiver {
      */
     static Received receiveRaw(InputStream raw, FileChannel ch, long maxSize, BareNewline policy, boolean fsync)
             throws IOException {
+        return receiveRaw(raw, ch, maxSize, policy, fsync, new byte[BUFFER]);
+    }
+
+    /**
+     * As above, with {@code buffer} ({@link #BUFFER} bytes, reused across messages: a buffer per
+     * message was a quarter of what a relayed message allocated) for the file's writes.
+     */
+    static Received receiveRaw(InputStream raw, FileChannel ch, long maxSize, BareNewline policy, boolean fsync,
+                               byte[] buffer) throws IOException {
         ch.position(0);
-        Body body = new Body(Channels.newOutputStream(ch), maxSize, policy);
+        Body body = new Body(Channels.newOutputStream(ch), maxSize, policy, buffer);
         byte[] b = new byte[RAW_BLOCK];
         boolean lineStart = true; // the last two raw bytes consumed were CR LF (as at the start of DATA)
         int prev = '\n';          // the last raw byte consumed
@@ -208,7 +225,7 @@ final class DataReceiver {
         private final OutputStream out;
         private final long max;
         private final boolean normalize;
-        private final byte[] buf = new byte[CHUNK];
+        private final byte[] buf;
         private int len;
         long written;
         boolean tooBig;
@@ -226,7 +243,8 @@ final class DataReceiver {
         private boolean cr;                 // the last byte seen was a CR, not emitted yet
         private IOException failed;
 
-        Body(OutputStream out, long max, BareNewline policy) {
+        Body(OutputStream out, long max, BareNewline policy, byte[] buf) {
+            this.buf = buf;
             this.out = out;
             this.max = max;
             this.normalize = policy == BareNewline.NORMALIZE;

@@ -53,12 +53,12 @@ public final class Receiver {
             file = scratch.borrow(cfg.queue().dir().resolve("incoming"));
             long max = cfg.listen().maxMessageSize();
             if (raw.isPresent()) {
-                r = DataReceiver.receiveRaw(raw.get(), file.channel, max, cfg.listen().bareNewline(), false);
+                r = DataReceiver.receiveRaw(raw.get(), file.channel, max, cfg.listen().bareNewline(), false, file.buffer);
                 // SubEtha's stream reads the ".CRLF" left for it and ends: DATA is all read
                 // before anything is judged (SubEtha drains it only after a 250, not after a reject)
                 drain(data);
             } else {
-                r = DataReceiver.receive(data, file.channel, max, cfg.listen().bareNewline(), false);
+                r = DataReceiver.receive(data, file.channel, max, cfg.listen().bareNewline(), false, file.buffer);
             }
         } catch (DataDeadline.Exceeded e) {
             // not drained: the client is too slow for that; the connection is closed instead

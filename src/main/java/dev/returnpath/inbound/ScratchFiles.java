@@ -48,6 +48,8 @@ final class ScratchFiles implements AutoCloseable {
         final Path dir;
         final Path path;
         final FileChannel channel;
+        /** DataReceiver's write buffer, lent with the file: one per scratch file, not per message. */
+        final byte[] buffer = new byte[DataReceiver.BUFFER];
 
         private Scratch(Path dir, Path path, FileChannel channel) {
             this.dir = dir;
