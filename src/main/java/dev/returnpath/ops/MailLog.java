@@ -178,19 +178,6 @@ public final class MailLog {
     }
 
     /**
-     * The text of a line built by hand. To be removed once every caller logs a {@link MailEvent}:
-     * the JSON writer has only this line's text, in {@code message}.
-     */
-    public static void info(String id, String line) {
-        log.info("{}: {}", id, line);
-    }
-
-    /** As {@link #info}, at WARN. */
-    public static void warn(String id, String line) {
-        log.warn("{}: {}", id, line);
-    }
-
-    /**
      * {@code <address>}, with the null sender as {@code <>}; {@code <}, {@code >} and {@code \}
      * inside are escaped by a backslash, anything unprintable becomes {@code ?}.
      */
