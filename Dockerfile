@@ -33,7 +33,7 @@ COPY conf/returnpath.conf /etc/returnpath/returnpath.conf
 # one SMTP session, SIGTERM) with the ENTRYPOINT's flags. It roughly halves the time to
 # listening; a JVM that cannot use it (other flags, other JDK) says so and starts without it.
 RUN bash -c 'set -e; flags=(-XX:+UseSerialGC -XX:MaxRAMPercentage=35 -XX:InitialRAMPercentage=5 -Xss512k \
-      -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=128m); \
+      -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=128m -XX:TrimNativeHeapInterval=2000); \
     printf "%s\n" "returnpath {" "hostname = \"train.invalid\"" "listen { host = \"127.0.0.1\", port = 42525 }" \
       "domains { \"example.com\" { return-path = \"bounce@example.com\" } }" \
       "delivery { mode = smarthost, smarthost { host = \"127.0.0.1\", port = 9, tls = none }, connect-timeout = 1s }" \
@@ -59,9 +59,12 @@ ENV MALLOC_ARENA_MAX=2
 
 # Sidecar JVM: container-aware (the default), heap a fraction of the container's memory limit,
 # Serial GC (one or two cores, small heap: the least overhead), small thread stacks
-# (virtual threads carry the sessions), and exit rather than limp on after an OutOfMemoryError.
+# (virtual threads carry the sessions), the C library's freed memory given back to the system
+# every 2 s (the compilers' arenas: about 23 MiB at idle), and exit rather than limp on after an
+# OutOfMemoryError.
 ENTRYPOINT ["java", "-XX:+UseSerialGC", "-XX:MaxRAMPercentage=35", "-XX:InitialRAMPercentage=5", \
             "-Xss512k", "-XX:ReservedCodeCacheSize=24m", "-XX:MaxMetaspaceSize=128m", \
+            "-XX:TrimNativeHeapInterval=2000", \
             "-XX:+ExitOnOutOfMemoryError", "-XX:AOTCache=/opt/returnpath/returnpath.aot", \
             "-jar", "/opt/returnpath/returnpath.jar"]
 CMD ["serve", "--config", "/etc/returnpath/returnpath.conf"]
