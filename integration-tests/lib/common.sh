@@ -4,6 +4,7 @@
 #   it_init NAME         temp dir $T, EXIT trap that stops everything started below
 #   start_dns            NSD on 127.0.0.1:$DNS_PORT serving example.com and 113.0.203.in-addr.arpa
 #   dns_set_spf D TXT    rewrites D's SPF record in the zone and reloads NSD (SIGHUP)
+#                        (DNS_EXTRA_EXAMPLE: more records for the example.com zone, e.g. DKIM keys)
 #   start_sink [ARGS]    aiosmtpd sink on 127.0.0.1:$SINK_PORT, messages in $SINK_DIR
 #   start_smtp_sink      Postfix's smtp-sink on $SINK_PORT instead (load tests; records nothing)
 #   start_relay [HOCON]  returnpath on 127.0.0.1:$RELAY_PORT, smarthost = the sink, DNS = NSD
@@ -103,6 +104,7 @@ relay   IN A   203.0.113.5
 relay   IN TXT "v=spf1 ip4:203.0.113.5 -all"
 mail    IN TXT "v=spf1 ip4:203.0.113.5 -all"
 mail    IN MX  10 mx1.example.com.
+${DNS_EXTRA_EXAMPLE:-}
 EOF
   cat > "$T/dns/113.0.203.in-addr.arpa.zone" <<EOF
 \$ORIGIN 113.0.203.in-addr.arpa.

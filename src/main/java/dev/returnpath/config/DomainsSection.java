@@ -26,7 +26,7 @@ final class DomainsSection {
 
     /** Keys an operator may set inside {@code domains."D" { ... }}. */
     static final Set<String> DOMAIN_KEYS = Set.of("return-path", "fallback", "force", "alignment", "from-address",
-            "dkim-selector");
+            "dkim-selector", "dkim");
 
     private DomainsSection() {}
 
@@ -72,7 +72,8 @@ final class DomainsSection {
             if (dkimSelector.isPresent() && !Addresses.isValidDomain(dkimSelector.get())) {
                 throw r.error(key + ".dkim-selector", "\"" + dkimSelector.get() + "\" is not a DKIM selector (DNS labels)");
             }
-            if (out.put(domain, new DomainPolicy(domain, template, force, alignment, fromAddress, dkimSelector)) != null) {
+            java.util.List<dev.returnpath.dkim.DkimKey> dkim = DkimSection.parse(r, key, domain);
+            if (out.put(domain, new DomainPolicy(domain, template, force, alignment, fromAddress, dkimSelector, dkim)) != null) {
                 throw r.error(key, "domain \"" + domain + "\" is listed twice");
             }
         }

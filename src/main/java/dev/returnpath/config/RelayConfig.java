@@ -61,9 +61,19 @@ public record RelayConfig(
      * @param fromAddress {@code from-address}: what the header From becomes when a rule says
      *                    {@code from-header = align}
      */
-    /** {@code dkimSelector}: the doctor checks that its key is published (signing is not done here). */
+    /**
+     * {@code dkimSelector}: a selector signed with elsewhere, whose key the doctor checks is
+     * published; {@code dkim}: the keys returnpath signs this domain's mail with ({@code d=} is
+     * {@code domain}), in order, each loaded and checked.
+     */
     public record DomainPolicy(String domain, ReturnPathTemplate template, boolean force, Alignment alignment,
-                               Optional<String> fromAddress, Optional<String> dkimSelector) {
+                               Optional<String> fromAddress, Optional<String> dkimSelector,
+                               List<dev.returnpath.dkim.DkimKey> dkim) {
+        public DomainPolicy(String domain, ReturnPathTemplate template, boolean force, Alignment alignment,
+                            Optional<String> fromAddress, Optional<String> dkimSelector) {
+            this(domain, template, force, alignment, fromAddress, dkimSelector, List.of());
+        }
+
         /** The configured {@code return-path} text (a template may contain placeholders). */
         public String returnPath() {
             return template.text();

@@ -97,7 +97,25 @@ public sealed interface MailEvent {
      */
     record Arrival(String id, String client, String helo, String from, Optional<String> user,
                    Optional<Rewritten> rewrite, Optional<Spf> spf, Optional<String> dkim, OptionalLong size,
-                   OptionalInt nrcpt) implements MailEvent {
+                   OptionalInt nrcpt, java.util.List<String> headersAdded, Optional<String> dkimReason) implements MailEvent {
+
+        public Arrival(String id, String client, String helo, String from, Optional<String> user,
+                       Optional<Rewritten> rewrite, Optional<Spf> spf, Optional<String> dkim, OptionalLong size,
+                       OptionalInt nrcpt) {
+            this(id, client, helo, from, user, rewrite, spf, dkim, size, nrcpt, java.util.List.of(), Optional.empty());
+        }
+
+        /** Cleanup added these fields ({@code header-added=date,message-id}). */
+        public Arrival withHeadersAdded(java.util.List<String> names) {
+            return new Arrival(id, client, helo, from, user, rewrite, spf, dkim, size, nrcpt, java.util.List.copyOf(names),
+                    dkimReason);
+        }
+
+        /** {@code dkim=none (reason)}: the message leaves unsigned, and why. */
+        public Arrival withoutDkim(String reason) {
+            return new Arrival(id, client, helo, from, user, rewrite, spf, Optional.of("none"), size, nrcpt, headersAdded,
+                    Optional.of(reason));
+        }
 
         public static Arrival of(String id, String client, String helo, String from, Optional<String> user) {
             return new Arrival(id, client, helo, from, user, Optional.empty(), Optional.empty(), Optional.empty(),
@@ -105,23 +123,23 @@ public sealed interface MailEvent {
         }
 
         public Arrival withRewrite(Rewritten r) {
-            return new Arrival(id, client, helo, from, user, Optional.of(r), spf, dkim, size, nrcpt);
+            return new Arrival(id, client, helo, from, user, Optional.of(r), spf, dkim, size, nrcpt, headersAdded, dkimReason);
         }
 
         public Arrival withSpf(Spf s) {
-            return new Arrival(id, client, helo, from, user, rewrite, Optional.of(s), dkim, size, nrcpt);
+            return new Arrival(id, client, helo, from, user, rewrite, Optional.of(s), dkim, size, nrcpt, headersAdded, dkimReason);
         }
 
         public Arrival withDkim(String d) {
-            return new Arrival(id, client, helo, from, user, rewrite, spf, Optional.of(d), size, nrcpt);
+            return new Arrival(id, client, helo, from, user, rewrite, spf, Optional.of(d), size, nrcpt, headersAdded, dkimReason);
         }
 
         public Arrival withSize(long s) {
-            return new Arrival(id, client, helo, from, user, rewrite, spf, dkim, OptionalLong.of(s), nrcpt);
+            return new Arrival(id, client, helo, from, user, rewrite, spf, dkim, OptionalLong.of(s), nrcpt, headersAdded, dkimReason);
         }
 
         public Arrival withNrcpt(int n) {
-            return new Arrival(id, client, helo, from, user, rewrite, spf, dkim, size, OptionalInt.of(n));
+            return new Arrival(id, client, helo, from, user, rewrite, spf, dkim, size, OptionalInt.of(n), headersAdded, dkimReason);
         }
 
         @Override
@@ -146,7 +164,11 @@ public sealed interface MailEvent {
                 out.field("spf", s.result());
                 s.ip().ifPresent(ip -> out.field("ip", ip));
             });
+            if (!headersAdded.isEmpty()) {
+                out.field("header-added", String.join(",", headersAdded));
+            }
             dkim.ifPresent(d -> out.field("dkim", d));
+            dkimReason.ifPresent(r -> out.field("dkim-reason", r));
             size.ifPresent(s -> out.field("size", Long.toString(s)));
             nrcpt.ifPresent(n -> out.field("nrcpt", Integer.toString(n)));
         }

@@ -23,6 +23,7 @@ public final class Metrics {
     private final Counter rewrites;
     private final Counter spfResults;
     private final Counter upstreamReplies;
+    private final Counter dkimSignatures;
     private final Histogram upstreamSeconds;
     private final Map<String, Integer> doctor = new ConcurrentHashMap<>();
     private volatile DoubleSupplier spoolMessages = () -> 0;
@@ -39,6 +40,8 @@ public final class Metrics {
         upstreamReplies = Counter.builder().name("returnpath_upstream_replies_total")
                 .help("Upstream replies per recipient by class (2xx, 4xx, 5xx, none) and cause")
                 .labelNames("class", "cause").register(registry);
+        dkimSignatures = Counter.builder().name("returnpath_dkim_signatures_total")
+                .help("DKIM signatures made, by d= domain and selector").labelNames("domain", "selector").register(registry);
         upstreamSeconds = Histogram.builder().name("returnpath_upstream_seconds")
                 .help("Time to deliver one message upstream")
                 .classicOnly()
@@ -71,6 +74,10 @@ public final class Metrics {
     public void upstreamReply(int code, String cause) {
         String cls = code >= 200 && code < 600 ? (code / 100) + "xx" : "none";
         upstreamReplies.labelValues(cls, cause).inc();
+    }
+
+    public void dkimSignature(String domain, String selector) {
+        dkimSignatures.labelValues(domain, selector).inc();
     }
 
     public void upstreamSeconds(double seconds) {

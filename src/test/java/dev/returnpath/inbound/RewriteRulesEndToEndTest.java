@@ -78,7 +78,7 @@ class RewriteRulesEndToEndTest {
             assertThat(log.lines()).filteredOn(l -> l.startsWith(id + ": client=")).singleElement().asString()
                     .contains(" from=<www-data@web01.internal> return-path=<bounce@example.com> header-from=<zoe@gmail.test>"
                             + " rule=rule:contact-form+domain:example.com new-header-from=<noreply@example.com> reply-to=added"
-                            + " stripped=X-PHP-Originating-Script:1,Received:2 spf=off size=");
+                            + " stripped=X-PHP-Originating-Script:1,Received:2 spf=off dkim=none dkim-reason=\"no DKIM key for example.com\" size=");
         }
         Upstream.Received got = upstream.received.get(0);
         assertThat(got.reversePath()).isEqualTo("bounce@example.com");
