@@ -103,10 +103,9 @@ public final class Cleanup {
         boolean hadReturnPath = !headers.all("Return-Path").isEmpty();
         HeaderBlock out = hadReturnPath ? headers.without(f -> f.is("Return-Path")) : headers;
         // MissingHeaders (Date, Message-ID where absent) is written but not yet switched on:
-        // the byte-for-byte tests and fixtures have to carry both fields first.
-        MissingHeaders.Completed completed = new MissingHeaders.Completed(out, List.of());
+        // the byte-for-byte tests and fixtures have to carry both fields first. Nothing is added.
         byte[] line = ReceivedHeader.build(helo, client, cfg.hostname(), id, reversePath, forwardPaths, now);
-        return new Plan(decision, sent, completed.headers(), line, hadReturnPath, completed.added());
+        return new Plan(decision, sent, out, line, hadReturnPath, List.of());
     }
 
     /** Runs cleanup on {@code m}: the prepared message, or the refusal the client gets. */
@@ -149,7 +148,7 @@ public final class Cleanup {
         arrival = spfGuard(cfg, reversePath, arrival, data.size(), m.forwardPaths().size());
         arrival = arrival.withSize(data.size()).withNrcpt(m.forwardPaths().size()).withHeadersAdded(plan.headersAdded());
         byte[] header = plan.outgoingHeader();
-        Signed signed = sign(cfg, plan.headers(), header, data, arrival);
+        Signed signed = sign(cfg, plan.headers(), data, arrival);
         arrival = signed.labels().isEmpty() ? arrival.withoutDkim(signed.reason()) : arrival.withDkim(String.join(",", signed.labels()));
         MailLog.log(arrival);
 
@@ -203,15 +202,15 @@ public final class Cleanup {
     }
 
     /**
-     * DKIM, the last step: signs {@code header} (the header section exactly as it leaves, our
-     * Received line included) and the body as it lies in the file, with every key of the
+     * DKIM, the last step: signs {@code fields} (the header block exactly as it leaves below our
+     * Received line, which is not among the signed fields) and the body as it lies in the file, with every key of the
      * domain the outgoing From is in ({@code d=} is that configured domain, so the signature
      * aligns with From, also after a rule aligned From). The body hash is computed once,
      * streamed from the file, for all the keys. A message with several From fields is not
      * signed: DMARC would not know which author the signature vouches for (RFC 7489 §6.6.1).
      * An I/O error reading the file is 451 4.3.0.
      */
-    private Signed sign(RelayConfig cfg, HeaderBlock fields, byte[] header, ReceivedMessage.Data data,
+    private Signed sign(RelayConfig cfg, HeaderBlock fields, ReceivedMessage.Data data,
                         MailEvent.Arrival arrival) throws Refusal {
         FromHeader from = FromHeader.of(fields);
         if (fields.all("From").size() > 1) {
@@ -232,12 +231,11 @@ public final class Cleanup {
             reject("dkim", arrival, 451, "4.3.0", "Cannot read the message to sign it");
             throw new IllegalStateException("unreachable");
         }
-        HeaderBlock outgoing = HeaderBlock.parse(header);
         long t = clock.instant().getEpochSecond();
         ByteArrayOutputStream out = new ByteArrayOutputStream(keys.size() * 600);
         List<String> labels = new java.util.ArrayList<>(keys.size());
         for (DkimKey k : keys) {
-            out.writeBytes(DkimSigner.sign(k, outgoing, bodyHash, t));
+            out.writeBytes(DkimSigner.sign(k, fields, bodyHash, t));
             labels.add(k.label());
             metrics.dkimSignature(k.domain(), k.selector());
         }
