@@ -32,7 +32,7 @@ sink_wait 2 10 || fail "the msmtp message did not reach the sink"
 expect_envelope 2 "news@mail.example.com" "customer@gmail.test"
 expect_bytes 2 1 "$T/msg/s3b.expected"
 
-printf 'From: Shop <noreply@example.com>\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <s3c@web01.internal>\r\n\r\nI am away.' > "$T/s3c.eml"
+printf 'From: Shop <noreply@example.com>\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <s3c@web01.internal>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\r\nI am away.' > "$T/s3c.eml"
 out=$(swaks --server 127.0.0.1 --port "$RELAY_PORT" --helo web01.internal --from '<>' \
   --to customer@gmail.test --data "@$T/s3c.eml" 2>&1) || fail "the null-sender message was refused: $(grep -E '^<\*\*' <<<"$out" | head -n 2)"
 sink_wait 3 10 || fail "the null-sender message did not reach the sink"

@@ -20,7 +20,7 @@ long=$(printf 'é%.0s' $(seq 1 499))   # 998 octets: the longest line SMTP allow
   printf 'From: "Grüße GmbH" <noreply@example.com>\r\n'
   printf 'To: <customer@gmail.test>\r\n'
   printf 'Subject: Bestätigung – 10 € Rabatt\r\n'
-  printf 'Message-ID: <s6a@web01.internal>\r\n'
+  printf 'Message-ID: <s6a@web01.internal>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n'
   printf 'X-Latin1: caf\xe9\r\n'
   printf '\r\n'
   printf 'UTF-8: Grüße, ¿qué tal?, 日本語, emoji \xf0\x9f\x93\xa7\r\n'
@@ -42,7 +42,7 @@ expect_bytes 1 1 "$T/s6a.eml"
 #     swaks itself completes it on the wire: it ends the last line, adds the empty line and an
 #     empty body line (seen with a raw socket sink: "...>\r\n\r\n\r\n.\r\n"). The relay must pass on
 #     exactly what swaks sent.
-printf 'From: <noreply@example.com>\r\nSubject: headers only\r\nMessage-ID: <s6a2@web01.internal>' > "$T/s6a2.eml"
+printf 'From: <noreply@example.com>\r\nSubject: headers only\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\nMessage-ID: <s6a2@web01.internal>' > "$T/s6a2.eml"
 swaks --silent 2 --server 127.0.0.1 --port "$RELAY_PORT" --helo web01.internal \
   --from apache@web01.internal --to customer@gmail.test --data "@$T/s6a2.eml" || fail "swaks failed on a message without a body"
 sink_wait 2 10 || fail "the message without a body did not reach the sink"
@@ -55,7 +55,7 @@ d=$($CHECK same "$T/s6a2.eml" "$T/rest.s6a2") || fail "a message without a body 
   printf 'From: Jürgen Müller <noreply@example.com>\r\n'
   printf 'To: Zoë <zoë@bücher.test>\r\n'
   printf 'Subject: Ihre Bestellung – 注文\r\n'
-  printf 'Message-ID: <s6b@web01.internal>\r\n'
+  printf 'Message-ID: <s6b@web01.internal>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n'
   printf 'MIME-Version: 1.0\r\n'
   printf 'Content-Type: text/plain; charset=UTF-8\r\n'
   printf 'Content-Transfer-Encoding: 8bit\r\n'

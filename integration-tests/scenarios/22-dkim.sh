@@ -5,9 +5,14 @@
 # signed twice; python3-dkim (dkimpy) verifies both signatures against the zone, Mail::DKIM (Perl)
 # the RSA one (Debian 12's version has no Ed25519), in passthrough and in spool mode. A message whose From is in no configured domain
 # (mail.example.com, configured without keys) leaves unsigned and the arrival line says why. A changed byte fails verification (the
-# verifiers are not rubber stamps).
+# verifiers are not rubber stamps). Then the paths real apps take, each verified by both: PHP
+# mail() with an 8-bit body through Postfix's sendmail and a Postfix null client; a body with bare
+# LF line ends under listen.bare-newline = normalize; a contact form whose From a rule aligns
+# (from-header = align: d= is the aligned From's domain); and a message without Date and
+# Message-ID, which cleanup adds before signing, so that they are signed.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
+. "$IT_LIB/messages.sh"
 it_init 22-dkim
 
 $PY -c 'import dkim' 2>/dev/null || skip "python3-dkim is not installed"
@@ -33,7 +38,9 @@ start_sink
 dkim_conf="returnpath.domains.\"example.com\".dkim = [
   { selector = \"rsa2026\", key-file = \"$K/rsa.pem\" },
   { selector = \"ed2026\", key-file = \"$K/ed.pem\" } ]
-returnpath.domains.\"mail.example.com\".return-path = \"bounce@mail.example.com\""
+returnpath.domains.\"mail.example.com\".return-path = \"bounce@mail.example.com\"
+returnpath.domains.\"example.com\".from-address = \"noreply@example.com\"
+returnpath.rules = [ { name = \"contact-form\", match { envelope-sender = \"www-data@*\" }, from-header = align } ]"
 
 # verify FILE: both verifiers, both signatures, against NSD
 cat > "$T/verify.py" <<'PYEOF'
@@ -105,11 +112,70 @@ grep -qi '^DKIM-Signature:' "$(sink_msg 2).eml" && fail "a message from mail.exa
 grep -q 'dkim=none dkim-reason="no DKIM key for mail.example.com"' "$RELAY_DIR/relay.log" || fail "the arrival line does not say dkim=none for the unsigned message"
 stop_relay
 
+# --- the paths real apps take (passthrough, bare LF normalized) ---------------------------------
+RELAY_PORT=$(free_port) RELAY_MGMT_PORT=$(free_port)
+start_relay "$dkim_conf
+returnpath.listen.bare-newline = normalize"
+start_postfix
+n=2
+
+# PHP mail() -> Postfix's sendmail -> Postfix null client -> returnpath: an 8-bit body
+php_message s22 noreply@example.com
+out=$(php_mail "$PF_SENDMAIL" "customer@gmail.test" "Your order #1042" "$T/msg/s22.body" "$T/msg/s22.headers")
+grep -q 'returned true' <<<"$out" || fail "mail() through Postfix's sendmail failed: $out"
+n=$((n + 1)); sink_wait $n 30 || fail "the PHP message did not reach the sink; postfix queue: $(pf_queue_json)"
+grep -q 'Grüße aus Köln' "$(sink_msg $n).eml" || fail "the PHP message did not arrive with its 8-bit body"
+check_signed $n "php-postfix-8bit"
+
+# bare LF line ends in header and body, normalized to CRLF before signing
+{
+  printf 'EHLO web01.internal\r\n@@WAIT@@\r\nMAIL FROM:<apache@web01.internal>\r\n@@WAIT@@\r\n'
+  printf 'RCPT TO:<customer@gmail.test>\r\n@@WAIT@@\r\nDATA\r\n@@WAIT@@\r\n'
+  printf 'From: Shop <noreply@example.com>\nTo: customer@gmail.test\nSubject: bare LF\nDate: Tue, 1 Dec 2026 10:00:00 +0000\nMessage-ID: <s22-lf@web01.internal>\n\nline one\nline two\n\r\n.\r\n@@WAIT@@\r\nQUIT\r\n'
+} > "$T/lf.smtp"
+replies=$($CHECK smtp "$RELAY_PORT" "$T/lf.smtp") || fail "the bare-LF session failed: $replies"
+grep -q '^250 2.0.0 Ok: relayed' <<<"$replies" || fail "the bare-LF message was not relayed: $(tr '\r\n' '  ' <<<"$replies")"
+n=$((n + 1)); sink_wait $n 20 || fail "the bare-LF message did not reach the sink"
+$PY -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.exit(0 if d.replace(b"\r\n",b"").count(b"\n") == 0 else 1)' "$(sink_msg $n).eml" \
+  || fail "the bare-LF message left with bare LF line ends"
+check_signed $n "bare-lf-normalized"
+
+# a contact form: the visitor's From is aligned to noreply@example.com, and signed as example.com
+printf 'From: Zoe <zoe@gmail.test>\r\nTo: info@example.com\r\nSubject: Contact form\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\nMessage-ID: <s22-cf@web01.internal>\r\n\r\nHello, I have a question.\r\n' > "$T/cf.eml"
+swaks --server 127.0.0.1 --port "$RELAY_PORT" --helo web01.internal --from www-data@web01.internal \
+  --to info@example.com --data "@$T/cf.eml" >"$T/swaks-cf.log" 2>&1 || fail "the contact-form message was refused"
+n=$((n + 1)); sink_wait $n 20 || fail "the contact-form message did not reach the sink"
+m=$(sink_msg $n).eml
+grep -q '^From: Zoe <noreply@example.com>' "$m" || fail "the contact form's From was not aligned: $(grep -i '^From:' "$m")"
+grep -q '^Reply-To: Zoe <zoe@gmail.test>' "$m" || fail "the contact form has no Reply-To to the visitor: $(grep -i '^Reply-To:' "$m")"
+grep -q 'd=example.com' "$m" || fail "the contact form's signature is not d=example.com"
+check_signed $n "contact-form-aligned"
+
+# no Date, no Message-ID: cleanup adds both before signing, and the signatures cover them
+printf 'From: Shop <noreply@example.com>\r\nTo: customer@gmail.test\r\nSubject: no ids\r\n\r\nbody\r\n' > "$T/noid.eml"
+$CHECK send "$RELAY_PORT" apache@web01.internal customer@gmail.test "$T/noid.eml" >"$T/send-noid.log" 2>&1
+grep -q '^250' "$T/send-noid.log" || fail "the message without Date and Message-ID was refused: $(cat "$T/send-noid.log")"
+n=$((n + 1)); sink_wait $n 20 || fail "the message without Date and Message-ID did not reach the sink"
+m=$(sink_msg $n).eml
+grep -Eq '^Message-ID: <[0-9A-F]+@' "$m" || fail "no Message-ID was added: $(head -c 600 "$m")"
+grep -q '^Date: ' "$m" || fail "no Date was added"
+$PY - "$m" <<'PYEOF' || fail "the added fields are not covered by the signatures (h=)"
+import re, sys
+hdr = open(sys.argv[1], "rb").read().split(b"\r\n\r\n", 1)[0].decode()
+sigs = re.findall(r"(?ims)^DKIM-Signature:(.*?)(?=^\S)", hdr + "\r\nX: y")
+hs = [re.search(r"h=([^;]*)", re.sub(r"\s", "", s)).group(1).lower().split(":") for s in sigs]
+sys.exit(0 if len(hs) == 2 and all("date" in h and "message-id" in h for h in hs) else 1)
+PYEOF
+grep -q 'header-added=date,message-id' "$RELAY_DIR/relay.log" || fail "the arrival line does not say header-added=date,message-id"
+check_signed $n "date-and-message-id-added"
+stop_relay
+
 # --- spool --------------------------------------------------------------------------------------
 write_relay_conf "$RELAY_CONF" "$dkim_conf
 returnpath.queue.mode = spool"
 relay_launch
-send 3 spool noreply@example.com
-sink_wait 3 30 || fail "the spooled message did not reach the sink"
-check_signed 3 spool
+n=$((n + 1))
+send $n spool noreply@example.com
+sink_wait $n 30 || fail "the spooled message did not reach the sink"
+check_signed $n spool
 pass

@@ -102,10 +102,16 @@ public final class Cleanup {
         // The app's Return-Path is removed: the receiving MTA writes the real one (RFC 5321 §4.4).
         boolean hadReturnPath = !headers.all("Return-Path").isEmpty();
         HeaderBlock out = hadReturnPath ? headers.without(f -> f.is("Return-Path")) : headers;
-        // MissingHeaders (Date, Message-ID where absent) is written but not yet switched on:
-        // the byte-for-byte tests and fixtures have to carry both fields first. Nothing is added.
+        // Date and Message-ID where the app left them out (Gmail refuses mail without a
+        // Message-ID); before signing, so that they are signed. Present fields stay as they are.
+        List<String> added = List.of();
+        if (!(decision instanceof RewriteDecision.Reject)) {
+            MissingHeaders.Completed c = MissingHeaders.complete(out, id, cfg.hostname(), now);
+            out = c.headers();
+            added = c.added();
+        }
         byte[] line = ReceivedHeader.build(helo, client, cfg.hostname(), id, reversePath, forwardPaths, now);
-        return new Plan(decision, sent, out, line, hadReturnPath, List.of());
+        return new Plan(decision, sent, out, line, hadReturnPath, added);
     }
 
     /** Runs cleanup on {@code m}: the prepared message, or the refusal the client gets. */

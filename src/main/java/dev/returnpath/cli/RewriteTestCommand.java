@@ -179,6 +179,10 @@ final class RewriteTestCommand implements Callable<Integer> {
         if (!(d instanceof RewriteDecision.Reject) && plan.returnPathRemoved()) {
             changes.add("removed the Return-Path field (the receiving server writes its own)");
         }
+        for (String added : plan.headersAdded()) {
+            changes.add(added.equals("date") ? "added a Date field (the message had none; RFC 5322 requires one)"
+                    : "added a Message-ID field (the message had none; Gmail refuses such mail)");
+        }
         o.put("header-changes", changes);
         List<Object> misses = new ArrayList<>();
         for (RewriteDecision.Miss m : d.trace().notMatched()) {

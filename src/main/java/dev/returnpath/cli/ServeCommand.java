@@ -126,6 +126,12 @@ final class ServeCommand implements Callable<Integer> {
                 management == null ? "off" : new dev.returnpath.config.Endpoint(cfg.management().host(), management.port()).toString(),
                 (System.nanoTime() - t0) / 1_000_000);
         dev.returnpath.rewrite.UncheckedSenders.of(cfg).forEach(w -> log.warn("{}", w.line()));
+        cfg.domains().values().stream().flatMap(d -> d.dkim().stream())
+                .filter(k -> k.algorithm() == dev.returnpath.dkim.DkimKey.Algorithm.RSA_SHA256
+                        && k.bits() < dev.returnpath.dkim.DkimKey.RECOMMENDED_RSA_BITS)
+                .forEach(k -> log.warn("dkim: {} is a {}-bit RSA key; receivers such as Gmail ask for {} bits: "
+                        + "make a new selector with returnpath dkim-keygen", k.label(), k.bits(),
+                        dev.returnpath.dkim.DkimKey.RECOMMENDED_RSA_BITS));
         if (cfg.spf().outboundIps().isEmpty()) {
             log.warn("spf.outbound-ips is empty: the SPF guard is off, mail leaves without an SPF check");
         }

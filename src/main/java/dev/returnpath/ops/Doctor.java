@@ -124,7 +124,52 @@ public final class Doctor {
             spfChecks(rpDomain, sender(d.template()), out);
         }
         dmarc(d.domain(), out);
-        d.dkimSelector().ifPresent(sel -> dkim(d.domain(), sel, out));
+        for (dev.returnpath.dkim.DkimKey k : d.dkim()) {
+            signingKey(k, out);
+        }
+        d.dkimSelector().filter(sel -> d.dkim().stream().noneMatch(k -> k.selector().equals(sel)))
+                .ifPresent(sel -> dkim(d.domain(), sel, out));
+    }
+
+    /**
+     * A key returnpath signs with: the selector's record must publish exactly its public half,
+     * or every signature fails at the receiver (FAIL, with the record to publish as the fix).
+     * An RSA key under 2048 bits is a WARN (RFC 8301 allows 1024; Gmail asks for 2048).
+     */
+    private void signingKey(dev.returnpath.dkim.DkimKey k, List<Check> out) {
+        String name = k.recordName();
+        String publish = "publish TXT at " + name + ": \"" + k.record() + "\"";
+        if (k.algorithm() == dev.returnpath.dkim.DkimKey.Algorithm.RSA_SHA256
+                && k.bits() < dev.returnpath.dkim.DkimKey.RECOMMENDED_RSA_BITS) {
+            out.add(new Check("dkim.key-size", name, Status.WARN, k.bits() + "-bit RSA key in " + k.file(),
+                    "make a 2048-bit key under a new selector (returnpath dkim-keygen --bits 2048), publish it, then switch"));
+        }
+        DnsAnswer a = dns.lookup(name, Type.TXT);
+        if (a instanceof DnsAnswer.Failure f) {
+            out.add(new Check("dkim.key", name, Status.FAIL, "lookup failed: " + f.message(), publish));
+            return;
+        }
+        List<String> found = new ArrayList<>();
+        if (a instanceof DnsAnswer.Records r) {
+            for (Record rec : r.records()) {
+                if (rec instanceof TXTRecord txt) {
+                    Map<String, String> tags = tags(String.join("", txt.getStrings()));
+                    if (!tags.containsKey("p")) {
+                        continue;
+                    }
+                    String p = tags.get("p").replaceAll("\\s", "");
+                    String type = tags.getOrDefault("k", "rsa").toLowerCase(java.util.Locale.ROOT);
+                    if (p.equals(k.publicKeyBase64()) && type.equals(k.algorithm().keyType())) {
+                        out.add(new Check("dkim.key", name, Status.PASS, "the published key (k=" + type
+                                + ") is the public half of " + k.file(), ""));
+                        return;
+                    }
+                    found.add(p.isEmpty() ? "a revoked key (empty p=)" : "a k=" + type + " key that is not the public half of " + k.file());
+                }
+            }
+        }
+        out.add(new Check("dkim.key", name, Status.FAIL, found.isEmpty() ? "no DKIM record at " + name
+                + ": every signature with selector " + k.selector() + " fails" : name + " publishes " + String.join(", ", found), publish));
     }
 
     /** DKIM (RFC 6376 §3.6.1): the selector's key record. A WARN at most: returnpath does not sign. */

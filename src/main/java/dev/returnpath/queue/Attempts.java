@@ -64,7 +64,8 @@ final class Attempts implements Scheduler.Attempt {
     /** Commits a new message to the spool and schedules it (the DSNs this writes). */
     @FunctionalInterface
     interface Enqueue {
-        void enqueue(QueueEntry entry, OutboundMessage message) throws IOException;
+        /** {@code committed} runs once the message is durable and before its first attempt can start. */
+        void enqueue(QueueEntry entry, OutboundMessage message, Runnable committed) throws IOException;
     }
 
     private final Spool spool;
@@ -177,9 +178,11 @@ final class Attempts implements Scheduler.Attempt {
             if (notice instanceof Bounces.Notice.Send dsn) {
                 QueueEntry e = new QueueEntry(dsn.id(), now, "", "", "", "", dsn.message().length, 0, now, false,
                         List.of(new Recipient(entry.returnPath(), State.PENDING, "", "")));
-                enqueue.enqueue(e, OutboundMessage.inMemory(dsn.message()));
+                // the DSN's lines (its arrival line among them) before its delivery can log
+                enqueue.enqueue(e, OutboundMessage.inMemory(dsn.message()), () -> notice.lines().forEach(MailLog::log));
+            } else {
+                notice.lines().forEach(MailLog::log);
             }
-            notice.lines().forEach(MailLog::log);
             return true;
         } catch (IOException e) {
             log.error("{}: cannot queue the {}: {}", entry.id(), what, e.getMessage());

@@ -59,7 +59,13 @@ public final class QueueRunner implements AutoCloseable {
      * now. Throws when the spool cannot take it; the app must then not get a 250.
      */
     public void enqueue(QueueEntry entry, OutboundMessage message) throws IOException {
+        enqueue(entry, message, () -> { });
+    }
+
+    /** As {@link #enqueue(QueueEntry, OutboundMessage)}, running {@code committed} between the commit and the scheduling. */
+    void enqueue(QueueEntry entry, OutboundMessage message, Runnable committed) throws IOException {
         spool.commit(entry, message);
+        committed.run();
         scheduler.schedule(entry.id(), entry.arrival(), entry.nextAttempt());
     }
 

@@ -68,15 +68,42 @@ class CleanupStageTest {
             "return-path:<apache@web01.internal>",
     })
     void theAppsReturnPathNeverLeavesAndOurReceivedIsTheOnlyFieldAdded(String returnPath) throws Exception {
-        byte[] msg = (returnPath + "\r\nFrom: noreply@example.com\r\nSubject: x\r\n\r\nbody\r\n")
-                .getBytes(StandardCharsets.US_ASCII);
+        String fields = "From: noreply@example.com\r\nSubject: x\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\nMessage-ID: <a@b>\r\n";
+        byte[] msg = (returnPath + "\r\n" + fields + "\r\nbody\r\n").getBytes(StandardCharsets.US_ASCII);
         try (SmtpClient c = relay.client()) {
             assertThat(c.send("apache@web01.internal", List.of("user@gmail.test"), msg)).startsWith("250 ");
         }
         String out = upstream.received.get(0).text();
         assertThat(out.toLowerCase()).doesNotContain("return-path");
         assertThat(out).startsWith("Received: from web01.internal ([127.0.0.1])");
-        assertThat(out.substring(out.indexOf("\r\nFrom: ") + 2)).isEqualTo("From: noreply@example.com\r\nSubject: x\r\n\r\nbody\r\n");
+        assertThat(out.substring(out.indexOf("\r\nFrom: ") + 2)).isEqualTo(fields + "\r\nbody\r\n");
+    }
+
+    @org.junit.jupiter.api.Test
+    void aMissingDateAndMessageIdAreAddedAtTheEndOfTheHeaderWithTheQueueId() throws Exception {
+        String reply;
+        try (SmtpClient c = relay.client()) {
+            reply = c.send("apache@web01.internal", List.of("user@gmail.test"),
+                    "From: noreply@example.com\r\nSubject: x\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII));
+        }
+        assertThat(reply).startsWith("250 ");
+        String id = reply.substring(reply.lastIndexOf(' ') + 1);
+        String out = upstream.received.get(0).text();
+        String fields = out.substring(out.indexOf("\r\nFrom: ") + 2);
+        assertThat(fields).matches("(?s)From: noreply@example\\.com\r\nSubject: x\r\n"
+                + "Date: [A-Z][a-z]{2}, \\d{1,2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} [+-]\\d{4}\r\n"
+                + "Message-ID: <" + id + "@relay\\.test>\r\n\r\nbody\r\n");
+    }
+
+    @org.junit.jupiter.api.Test
+    void presentFieldsStayAsTheyAreEvenWhenMalformed() throws Exception {
+        String fields = "From: noreply@example.com\r\ndate: yesterday\r\nmessage-id: no-brackets@web01\r\n";
+        try (SmtpClient c = relay.client()) {
+            assertThat(c.send("apache@web01.internal", List.of("user@gmail.test"),
+                    (fields + "\r\nbody\r\n").getBytes(StandardCharsets.US_ASCII))).startsWith("250 ");
+        }
+        String out = upstream.received.get(0).text();
+        assertThat(out.substring(out.indexOf("\r\nFrom: ") + 2)).isEqualTo(fields + "\r\nbody\r\n");
     }
 
     @org.junit.jupiter.api.Test

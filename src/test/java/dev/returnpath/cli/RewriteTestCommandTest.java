@@ -226,10 +226,16 @@ class RewriteTestCommandTest {
                 .contains("removed the Return-Path field (the receiving server writes its own)");
         List<String> out = new ArrayList<>();
         j.get("headers-out").forEach(n -> out.add(n.asText()));
-        assertThat(out).hasSize(3);
+        assertThat(out).hasSize(5);
         assertThat(out.get(0)).startsWith("Received: from rewrite-test ([127.0.0.1])").contains("(returnpath) with ESMTP id REWRITETEST")
                 .contains("for <user@gmail.com>");
         assertThat(out.subList(1, 3)).containsExactly("From: Shop <noreply@example.com>", "Subject: order");
+        // what cleanup adds for a message without them, as it leaves
+        assertThat(out.get(3)).startsWith("Date: ");
+        assertThat(out.get(4)).matches("Message-ID: <REWRITETEST@[a-z0-9.-]+>");
+        assertThat(j.get("header-changes")).extracting(JsonNode::asText)
+                .contains("added a Date field (the message had none; RFC 5322 requires one)",
+                        "added a Message-ID field (the message had none; Gmail refuses such mail)");
         Run text = run("--mail-from", "apache@web01.internal", "--from", "Shop <noreply@example.com>",
                 "--header", "Return-Path: <x@y.example>", "--show-headers");
         assertThat(text.out()).contains("leaves       From: Shop <noreply@example.com>").doesNotContain("leaves       Return-Path");

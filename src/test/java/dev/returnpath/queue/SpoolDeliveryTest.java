@@ -55,7 +55,8 @@ class SpoolDeliveryTest {
     }
 
     static String mail(String body) {
-        return "From: noreply@example.com\r\nTo: user@gmail.test\r\nSubject: hi\r\nMessage-ID: <m1@web01.internal>\r\n\r\n"
+        return "From: noreply@example.com\r\nTo: user@gmail.test\r\nSubject: hi\r\nMessage-ID: <m1@web01.internal>\r\n"
+                + "Date: Tue, 1 Dec 2026 10:00:00 +0000\r\n\r\n"
                 + body + "\r\n";
     }
 
@@ -94,7 +95,7 @@ class SpoolDeliveryTest {
         assertThat(got.reversePath()).isEqualTo("bounce@example.com");
         assertThat(got.forwardPaths()).containsExactly("user@gmail.test");
         assertThat(got.text()).startsWith("Received: from web01.internal ([127.0.0.1])\r\n\tby relay.test (returnpath) with ESMTP id "
-                + idOf(reply)).contains("Message-ID: <m1@web01.internal>\r\n\r\nhello\r\n");
+                + idOf(reply)).contains("Message-ID: <m1@web01.internal>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\r\nhello\r\n");
         settle();
         assertThat(relay.spool.ids()).isEmpty();
         assertThat(relay.queue.size()).isZero();
