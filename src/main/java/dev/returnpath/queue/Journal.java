@@ -39,14 +39,21 @@ import java.util.zip.CRC32C;
  * in {@code queue/} because it must wait for a retry) a small release record is appended, not
  * synced: losing it in a crash can only deliver a message twice, never lose one.
  *
- * <p>Record: {@code magic(4) type(1) length(4) payload(length) crc32c(4)}, big-endian; the CRC
+ * <p>A segment opens with its header, written twice: {@code magic(4) 'S' length=16(4) salt(16)
+ * crc32c(4)}, the salt 16 random bytes per segment. Then the records: {@code magic(4) type(1)
+ * length(4) payload(length) crc32c(4)}, big-endian; the CRC is seeded with the segment's salt and
  * covers type, length and payload. An entry's payload is {@code envelope-length(4) envelope
  * message}, the envelope in {@link QueueEntry}'s text format; a release's is the queue ID.
+ * (Segments written before the header existed, unsalted, are still read; see {@link #scanReport}.)
  *
- * <p>Why a scan may stop at the first bad record: records are appended one after the other
- * under one lock, and a commit is acknowledged only after a sync that began once its record was
- * written, so every acknowledged record lies before the first torn or missing one. A segment
- * is synced in full before the next one takes over.
+ * <p>Why every acknowledged record is found: records are appended one after the other under one
+ * lock, and a commit is acknowledged only after a sync that began once its record was written,
+ * so a crash leaves at most a torn or missing tail after them. A record damaged later (a flipped
+ * bit, a bad sector) does not end the scan: it resynchronises at the next valid record, and the
+ * segment is set aside in {@code queue.dir/corrupt/} with an ERROR line instead of being deleted
+ * ({@link Spool}). Why resynchronising cannot read an app's bytes as a record: an app that
+ * shapes its message like a record cannot compute a CRC seeded with a salt it never sees, and a
+ * scan that does not resynchronise never looks inside a valid record's payload at all.
  *
  * <p>Segments are deleted oldest first, once every entry they hold was released: a release
  * record is always in the same or a later segment than its entry, so it outlives the entry's
@@ -64,27 +71,31 @@ final class Journal implements AutoCloseable {
     static final int MAGIC = 0x52504a31; // "RPJ1"
     static final byte ENTRY = 'E';
     static final byte RELEASE = 'R';
+    static final byte SEGMENT = 'S';
     static final int HEADER = 9;
     static final int TRAILER = 4;
     static final long DEFAULT_SEGMENT_LIMIT = 32L << 20;
     /** Zeros written ahead of the records at a time (see {@link #allocate}). */
     static final long ALLOCATION_STEP = 1L << 20;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 * 1024);
+    private static final java.security.SecureRandom SALTS = new java.security.SecureRandom();
 
     /** One segment file; {@code size} and {@code live} are guarded by the append lock. */
     static final class Segment {
         final long number;
         final Path path;
         final FileChannel channel;
+        final byte[] salt;
         long size;       // where the next record goes
         long allocated;  // the file's size: zeros from size up to here
         int live;
         boolean broken;
 
-        Segment(long number, Path path, FileChannel channel, long size) {
+        Segment(long number, Path path, FileChannel channel, byte[] salt, long size) {
             this.number = number;
             this.path = path;
             this.channel = channel;
+            this.salt = salt;
             this.size = size;
             this.allocated = size;
         }
@@ -151,7 +162,7 @@ final class Journal implements AutoCloseable {
             } catch (NoSuchFileException gone) {
                 continue; // released and deleted by serve since the listing
             }
-            Segment seg = new Segment(0, p, ch, ch.size());
+            Segment seg = new Segment(0, p, ch, new byte[0], ch.size());
             j.segments.addLast(seg);
             scan(p, ch, new Visitor() {
                 @Override
@@ -192,14 +203,41 @@ final class Journal implements AutoCloseable {
     }
 
     /**
-     * Reads every segment of {@code dir} and returns the entries that were committed and never
-     * released, in commit order; the caller moves them elsewhere and then deletes the segments.
+     * What a scan of one segment found wrong: a stretch of bytes from {@code offset} that holds
+     * no valid record, up to {@code resumedAt} where the scan found the next valid one (or -1:
+     * nothing valid follows). {@code lost} is the number of records in the stretch when the
+     * damaged record's header still gave its length (1), or -1 when it is not known (at least
+     * one). {@code lostId} is the queue ID the damaged record's envelope still names, or "".
      */
-    static Map<String, Found> recover(Path dir) throws IOException {
+    record Damage(long offset, long resumedAt, int lost, String reason, String lostId) {
+    }
+
+    /**
+     * The result of a scan: where the valid records end, what was damaged, and how many records
+     * were read after the first damage (recovered by resynchronising).
+     */
+    record ScanReport(long end, List<Damage> damages, int recoveredAfterDamage, boolean legacy) {
+        boolean damaged() {
+            return !damages.isEmpty();
+        }
+    }
+
+    /** What {@link #recover} found: the live entries, and the report of every damaged segment. */
+    record Recovery(Map<String, Found> live, Map<Path, ScanReport> damaged) {
+    }
+
+    /**
+     * Reads every segment of {@code dir} and returns the entries that were committed and never
+     * released, in commit order, with a report for each segment where a record was damaged;
+     * the caller moves the entries elsewhere, then deletes the undamaged segments and sets the
+     * damaged ones aside.
+     */
+    static Recovery recover(Path dir) throws IOException {
         Map<String, Found> live = new LinkedHashMap<>();
+        Map<Path, ScanReport> damaged = new LinkedHashMap<>();
         for (Path p : segmentFiles(dir)) {
             try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-                long end = scan(p, ch, new Visitor() {
+                ScanReport r = scanReport(p, ch, new Visitor() {
                     @Override
                     public void entry(Found f) {
                         live.put(f.entry().id(), f);
@@ -210,11 +248,13 @@ final class Journal implements AutoCloseable {
                         live.remove(id);
                     }
                 });
-                // after `end`: zeros written ahead, or a record whose commit was never acknowledged
-                log.debug("journal {}: records end at {} of {} bytes", p.getFileName(), end, ch.size());
+                if (r.damaged()) {
+                    damaged.put(p, r);
+                }
+                log.debug("journal {}: records end at {} of {} bytes", p.getFileName(), r.end(), ch.size());
             }
         }
-        return live;
+        return new Recovery(live, damaged);
     }
 
     interface Visitor {
@@ -223,68 +263,293 @@ final class Journal implements AutoCloseable {
         void release(String id);
     }
 
-    /**
-     * Visits the records of one segment in order and returns the offset where the valid ones
-     * end: the end of the file, or the first record that is incomplete, torn or not a record.
-     */
+    /** {@link #scanReport}, for callers that need only the offset where the valid records end. */
     static long scan(Path path, FileChannel ch, Visitor visitor) throws IOException {
+        return scanReport(path, ch, visitor).end();
+    }
+
+    /** A record read by {@link #readRecord}: its type and payload length, its CRC checked. */
+    private record Header(byte type, int length, long end) {
+    }
+
+    /**
+     * Visits the valid records of one segment in order.
+     *
+     * <p>A segment starts with its header, twice: {@code magic 'S' 16 salt crc32c}, the salt
+     * random per segment. Every record's CRC32C is seeded with that salt. After a record that is
+     * not valid (a flipped bit, a torn write) the scan does not stop: it searches forward, byte by
+     * byte, for the next offset holding the magic, a type, a length that fits, and a CRC that
+     * matches under the salt, and goes on from there. A resynchronised record cannot be one an
+     * app shaped inside its message: the app would have to compute the salted CRC of its fake
+     * record, and the salt is 16 random bytes it never sees (files 0600), so a forgery passes with
+     * probability 2^-32. The first record after a resync must in addition be a release, or an entry
+     * whose envelope parses and whose ID this segment has not had yet.
+     *
+     * <p>A segment of the earlier format (no segment header, unsalted CRCs) cannot be resynchronised
+     * safely: its scan stops at the first invalid record, as it always did, and reports it.
+     *
+     * <p>Zeros from an invalid offset to the end of the file are the space written ahead
+     * ({@link #allocate}): the end of the records, not damage.
+     */
+    static ScanReport scanReport(Path path, FileChannel ch, Visitor visitor) throws IOException {
         long size = ch.size();
-        long pos = 0;
-        ByteBuffer header = ByteBuffer.allocate(HEADER);
-        ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
-        while (pos + HEADER + TRAILER <= size) {
-            header.clear();
-            readFully(ch, header, pos);
-            header.flip();
-            int magic = header.getInt();
-            byte type = header.get();
-            int length = header.getInt();
-            if (magic != MAGIC || (type != ENTRY && type != RELEASE) || length < 0
-                    || pos + HEADER + length + TRAILER > size) {
-                return pos;
+        byte[] salt = readSalt(ch, size);
+        boolean legacy = salt == null;
+        List<Damage> damages = new ArrayList<>();
+        if (legacy) {
+            if (size >= HEADER && isSegmentHeaderAt(ch, 0, size)) {
+                // both copies of the header are damaged: no record can be checked
+                damages.add(new Damage(0, -1, -1, "both copies of the segment header are damaged", ""));
+                return new ScanReport(0, damages, 0, false);
             }
-            CRC32C crc = new CRC32C();
-            crc.update(header.array(), 4, 5);
-            long at = pos + HEADER;
-            long end = at + length;
-            while (at < end) {
-                chunk.clear();
-                chunk.limit((int) Math.min(chunk.capacity(), end - at));
-                readFully(ch, chunk, at);
-                crc.update(chunk.array(), 0, chunk.limit());
-                at += chunk.limit();
-            }
-            ByteBuffer trailer = ByteBuffer.allocate(TRAILER);
-            readFully(ch, trailer, end);
-            if (trailer.getInt(0) != (int) crc.getValue()) {
-                return pos;
-            }
-            if (type == ENTRY) {
-                ByteBuffer len = ByteBuffer.allocate(4);
-                readFully(ch, len, pos + HEADER);
-                int envLength = len.getInt(0);
-                if (envLength < 0 || 4L + envLength > length) {
-                    log.error("journal {}: record at {} has a bad envelope length; skipped", path.getFileName(), pos);
-                } else {
-                    ByteBuffer env = ByteBuffer.allocate(envLength);
-                    readFully(ch, env, pos + HEADER + 4);
-                    try {
-                        QueueEntry e = QueueEntry.parse(env.array());
-                        long messageOffset = pos + HEADER + 4 + envLength;
-                        visitor.entry(new Found(e, path, messageOffset, end - messageOffset));
-                    } catch (IllegalArgumentException bad) {
-                        log.error("journal {}: record at {} has an unreadable envelope ({}); skipped",
-                                path.getFileName(), pos, bad.getMessage());
-                    }
-                }
-            } else {
-                ByteBuffer id = ByteBuffer.allocate(length);
-                readFully(ch, id, pos + HEADER);
-                visitor.release(new String(id.array(), StandardCharsets.UTF_8));
-            }
-            pos = end + TRAILER;
+            salt = new byte[0];
         }
-        return pos;
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        long pos = legacy ? 0 : SEGMENT_START;
+        int recovered = 0;
+        boolean resynced = false;
+        while (pos + HEADER + TRAILER <= size) {
+            Header h = readRecord(ch, pos, size, salt);
+            if (h == null) {
+                if (zerosFrom(ch, pos, size)) {
+                    return new ScanReport(pos, damages, recovered, legacy);
+                }
+                Header claimed = readHeader(ch, pos, size);
+                String reason = claimed == null ? "invalid header" : "checksum mismatch";
+                String lostId = claimed == null ? "" : envelopeId(ch, pos, claimed);
+                if (legacy) {
+                    damages.add(new Damage(pos, -1, -1, reason, lostId));
+                    return new ScanReport(pos, damages, recovered, true);
+                }
+                long next = -1;
+                int lost = -1;
+                if (claimed != null && readRecord(ch, claimed.end(), size, salt) != null) {
+                    next = claimed.end(); // only this record is damaged: its length still led to the next
+                    lost = 1;
+                } else {
+                    next = resync(ch, pos + 1, size, salt, seen);
+                }
+                damages.add(new Damage(pos, next, lost, reason, lostId));
+                if (next < 0) {
+                    return new ScanReport(pos, damages, recovered, false);
+                }
+                pos = next;
+                resynced = true;
+                continue;
+            }
+            if (visit(path, ch, pos, h, visitor, seen) && resynced) {
+                recovered++;
+            }
+            pos = h.end();
+        }
+        if (pos < size && !zerosFrom(ch, pos, size)) {
+            // fewer bytes left than a record needs, and not zeros: a torn last write
+            damages.add(new Damage(pos, -1, -1, "truncated record", ""));
+        }
+        return new ScanReport(pos, damages, recovered, legacy);
+    }
+
+    /** Hands one valid record to the visitor; false when an entry's envelope is unreadable. */
+    private static boolean visit(Path path, FileChannel ch, long pos, Header h, Visitor visitor,
+            java.util.Set<String> seen) throws IOException {
+        if (h.type() == ENTRY) {
+            QueueEntry e = envelope(ch, pos, h);
+            if (e == null) {
+                log.error("journal {}: record at {} has an unreadable envelope; skipped", path.getFileName(), pos);
+                return false;
+            }
+            seen.add(e.id());
+            long messageOffset = pos + HEADER + 4 + envelopeLength(ch, pos);
+            visitor.entry(new Found(e, path, messageOffset, h.end() - TRAILER - messageOffset));
+        } else {
+            ByteBuffer id = ByteBuffer.allocate(h.length());
+            readFully(ch, id, pos + HEADER);
+            visitor.release(new String(id.array(), StandardCharsets.UTF_8));
+        }
+        return true;
+    }
+
+    /**
+     * The first offset from {@code from} where a valid record starts, one that an app's bytes
+     * cannot imitate (see {@link #scanReport}), or -1.
+     */
+    private static long resync(FileChannel ch, long from, long size, byte[] salt, java.util.Set<String> seen)
+            throws IOException {
+        ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
+        long base = from;
+        while (base + HEADER + TRAILER <= size) {
+            chunk.clear();
+            chunk.limit((int) Math.min(chunk.capacity(), size - base));
+            readFully(ch, chunk, base);
+            int n = chunk.limit();
+            byte[] a = chunk.array();
+            for (int i = 0; i + 4 <= n; i++) {
+                if (a[i] != 'R' || a[i + 1] != 'P' || a[i + 2] != 'J' || a[i + 3] != '1') {
+                    continue;
+                }
+                long at = base + i;
+                Header h = readRecord(ch, at, size, salt);
+                if (h == null) {
+                    continue;
+                }
+                if (h.type() == RELEASE) {
+                    return at;
+                }
+                QueueEntry e = envelope(ch, at, h);
+                if (e != null && !seen.contains(e.id())) {
+                    return at;
+                }
+            }
+            if (n < chunk.capacity()) {
+                break;
+            }
+            base += n - 3; // a magic across the chunk boundary is seen in the next chunk
+        }
+        return -1;
+    }
+
+    /** The record at {@code pos} if its header is plausible and its CRC matches, else null. */
+    private static Header readRecord(FileChannel ch, long pos, long size, byte[] salt) throws IOException {
+        Header h = readHeader(ch, pos, size);
+        if (h == null) {
+            return null;
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(salt);
+        ByteBuffer header = ByteBuffer.allocate(HEADER);
+        readFully(ch, header, pos);
+        crc.update(header.array(), 4, 5);
+        ByteBuffer chunk = ByteBuffer.allocate((int) Math.min(64 * 1024, Math.max(1, h.length())));
+        long at = pos + HEADER;
+        long end = at + h.length();
+        while (at < end) {
+            chunk.clear();
+            chunk.limit((int) Math.min(chunk.capacity(), end - at));
+            readFully(ch, chunk, at);
+            crc.update(chunk.array(), 0, chunk.limit());
+            at += chunk.limit();
+        }
+        ByteBuffer trailer = ByteBuffer.allocate(TRAILER);
+        readFully(ch, trailer, end);
+        return trailer.getInt(0) == (int) crc.getValue() ? h : null;
+    }
+
+    /** The header at {@code pos} if it is plausible (magic, type, a length that fits), CRC unchecked. */
+    private static Header readHeader(FileChannel ch, long pos, long size) throws IOException {
+        if (pos + HEADER + TRAILER > size) {
+            return null;
+        }
+        ByteBuffer header = ByteBuffer.allocate(HEADER);
+        readFully(ch, header, pos);
+        int magic = header.getInt(0);
+        byte type = header.get(4);
+        int length = header.getInt(5);
+        if (magic != MAGIC || (type != ENTRY && type != RELEASE) || length < 0
+                || pos + HEADER + length + TRAILER > size
+                || (type == ENTRY && length < 4) || (type == RELEASE && length > 256)) {
+            return null;
+        }
+        return new Header(type, length, pos + HEADER + length + TRAILER);
+    }
+
+    private static int envelopeLength(FileChannel ch, long pos) throws IOException {
+        ByteBuffer len = ByteBuffer.allocate(4);
+        readFully(ch, len, pos + HEADER);
+        return len.getInt(0);
+    }
+
+    /** The envelope of the entry record at {@code pos}, or null when it does not parse. */
+    private static QueueEntry envelope(FileChannel ch, long pos, Header h) throws IOException {
+        int envLength = envelopeLength(ch, pos);
+        if (envLength < 0 || 4L + envLength > h.length()) {
+            return null;
+        }
+        ByteBuffer env = ByteBuffer.allocate(envLength);
+        readFully(ch, env, pos + HEADER + 4);
+        try {
+            return QueueEntry.parse(env.array());
+        } catch (IllegalArgumentException bad) {
+            return null;
+        }
+    }
+
+    /** The ID a damaged entry record still names, for the operator; "" when it cannot be read. */
+    private static String envelopeId(FileChannel ch, long pos, Header claimed) throws IOException {
+        if (claimed.type() != ENTRY) {
+            return "";
+        }
+        QueueEntry e = envelope(ch, pos, claimed);
+        return e == null || !SpoolDirectory.isQueueId(e.id()) ? "" : e.id();
+    }
+
+    private static boolean zerosFrom(FileChannel ch, long pos, long size) throws IOException {
+        ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
+        while (pos < size) {
+            chunk.clear();
+            chunk.limit((int) Math.min(chunk.capacity(), size - pos));
+            readFully(ch, chunk, pos);
+            byte[] a = chunk.array();
+            for (int i = 0; i < chunk.limit(); i++) {
+                if (a[i] != 0) {
+                    return false;
+                }
+            }
+            pos += chunk.limit();
+        }
+        return true;
+    }
+
+    // ---------------------------------------------------------------- the segment header
+
+    /** A segment's header, at offset 0 and again right after it: {@code magic 'S' length=16 salt crc32c}. */
+    private static final int SALT = 16;
+    private static final int SEGMENT_HEADER = HEADER + SALT + TRAILER;
+    /** Where a segment's first record starts: after the two copies of its header. */
+    static final long SEGMENT_START = 2L * SEGMENT_HEADER;
+
+    private static ByteBuffer segmentHeader(byte[] salt) {
+        ByteBuffer b = ByteBuffer.allocate(2 * SEGMENT_HEADER);
+        for (int copy = 0; copy < 2; copy++) {
+            int start = b.position();
+            b.putInt(MAGIC).put(SEGMENT).putInt(SALT).put(salt);
+            CRC32C crc = new CRC32C();
+            crc.update(b.array(), start + 4, 5 + SALT);
+            b.putInt((int) crc.getValue());
+        }
+        return b.flip();
+    }
+
+    /** The salt of a segment with a valid header (either copy), or null. */
+    private static byte[] readSalt(FileChannel ch, long size) throws IOException {
+        for (long at = 0; at < SEGMENT_START; at += SEGMENT_HEADER) {
+            if (at + SEGMENT_HEADER > size) {
+                return null;
+            }
+            ByteBuffer b = ByteBuffer.allocate(SEGMENT_HEADER);
+            readFully(ch, b, at);
+            CRC32C crc = new CRC32C();
+            crc.update(b.array(), 4, 5 + SALT);
+            if (b.getInt(0) == MAGIC && b.get(4) == SEGMENT && b.getInt(5) == SALT
+                    && b.getInt(HEADER + SALT) == (int) crc.getValue()) {
+                return java.util.Arrays.copyOfRange(b.array(), HEADER, HEADER + SALT);
+            }
+        }
+        return null;
+    }
+
+    /** True when the file starts like a segment header (so is not of the earlier format), valid or not. */
+    private static boolean isSegmentHeaderAt(FileChannel ch, long at, long size) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(HEADER);
+        readFully(ch, b, at);
+        if (b.get(4) == SEGMENT) {
+            return true;
+        }
+        if (size < 2L * SEGMENT_HEADER) {
+            return false;
+        }
+        ByteBuffer second = ByteBuffer.allocate(HEADER);
+        readFully(ch, second, SEGMENT_HEADER);
+        return second.getInt(0) == MAGIC && second.get(4) == SEGMENT;
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
@@ -317,7 +582,7 @@ final class Journal implements AutoCloseable {
         try {
             Segment seg = segmentFor(HEADER + length + TRAILER);
             long start = seg.size;
-            try (RecordWriter out = new RecordWriter(seg.channel, start)) {
+            try (RecordWriter out = new RecordWriter(seg.channel, seg.salt, start)) {
                 allocate(seg, start + HEADER + length + TRAILER);
                 out.header(ENTRY, (int) length);
                 out.writeInt(env.length);
@@ -410,7 +675,7 @@ final class Journal implements AutoCloseable {
         try {
             Segment seg = segmentFor(HEADER + bytes.length + TRAILER);
             long start = seg.size;
-            try (RecordWriter out = new RecordWriter(seg.channel, start)) {
+            try (RecordWriter out = new RecordWriter(seg.channel, seg.salt, start)) {
                 allocate(seg, start + HEADER + bytes.length + TRAILER);
                 out.header(RELEASE, bytes.length);
                 out.write(bytes);
@@ -437,7 +702,7 @@ final class Journal implements AutoCloseable {
     /** The segment a record of {@code length} bytes goes to, starting a new one when needed. */
     private Segment segmentFor(long length) throws IOException {
         Segment cur = current;
-        if (cur != null && !cur.broken && (cur.size == 0 || cur.size + length <= segmentLimit)) {
+        if (cur != null && !cur.broken && (cur.size == SEGMENT_START || cur.size + length <= segmentLimit)) {
             return cur;
         }
         if (cur != null && !cur.broken) {
@@ -448,14 +713,21 @@ final class Journal implements AutoCloseable {
         Path p = dir.resolve(String.format("%016x.log", number));
         FileChannel ch = FileChannel.open(p, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE), SpoolDirectory.PRIVATE_FILE);
+        byte[] salt = new byte[SALT];
+        SALTS.nextBytes(salt);
         try {
+            // synced by the first record's sync, which covers everything written before it
+            ByteBuffer header = segmentHeader(salt);
+            while (header.hasRemaining()) {
+                ch.write(header, header.position());
+            }
             Spool.fsyncDirectory(dir); // the new name must survive a crash with the records in it
         } catch (IOException e) {
             ch.close();
             Files.deleteIfExists(p);
             throw e;
         }
-        Segment seg = new Segment(number, p, ch, 0);
+        Segment seg = new Segment(number, p, ch, salt, SEGMENT_START);
         segments.addLast(seg);
         current = seg;
         deleteReleased();
@@ -577,9 +849,10 @@ final class Journal implements AutoCloseable {
         private long pos;
         private long payload = -HEADER;
 
-        RecordWriter(FileChannel ch, long pos) {
+        RecordWriter(FileChannel ch, byte[] salt, long pos) {
             this.ch = ch;
             this.pos = pos;
+            crc.update(salt);
         }
 
         void header(byte type, int length) throws IOException {

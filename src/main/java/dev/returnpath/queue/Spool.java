@@ -34,7 +34,8 @@ import java.util.Optional;
  * queue/ID.eml    a message waiting for a retry, exactly the bytes that go upstream; never changed once written
  * queue/ID.env    its envelope and per-recipient state ({@link QueueEntry}); the commit mark
  * queue/ID.env.tmp  an envelope being written; renamed over ID.env
- * corrupt/        envelopes that could not be read, set aside for a human
+ * corrupt/        envelopes that could not be read, and journal segments with a damaged
+ *                 record (journal-N.log), set aside for a human
  * lock            held by the one {@code serve} that owns the spool
  * entries.lock    one byte-range lock per entry (see below)
  * flush           written by {@code queue flush}: "retry everything now"
@@ -68,6 +69,7 @@ public final class Spool implements AutoCloseable {
     private final DirectorySync directory;   // null for inspect()
     private final GroupSync committer;       // null for inspect()
     private Journal journal;
+    private int quarantined;
     /** Serialize, per entry, its move out of the journal with the update or removal that ends an attempt. */
     private final java.util.concurrent.locks.ReentrantLock[] stripes = new java.util.concurrent.locks.ReentrantLock[64];
 
@@ -525,7 +527,8 @@ public final class Spool implements AutoCloseable {
         }
         long next = Journal.segmentNumber(segments.get(segments.size() - 1)) + 1;
         int moved = 0;
-        for (Journal.Found f : Journal.recover(journalDir).values()) {
+        Journal.Recovery recovery = Journal.recover(journalDir);
+        for (Journal.Found f : recovery.live().values()) {
             if (Files.exists(envelopeFile(f.entry().id()))) {
                 continue; // moved to queue/ before the crash, its release record lost: the files are newer
             }
@@ -536,13 +539,53 @@ public final class Spool implements AutoCloseable {
             moved++;
         }
         for (Path p : segments) {
-            Files.deleteIfExists(p);
+            Journal.ScanReport damage = recovery.damaged().get(p);
+            if (damage == null) {
+                Files.deleteIfExists(p);
+            } else {
+                setAsideSegment(p, damage);
+            }
         }
         fsyncDirectory(journalDir);
         if (moved > 0) {
             log.info("spool {}: {} message(s) moved from the journal to the queue", root, moved);
         }
         return next;
+    }
+
+    /**
+     * Moves a journal segment with a damaged record to {@code corrupt/}, never deletes it (what
+     * was lost may still be read there by hand), and says so in one ERROR line per damage: the
+     * segment, the offset, what is wrong, where the scan resumed, how many records were lost and
+     * how many were recovered after the damage. What was recovered is in {@code queue/} by now.
+     */
+    private void setAsideSegment(Path segment, Journal.ScanReport report) throws IOException {
+        Path corrupt = root.resolve("corrupt");
+        SpoolDirectory.refuseSymbolicLink(corrupt);
+        SpoolDirectory.createPrivateDirectory(corrupt);
+        Path target = corrupt.resolve("journal-" + segment.getFileName());
+        for (int n = 1; Files.exists(target); n++) {
+            target = corrupt.resolve("journal-" + segment.getFileName() + "." + n);
+        }
+        Files.move(segment, target);
+        fsyncDirectory(corrupt);
+        quarantined++;
+        for (Journal.Damage d : report.damages()) {
+            String lost = d.lost() < 0 ? "at least 1 record" : d.lost() + " record" + (d.lost() == 1 ? "" : "s");
+            log.error("journal {}: damaged record at offset {} ({}{}); {}; {} lost, {} recovered after it; "
+                            + "segment kept as {}",
+                    segment.getFileName(), d.offset(), d.reason(),
+                    d.lostId().isEmpty() ? "" : ", its envelope names " + d.lostId(),
+                    d.resumedAt() >= 0 ? "resumed at offset " + d.resumedAt()
+                            : report.legacy() ? "segment of the earlier format: the scan stops there"
+                            : "no valid record after it",
+                    lost, report.recoveredAfterDamage(), target);
+        }
+    }
+
+    /** Journal segments set aside in {@code corrupt/} by this start (a gauge for the operator). */
+    public int quarantinedSegments() {
+        return quarantined;
     }
 
     private void removeHalfWritten() throws IOException {
