@@ -77,6 +77,7 @@ final class Attempts implements Scheduler.Attempt {
     private final ExecutorService workers;
     private final Enqueue enqueue;
     private final Map<NextHop, Semaphore> destinations = new ConcurrentHashMap<>();
+    private final DeadRoutes<NextHop> deadRoutes = new DeadRoutes<>();
 
     Attempts(Spool spool, ConfigHolder configs, Function<RelayConfig, Delivery> deliveries, Clock clock,
              Supplier<String> ids, Metrics metrics, ExecutorService workers, Enqueue enqueue) {
@@ -229,7 +230,7 @@ final class Attempts implements Scheduler.Attempt {
         List<Router.Leg> legs = Router.route(cfg.delivery(), entry.returnPath(), todo);
         Delivery delivery = deliveries.apply(cfg);
         OutboundMessage message = spool.message(entry);
-        record Running(NextHop hop, List<Integer> idx, Future<DeliveryOutcome> outcome) {}
+        record Running(NextHop hop, DeadRoutes.Admit admit, List<Integer> idx, Future<DeliveryOutcome> outcome) {}
         List<Running> running = new ArrayList<>(legs.size());
         for (Router.Leg leg : legs) {
             List<Integer> idx = new ArrayList<>(leg.forwardPaths().size());
@@ -244,6 +245,13 @@ final class Attempts implements Scheduler.Attempt {
             Semaphore permits = destinations.computeIfAbsent(leg.hop(),
                     k -> new Semaphore(cfg.queue().destinationConcurrency()));
             Envelope envelope = new Envelope(entry.id(), entry.returnPath(), leg.forwardPaths());
+            DeadRoutes.Admit admit = deadRoutes.admit(leg.hop(), clock.instant());
+            if (admit == DeadRoutes.Admit.DEFER) {
+                // the hop is down: no connection, no permit, the recipients wait for their retry
+                running.add(new Running(leg.hop(), admit, idx, CompletableFuture.completedFuture(
+                        notTried(leg.hop(), leg.forwardPaths()))));
+                continue;
+            }
             Callable<DeliveryOutcome> task = () -> {
                 permits.acquire();
                 try {
@@ -254,7 +262,7 @@ final class Attempts implements Scheduler.Attempt {
             };
             // one leg (always so with a smarthost): deliver on this thread, no hand-off
             Future<DeliveryOutcome> f = legs.size() == 1 ? inline(task) : workers.submit(task);
-            running.add(new Running(leg.hop(), idx, f));
+            running.add(new Running(leg.hop(), admit, idx, f));
         }
         Map<Integer, Delivered> out = new TreeMap<>(); // logged in recipient order
         // a recipient no leg holds would otherwise wait forever, never tried and so never expired
@@ -268,12 +276,15 @@ final class Attempts implements Scheduler.Attempt {
             } catch (ExecutionException e) {
                 // Delivery promises not to throw; if it does, nothing was confirmed: try again later
                 Reply reply = Reply.of(451, "4.3.0", "internal error: " + e.getCause());
+                routeResult(r.hop(), r.admit(), true, reply.text()); // a probe that told nothing: wait again
                 for (int i : r.idx()) {
                     out.put(i, new Delivered(Optional.of(r.hop()), new RecipientOutcome(entry.recipients().get(i).address(),
                             DeliveryOutcome.Status.DEFERRED, reply, false)));
                 }
                 continue;
             }
+            routeResult(r.hop(), r.admit(), connectFailed(o), o.recipients().isEmpty() ? ""
+                    : o.recipients().get(0).reply().text());
             // outcomes come in the envelope's order (Delivery's contract)
             for (int k = 0; k < r.idx().size() && k < o.recipients().size(); k++) {
                 RecipientOutcome ro = o.recipients().get(k);
@@ -281,6 +292,50 @@ final class Attempts implements Scheduler.Attempt {
             }
         }
         return out;
+    }
+
+    /** True when the leg never got past the connect: the relay's own 4.4.1 for every recipient. */
+    static boolean connectFailed(DeliveryOutcome o) {
+        return !o.recipients().isEmpty() && o.recipients().stream()
+                .allMatch(r -> !r.upstreamSaid() && "4.4.1".equals(r.reply().enhanced()));
+    }
+
+    /** The outcome of a leg not tried because its hop is down: each recipient deferred, nothing sent. */
+    private DeliveryOutcome notTried(NextHop hop, List<String> forwardPaths) {
+        DeadRoutes.Dead d = deadRoutes.state(hop).orElse(null);
+        String why = d == null ? "" : " since " + d.since() + " (" + d.reply() + ")";
+        Reply reply = Reply.of(451, "4.4.1", describe(hop) + " is down" + why + "; not tried, waiting for its retry");
+        List<RecipientOutcome> out = new ArrayList<>(forwardPaths.size());
+        for (String rcpt : forwardPaths) {
+            out.add(new RecipientOutcome(rcpt, DeliveryOutcome.Status.DEFERRED, reply, false));
+        }
+        return new DeliveryOutcome("", out, 0);
+    }
+
+    private void routeResult(NextHop hop, DeadRoutes.Admit admit, boolean connectFailed, String reply) {
+        RelayConfig.Queue q = configs.get().queue();
+        deadRoutes.result(hop, admit, connectFailed, reply, clock.instant(), q.firstRetry(), q.maxRetryInterval())
+                .ifPresent(change -> {
+            switch (change) {
+                case DeadRoutes.Change.Died d -> log.warn("next hop {} is down ({}): its messages wait for their "
+                        + "retry without a connection attempt; one probe in {}", describe(hop), reply,
+                        AttemptStep.human(d.firstProbe()));
+                case DeadRoutes.Change.StillDead d -> log.info("next hop {} is still down ({}); next probe in {}",
+                        describe(hop), reply, AttemptStep.human(d.nextProbe()));
+                case DeadRoutes.Change.Alive a -> log.info("next hop {} is up again after {}; {} attempt(s) were "
+                        + "deferred without a connection meanwhile", describe(hop), AttemptStep.human(a.downFor()),
+                        a.deferred());
+            }
+        });
+    }
+
+    /** A hop as an operator knows it, never its credentials. */
+    static String describe(NextHop hop) {
+        return switch (hop) {
+            case NextHop.Relay r -> "smarthost " + r.smarthost().host().orElse("?") + ":" + r.smarthost().port()
+                    + " (route " + r.route() + ")";
+            case NextHop.Mx m -> "MX of " + m.domain() + " (route " + m.route() + ")";
+        };
     }
 
     private static Future<DeliveryOutcome> inline(Callable<DeliveryOutcome> task) throws InterruptedException {

@@ -20,6 +20,10 @@
  *       entry, routes the unfinished recipients to next hops ({@code delivery.Router}), holds one
  *       of {@code destination-concurrency} permits of each hop while it delivers to it, logs a
  *       line per recipient, spools the DSNs the step asks for, and writes the entry back.
+ *   <li>{@code DeadRoutes} (the dead-destination state of {@code qmgr_queue.c}): which next hops
+ *       could not be connected to, shared by every entry; while a hop is down its recipients are
+ *       deferred without a connection, and one probe at a time after a doubling wait decides
+ *       when it is back. Pure: the caller gives the time.
  *   <li>{@code AttemptStep} ({@code qmgr_defer.c}): pure, no I/O and no clock. From the entry,
  *       this attempt's outcomes, the time and the queue settings: the new recipient states, the
  *       failures to report (a permanent reply, or {@code max-age}), a delay warning once, and the

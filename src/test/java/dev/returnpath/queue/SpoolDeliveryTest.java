@@ -436,4 +436,36 @@ class SpoolDeliveryTest {
             return new DeliveryStatus(perMessage, perRecipient, original);
         }
     }
+
+    @Test
+    void aSmarthostThatRefusesIsMarkedDeadAndTheNextMessageWaitsWithoutAConnectionUntilAProbeFindsItBack()
+            throws Exception {
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort(); // closed again: connections to it are refused
+        }
+        try (LogCapture queueLog = new LogCapture("returnpath.queue")) {
+            relay = new TestRelay(port, dir, "returnpath.queue.mode = spool\n", clock);
+            String first = idOf(send("apache@web01.internal", List.of("user@gmail.test")));
+            settle();
+            assertThat(entry(first).recipients().get(0).reply()).contains("4.4.1", "connect to");
+            assertThat(queueLog.lines()).anyMatch(l -> l.contains("is down") && l.contains("one probe in 10s"));
+
+            String second = idOf(send("apache@web01.internal", List.of("other@gmail.test")));
+            settle();
+            // deferred on its first attempt without a connection: the relay's own note, not a connect failure
+            assertThat(entry(second).recipients().get(0).reply()).contains("4.4.1", "is down since", "not tried");
+            assertThat(entry(second).attempts()).isEqualTo(1);
+
+            upstream = new Upstream(InetAddress.getLoopbackAddress(), port);
+            // both are due after first-retry (5m): one is the probe, the other waits for it
+            advance(Duration.ofMinutes(5));
+            Await.until(WAIT, "the probe's delivery", () -> upstream.received.size() >= 1);
+            assertThat(queueLog.lines()).anyMatch(l -> l.contains("is up again"));
+            advance(Duration.ofMinutes(10));
+            Await.until(WAIT, "both delivered", () -> upstream.received.size() == 2);
+            settle();
+            assertThat(relay.spool.ids()).isEmpty();
+        }
+    }
 }
