@@ -383,10 +383,13 @@ public final class Spool implements AutoCloseable {
 
     /** IDs of the committed entries, oldest first (IDs grow with time). */
     public List<String> ids() throws IOException {
-        java.util.TreeSet<String> out = new java.util.TreeSet<>(journal.ids());
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(queue, "*.env")) {
+        List<String> out = new ArrayList<>(journal.ids());
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(queue)) { // no glob: a matcher per name is slow
             for (Path p : ds) {
                 String name = p.getFileName().toString();
+                if (!name.endsWith(".env")) {
+                    continue;
+                }
                 String id = name.substring(0, name.length() - ".env".length());
                 if (SpoolDirectory.isQueueId(id)) {
                     out.add(id); // anything else was not written by a relay
@@ -395,7 +398,16 @@ public final class Spool implements AutoCloseable {
         } catch (NoSuchFileException e) {
             // no queue/ yet
         }
-        return new ArrayList<>(out);
+        // a sort and one pass, not a TreeSet: 100,000 IDs for queue list (an ID may be in both
+        // the journal and queue/ while it moves)
+        out.sort(null);
+        List<String> unique = new ArrayList<>(out.size());
+        for (String id : out) {
+            if (unique.isEmpty() || !unique.get(unique.size() - 1).equals(id)) {
+                unique.add(id);
+            }
+        }
+        return unique;
     }
 
     /** True while entry {@code id} is in the spool (journal or {@code queue/}). */

@@ -14,7 +14,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * What {@code queue.dir} must look like before a relay writes mail into it, and how its files
@@ -44,17 +43,25 @@ public final class SpoolDirectory {
     /** The files directly under {@code queue.dir}; none may be a symbolic link. */
     static final List<String> FILES = List.of("lock", "entries.lock", "flush");
 
-    /** Queue IDs as {@code QueueId} makes them (and tests' short ones): letters and digits only. */
-    private static final Pattern QUEUE_ID = Pattern.compile("[0-9A-Za-z]{1,64}");
-
     private SpoolDirectory() {}
 
     /**
-     * True for a string that can name a spool entry. Anything else ({@code ../../etc/passwd},
+     * True for a string that can name a spool entry: a queue ID as {@code QueueId} makes them (and
+     * tests' short ones), 1 to 64 letters and digits. Anything else ({@code ../../etc/passwd},
      * {@code x/y}, an empty string) is refused before it becomes a path.
      */
     public static boolean isQueueId(String id) {
-        return id != null && QUEUE_ID.matcher(id).matches();
+        if (id == null || id.isEmpty() || id.length() > 64) {
+            return false;
+        }
+        // [0-9A-Za-z]{1,64} without the regex engine: queue list checks 100,000 names at a time
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (!(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

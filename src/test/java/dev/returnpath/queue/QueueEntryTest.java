@@ -64,4 +64,23 @@ class QueueEntryTest {
         assertThat(ENTRY.lastReply()).isEqualTo("451 4.7.1 greylisted");
         assertThat(ENTRY.isDone()).isFalse();
     }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "2026-12-02T20:00:00Z", "2026-12-02T20:00:00.123Z", "2026-12-02T20:00:00.000000001Z",
+            "2026-12-02T20:00:00.123456789Z", "2024-02-29T23:59:59.5Z", "1970-01-01T00:00:00Z",
+            "2100-12-31T00:00:00Z", "+12026-12-02T20:00:00Z", "1969-12-31T23:59:59Z",
+            "2026-12-02T24:00:00Z", "2026-12-02T20:00:00.Z", // not the fast path's: Instant.parse decides
+    })
+    void theFastTimestampParserAgreesWithInstantParse(String text) {
+        assertThat(QueueEntry.instant(text)).isEqualTo(Instant.parse(text));
+        assertThat(QueueEntry.instant(Instant.parse(text).toString())).isEqualTo(Instant.parse(text));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"2026-02-30T20:00:00Z", "2026-13-02T20:00:00Z",
+            "2026-12-02T20:00:0xZ", "2026-12-02 20:00:00Z", "2026-12-02T20:60:00Z"})
+    void aTimestampInstantParseRefusesIsRefusedByTheFastParserToo(String text) {
+        assertThatThrownBy(() -> QueueEntry.instant(text)).isInstanceOf(java.time.format.DateTimeParseException.class);
+    }
 }
