@@ -78,6 +78,9 @@ final class Attempts implements Scheduler.Attempt {
     private final Enqueue enqueue;
     private final Map<NextHop, Semaphore> destinations = new ConcurrentHashMap<>();
     private final DeadRoutes<NextHop> deadRoutes = new DeadRoutes<>();
+    /** Entries deferred without a connection, per hop: tried again as soon as the hop is back. */
+    private final Map<NextHop, java.util.Set<String>> waitingFor = new ConcurrentHashMap<>();
+    private volatile java.util.function.Consumer<String> retryNow = id -> { };
 
     Attempts(Spool spool, ConfigHolder configs, Function<RelayConfig, Delivery> deliveries, Clock clock,
              Supplier<String> ids, Metrics metrics, ExecutorService workers, Enqueue enqueue) {
@@ -248,6 +251,8 @@ final class Attempts implements Scheduler.Attempt {
             DeadRoutes.Admit admit = deadRoutes.admit(leg.hop(), clock.instant());
             if (admit == DeadRoutes.Admit.DEFER) {
                 // the hop is down: no connection, no permit, the recipients wait for their retry
+                // (or for the probe that finds the hop back)
+                waitingFor.computeIfAbsent(leg.hop(), k -> ConcurrentHashMap.newKeySet()).add(entry.id());
                 running.add(new Running(leg.hop(), admit, idx, CompletableFuture.completedFuture(
                         notTried(leg.hop(), leg.forwardPaths()))));
                 continue;
@@ -294,6 +299,20 @@ final class Attempts implements Scheduler.Attempt {
         return out;
     }
 
+    /** Who reschedules an entry now (the scheduler), for the entries that waited for a hop to be back. */
+    void onRetryNow(java.util.function.Consumer<String> retry) {
+        this.retryNow = retry;
+    }
+
+    /**
+     * {@code queue flush}: every hop counts as alive again, so that every message is really tried
+     * (otherwise one probe would go and the rest would wait for their retry once more).
+     */
+    void flushRoutes() {
+        deadRoutes.clear();
+        waitingFor.clear();
+    }
+
     /** True when the leg never got past the connect: the relay's own 4.4.1 for every recipient. */
     static boolean connectFailed(DeliveryOutcome o) {
         return !o.recipients().isEmpty() && o.recipients().stream()
@@ -322,9 +341,16 @@ final class Attempts implements Scheduler.Attempt {
                         AttemptStep.human(d.firstProbe()));
                 case DeadRoutes.Change.StillDead d -> log.info("next hop {} is still down ({}); next probe in {}",
                         describe(hop), reply, AttemptStep.human(d.nextProbe()));
-                case DeadRoutes.Change.Alive a -> log.info("next hop {} is up again after {}; {} attempt(s) were "
-                        + "deferred without a connection meanwhile", describe(hop), AttemptStep.human(a.downFor()),
-                        a.deferred());
+                case DeadRoutes.Change.Alive a -> {
+                    java.util.Set<String> waiting = waitingFor.remove(hop);
+                    int n = waiting == null ? 0 : waiting.size();
+                    log.info("next hop {} is up again after {}; {} attempt(s) were deferred without a connection "
+                            + "meanwhile, {} message(s) tried now", describe(hop), AttemptStep.human(a.downFor()),
+                            a.deferred(), n);
+                    if (waiting != null) {
+                        waiting.forEach(retryNow);
+                    }
+                }
             }
         });
     }

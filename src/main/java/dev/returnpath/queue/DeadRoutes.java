@@ -115,6 +115,11 @@ final class DeadRoutes<K> {
         return a.compareTo(b) <= 0 ? a : b;
     }
 
+    /** Forgets every dead hop: {@code queue flush} means "try everything now", the operator's word wins. */
+    synchronized void clear() {
+        dead.clear();
+    }
+
     /** The state of a dead hop, or empty when it is not known to be down. */
     synchronized Optional<Dead> state(K hop) {
         return Optional.ofNullable(dead.get(hop));

@@ -46,6 +46,8 @@ public final class QueueRunner implements AutoCloseable {
         this.spool = spool;
         Attempts attempts = new Attempts(spool, configs, deliveries, clock, ids, metrics, workers, this::enqueue);
         this.scheduler = new Scheduler(spool, clock, configs.get().queue().maxConcurrency(), workers, attempts);
+        attempts.onRetryNow(scheduler::retryNow);
+        scheduler.onFlush(attempts::flushRoutes);
         metrics.spool(scheduler::size, scheduler::oldestSeconds);
     }
 

@@ -64,6 +64,8 @@ final class Scheduler {
     private final PriorityQueue<Due> schedule = new PriorityQueue<>();
     private final Map<String, Long> current = new HashMap<>();        // id -> seq of its valid Due
     private final Set<String> running = ConcurrentHashMap.newKeySet();
+    private final Set<String> rerun = ConcurrentHashMap.newKeySet(); // woken while its attempt ran
+    private volatile Runnable onFlush = () -> { };
     private final AtomicLong seq = new AtomicLong();
     private volatile boolean stopping;
     private volatile boolean wakeRequested;
@@ -98,6 +100,32 @@ final class Scheduler {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Tries {@code id} now (its hop is back); if its attempt is still running, right after it,
+     * whatever that attempt says.
+     */
+    void retryNow(String id) {
+        Instant arrival = arrivals.get(id);
+        if (arrival == null) {
+            return; // done meanwhile
+        }
+        lock.lock();
+        try {
+            if (running.contains(id)) {
+                rerun.add(id);
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
+        schedule(id, arrival, clock.instant());
+    }
+
+    /** Runs before a flush's rescan (the attempts forget which hops are down). */
+    void onFlush(Runnable r) {
+        this.onFlush = r;
     }
 
     /** Makes the loop look at the clock (and the flush marker) now. */
@@ -176,6 +204,7 @@ final class Scheduler {
                 if (spool.takeFlushRequest()) {
                     try {
                         log.info("flush requested: every message in the spool is tried now");
+                        onFlush.run();
                         rescan(true);
                     } catch (IOException e) {
                         log.error("spool {}: cannot rescan: {}", spool.root(), e.getMessage());
@@ -244,6 +273,9 @@ final class Scheduler {
             lock.lock();
             try {
                 running.remove(id);
+                if (rerun.remove(id) && next.isPresent()) {
+                    next = Optional.of(clock.instant()); // its hop came back while it was deferred
+                }
                 // the attempt's verdict wins over a schedule() made while it ran (a rescan read
                 // the envelope as it was before the attempt)
                 if (next.isPresent()) {

@@ -458,14 +458,35 @@ class SpoolDeliveryTest {
             assertThat(entry(second).attempts()).isEqualTo(1);
 
             upstream = new Upstream(InetAddress.getLoopbackAddress(), port);
-            // both are due after first-retry (5m): one is the probe, the other waits for it
+            // both are due after first-retry (5m): one is the probe, the other waits for it and
+            // is tried as soon as the probe finds the hop back, not at its next retry
             advance(Duration.ofMinutes(5));
-            Await.until(WAIT, "the probe's delivery", () -> upstream.received.size() >= 1);
-            assertThat(queueLog.lines()).anyMatch(l -> l.contains("is up again"));
-            advance(Duration.ofMinutes(10));
             Await.until(WAIT, "both delivered", () -> upstream.received.size() == 2);
+            assertThat(queueLog.lines()).anyMatch(l -> l.contains("is up again"));
             settle();
             assertThat(relay.spool.ids()).isEmpty();
         }
+    }
+
+    @Test
+    void aFlushTriesEveryMessageEvenWhileItsHopIsMarkedDown() throws Exception {
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        relay = new TestRelay(port, dir, "returnpath.queue.mode = spool\n", clock);
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            ids.add(idOf(send("apache@web01.internal", List.of("user" + i + "@gmail.test"))));
+        }
+        settle();
+        assertThat(ids).allSatisfy(id -> assertThat(entry(id).recipients().get(0).reply()).contains("4.4.1"));
+        upstream = new Upstream(InetAddress.getLoopbackAddress(), port);
+        // the operator's flush, with no time passing: not one probe and four more deferrals
+        relay.spool.requestFlush();
+        relay.queue.wake();
+        Await.until(WAIT, "all five delivered", () -> upstream.received.size() == 5);
+        settle();
+        assertThat(relay.spool.ids()).isEmpty();
     }
 }
