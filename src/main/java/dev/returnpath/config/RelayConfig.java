@@ -40,7 +40,15 @@ public record RelayConfig(
             int maxRecipients,
             int maxConnections,
             BareNewline bareNewline,
-            Duration idleTimeout) {
+            Duration idleTimeout,
+            Optional<ListenTls> tls,
+            int implicitTlsPort) {
+
+        public Listen(String host, int port, List<Cidr> allowedNetworks, long maxMessageSize, int maxRecipients,
+                      int maxConnections, BareNewline bareNewline, Duration idleTimeout) {
+            this(host, port, allowedNetworks, maxMessageSize, maxRecipients, maxConnections, bareNewline, idleTimeout,
+                    Optional.empty(), 0);
+        }
 
         public boolean allows(InetAddress client) {
             return allowedNetworks.stream().anyMatch(c -> c.contains(client));
@@ -53,6 +61,13 @@ public record RelayConfig(
     }
 
     public enum BareNewline { REJECT, NORMALIZE }
+
+    /**
+     * {@code listen.tls}: the certificate chain and key files, read and checked at load (and
+     * on each reload); the listener re-reads them when they change on disk.
+     */
+    public record ListenTls(java.nio.file.Path certFile, java.nio.file.Path keyFile,
+                            dev.returnpath.tls.ServerCredentials credentials) {}
 
     /**
      * A sending domain, keyed by the header From domain (lower case, A-label form).

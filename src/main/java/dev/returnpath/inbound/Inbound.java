@@ -36,6 +36,10 @@ public final class Inbound implements AutoCloseable {
     private static final String SHUTTING_DOWN = "4.3.2 Service shutting down, try again later";
 
     private final SMTPServer server;
+    /** {@code listen.implicit-tls-port}'s server, or null. */
+    private final SMTPServer implicitTlsServer;
+    /** STARTTLS and the implicit-TLS port's sockets, or null without {@code listen.tls}. */
+    private final ListenerTls tls;
     private final ExecutorService executor;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     /** Sessions between MAIL and the end of their transaction (the reply to DATA written). */
@@ -52,7 +56,21 @@ public final class Inbound implements AutoCloseable {
         RelayConfig cfg = configs.get();
         RelayConfig.Listen listen = cfg.listen();
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
-        this.server = SMTPServer.port(listen.port())
+        this.tls = listen.tls().map(t -> new ListenerTls(() -> configs.get().listen().tls(), t)).orElse(null);
+        this.server = build(configs, receiver, clock, listen.port(), false);
+        this.implicitTlsServer = tls != null && listen.implicitTlsPort() != 0
+                ? build(configs, receiver, clock, listen.implicitTlsPort(), true) : null;
+    }
+
+    /**
+     * One SubEtha server: {@code listen.port} (STARTTLS offered when {@code listen.tls} is set) or,
+     * with {@code implicitTls}, {@code listen.implicit-tls-port} (TLS from the first byte, no STARTTLS).
+     */
+    private SMTPServer build(ConfigHolder configs, Receiver receiver, Clock clock, int port, boolean implicitTls)
+            throws UnknownHostException {
+        RelayConfig cfg = configs.get();
+        RelayConfig.Listen listen = cfg.listen();
+        SMTPServer.Builder b = SMTPServer.port(port)
                 .bindAddress(InetAddress.getByName(listen.host())) // never bracketed: config parsed it
                 .hostName(cfg.hostname())
                 .softwareName("returnpath")
@@ -66,15 +84,23 @@ public final class Inbound implements AutoCloseable {
                 .connectionTimeout((int) Math.min(Integer.MAX_VALUE, listen.idleTimeout().toMillis()), TimeUnit.MILLISECONDS)
                 .executorService(executor)
                 .sessionHandler(new AccessCheck(configs))
-                .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, receiver, clock, this))
-                .build();
+                .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, receiver, clock, this));
+        if (implicitTls) {
+            b.serverSocketFactory(tls.implicitServerSockets()).enableTLS(false);
+        } else if (tls != null) {
+            // our SSLSocketCreator: SubEtha's own (over an SSLContext) keeps the JDK's default protocols
+            b.enableTLS().startTlsSocketFactory(tls);
+        }
+        SMTPServer built = b.build();
         // MAIL SIZE= above 2^31-1 made SubEtha's MAIL throw (421): judged first (MailSizeCheck)
-        server.getCommandHandler().addCommand(new MailSizeCheck(server.getCommandHandler().getCommand("MAIL"),
+        built.getCommandHandler().addCommand(new MailSizeCheck(built.getCommandHandler().getCommand("MAIL"),
                 () -> configs.get().listen().maxMessageSize()));
+        built.getCommandHandler().addCommand(new Ehlo(built.getCommandHandler().getCommand("EHLO")));
         for (String verb : List.of("DATA", "BDAT")) {
-            server.getCommandHandler().addCommand(DataDeadline.around(server.getCommandHandler().getCommand(verb),
+            built.getCommandHandler().addCommand(DataDeadline.around(built.getCommandHandler().getCommand(verb),
                     () -> dataTimeout));
         }
+        return built;
     }
 
     /** For tests: a shorter whole-DATA deadline. */
@@ -84,15 +110,23 @@ public final class Inbound implements AutoCloseable {
 
     public void start() {
         server.start();
+        if (implicitTlsServer != null) {
+            implicitTlsServer.start();
+        }
     }
 
     /** False once a shutdown began: /readyz turns 503 while the relay drains. */
     public boolean isRunning() {
-        return !draining && server.isRunning();
+        return !draining && server.isRunning() && (implicitTlsServer == null || implicitTlsServer.isRunning());
     }
 
     public int port() {
         return server.getPortAllocated();
+    }
+
+    /** The implicit-TLS port, or 0 when there is none. */
+    public int implicitTlsPort() {
+        return implicitTlsServer == null ? 0 : implicitTlsServer.getPortAllocated();
     }
 
     /** Stops at once: open sessions are cut (SubEtha's stop), without a grace period. */
@@ -100,6 +134,9 @@ public final class Inbound implements AutoCloseable {
     public void close() {
         draining = true;
         server.stop(); // a no-op once stopped
+        if (implicitTlsServer != null) {
+            implicitTlsServer.stop();
+        }
     }
 
     /**
@@ -137,7 +174,12 @@ public final class Inbound implements AutoCloseable {
                 sayGoodbye(s);
             }
         }
-        Thread stopper = Thread.ofPlatform().daemon().name("smtp-stop").start(server::stop);
+        Thread stopper = Thread.ofPlatform().daemon().name("smtp-stop").start(() -> {
+            if (implicitTlsServer != null) {
+                implicitTlsServer.stop();
+            }
+            server.stop();
+        });
         try {
             stopper.join(STOP_WAIT.toMillis());
         } catch (InterruptedException e) {
