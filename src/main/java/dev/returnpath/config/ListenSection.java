@@ -3,11 +3,14 @@ package dev.returnpath.config;
 import dev.returnpath.config.RelayConfig.BareNewline;
 import dev.returnpath.config.RelayConfig.Listen;
 import dev.returnpath.config.RelayConfig.ListenTls;
+import dev.returnpath.config.RelayConfig.ListenAuth;
+import dev.returnpath.auth.UsersFile;
 import dev.returnpath.tls.ServerCredentials;
 
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -31,7 +34,33 @@ final class ListenSection {
                 r.enumOf(P + "bare-newline", BareNewline.class),
                 r.durationIn(P + "idle-timeout", Duration.ofSeconds(1), Duration.ofHours(1)),
                 tls(r),
-                implicitTlsPort(r));
+                implicitTlsPort(r),
+                auth(r));
+    }
+
+    /** {@code listen.auth { users-file, require-for }}: the users file is read now (and on each reload). */
+    private static ListenAuth auth(ConfigReader r) throws ConfigException {
+        Optional<String> file = r.optString(P + "auth.users-file");
+        List<Cidr> requireFor = r.cidrs(P + "auth.require-for");
+        if (file.isEmpty()) {
+            if (!requireFor.isEmpty()) {
+                throw r.error(P + "auth.require-for", "needs listen.auth.users-file (whom would they authenticate as?)");
+            }
+            return ListenAuth.NONE;
+        }
+        if (r.optString(P + "tls.cert-file").isEmpty()) {
+            throw r.error(P + "auth.users-file", "needs listen.tls: AUTH is offered only over TLS");
+        }
+        Path path = path(r, P + "auth.users-file", file.get());
+        try {
+            return new ListenAuth(Optional.of(UsersFile.read(path)), requireFor);
+        } catch (UsersFile.UsersFileException e) {
+            if (e.line() > 0) {
+                // the error is in the users file: its name and line, and the key that names it
+                throw new ConfigException(path.toString(), e.line(), P + "auth.users-file", e.getMessage());
+            }
+            throw r.error(P + "auth.users-file", e.getMessage());
+        }
     }
 
     /** {@code listen.tls { cert-file, key-file }}: both or neither; both files read and checked now. */

@@ -42,12 +42,18 @@ public record RelayConfig(
             BareNewline bareNewline,
             Duration idleTimeout,
             Optional<ListenTls> tls,
-            int implicitTlsPort) {
+            int implicitTlsPort,
+            ListenAuth auth) {
 
         public Listen(String host, int port, List<Cidr> allowedNetworks, long maxMessageSize, int maxRecipients,
                       int maxConnections, BareNewline bareNewline, Duration idleTimeout) {
             this(host, port, allowedNetworks, maxMessageSize, maxRecipients, maxConnections, bareNewline, idleTimeout,
-                    Optional.empty(), 0);
+                    Optional.empty(), 0, ListenAuth.NONE);
+        }
+
+        /** Let in at connect: from {@code allowed-networks}, or from {@code auth.require-for} (who must AUTH before MAIL). */
+        public boolean admits(InetAddress client) {
+            return allows(client) || auth.mustAuthenticate(client);
         }
 
         public boolean allows(InetAddress client) {
@@ -61,6 +67,19 @@ public record RelayConfig(
     }
 
     public enum BareNewline { REJECT, NORMALIZE }
+
+    /**
+     * {@code listen.auth}: the users (from {@code users-file}, read with the configuration) and
+     * the networks whose clients must authenticate before MAIL ({@code require-for}; they win
+     * over {@code allowed-networks}).
+     */
+    public record ListenAuth(Optional<dev.returnpath.auth.UsersFile> users, List<Cidr> requireFor) {
+        public static final ListenAuth NONE = new ListenAuth(Optional.empty(), List.of());
+
+        public boolean mustAuthenticate(InetAddress client) {
+            return requireFor.stream().anyMatch(c -> c.contains(client));
+        }
+    }
 
     /**
      * {@code listen.tls}: the certificate chain and key files, read and checked at load (and

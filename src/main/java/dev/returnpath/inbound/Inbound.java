@@ -85,6 +85,10 @@ public final class Inbound implements AutoCloseable {
                 .executorService(executor)
                 .sessionHandler(new AccessCheck(configs))
                 .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, receiver, clock, this));
+        if (tls != null) {
+            // AUTH PLAIN/LOGIN, advertised and accepted only over TLS (Ehlo, ListenerAuth.authGate)
+            b.authenticationHandlerFactory(new ListenerAuth(configs));
+        }
         if (implicitTls) {
             b.serverSocketFactory(tls.implicitServerSockets()).enableTLS(false);
         } else if (tls != null) {
@@ -93,8 +97,9 @@ public final class Inbound implements AutoCloseable {
         }
         SMTPServer built = b.build();
         // MAIL SIZE= above 2^31-1 made SubEtha's MAIL throw (421): judged first (MailSizeCheck)
-        built.getCommandHandler().addCommand(new MailSizeCheck(built.getCommandHandler().getCommand("MAIL"),
-                () -> configs.get().listen().maxMessageSize()));
+        built.getCommandHandler().addCommand(ListenerAuth.mailGate(new MailSizeCheck(
+                built.getCommandHandler().getCommand("MAIL"), () -> configs.get().listen().maxMessageSize()), configs));
+        built.getCommandHandler().addCommand(ListenerAuth.authGate(built.getCommandHandler().getCommand("AUTH")));
         built.getCommandHandler().addCommand(new Ehlo(built.getCommandHandler().getCommand("EHLO")));
         for (String verb : List.of("DATA", "BDAT")) {
             built.getCommandHandler().addCommand(DataDeadline.around(built.getCommandHandler().getCommand(verb),
@@ -233,7 +238,7 @@ public final class Inbound implements AutoCloseable {
                 return SessionAcceptance.failure(421, SHUTTING_DOWN);
             }
             InetAddress client = session.getRemoteAddress().getAddress();
-            if (!configs.get().listen().allows(client)) {
+            if (!configs.get().listen().admits(client)) {
                 org.slf4j.LoggerFactory.getLogger("returnpath.mail")
                         .warn("reject: connect from {}: client not in listen.allowed-networks", client.getHostAddress());
                 return SessionAcceptance.failure(554, "5.7.1 " + client.getHostAddress()
