@@ -4,6 +4,7 @@ import dev.returnpath.config.RelayConfig.BareNewline;
 import dev.returnpath.config.RelayConfig.Listen;
 import dev.returnpath.config.RelayConfig.ListenTls;
 import dev.returnpath.config.RelayConfig.ListenAuth;
+import dev.returnpath.config.RelayConfig.ListenLimits;
 import dev.returnpath.auth.UsersFile;
 import dev.returnpath.tls.ServerCredentials;
 
@@ -35,7 +36,18 @@ final class ListenSection {
                 r.durationIn(P + "idle-timeout", Duration.ofSeconds(1), Duration.ofHours(1)),
                 tls(r),
                 implicitTlsPort(r),
-                auth(r));
+                auth(r),
+                limits(r));
+    }
+
+    private static ListenLimits limits(ConfigReader r) throws ConfigException {
+        String L = P + "limits.";
+        return new ListenLimits(
+                r.intIn(L + "connections-per-client", 1, 100_000),
+                r.intIn(L + "messages-per-minute", 0, 1_000_000),
+                r.intIn(L + "auth-failures", 1, 1000),
+                r.durationIn(L + "session-timeout", Duration.ofSeconds(1), Duration.ofHours(24)),
+                r.durationIn(L + "data-timeout", Duration.ofSeconds(1), Duration.ofHours(24)));
     }
 
     /** {@code listen.auth { users-file, require-for }}: the users file is read now (and on each reload). */

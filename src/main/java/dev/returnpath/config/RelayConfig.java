@@ -43,12 +43,13 @@ public record RelayConfig(
             Duration idleTimeout,
             Optional<ListenTls> tls,
             int implicitTlsPort,
-            ListenAuth auth) {
+            ListenAuth auth,
+            ListenLimits limits) {
 
         public Listen(String host, int port, List<Cidr> allowedNetworks, long maxMessageSize, int maxRecipients,
                       int maxConnections, BareNewline bareNewline, Duration idleTimeout) {
             this(host, port, allowedNetworks, maxMessageSize, maxRecipients, maxConnections, bareNewline, idleTimeout,
-                    Optional.empty(), 0, ListenAuth.NONE);
+                    Optional.empty(), 0, ListenAuth.NONE, ListenLimits.DEFAULTS);
         }
 
         /** Let in at connect: from {@code allowed-networks}, or from {@code auth.require-for} (who must AUTH before MAIL). */
@@ -73,6 +74,15 @@ public record RelayConfig(
      * the networks whose clients must authenticate before MAIL ({@code require-for}; they win
      * over {@code allowed-networks}).
      */
+    /**
+     * {@code listen.limits}: what one client may take. {@code messagesPerMinute} 0 is off;
+     * {@code authFailures} counts per client IP per 10 minutes.
+     */
+    public record ListenLimits(int connectionsPerClient, int messagesPerMinute, int authFailures,
+                               Duration sessionTimeout, Duration dataTimeout) {
+        public static final ListenLimits DEFAULTS = new ListenLimits(20, 0, 5, Duration.ofMinutes(10), Duration.ofMinutes(5));
+    }
+
     public record ListenAuth(Optional<dev.returnpath.auth.UsersFile> users, List<Cidr> requireFor) {
         public static final ListenAuth NONE = new ListenAuth(Optional.empty(), List.of());
 

@@ -40,22 +40,20 @@ public final class Inbound implements AutoCloseable {
     private final SMTPServer implicitTlsServer;
     /** STARTTLS and the implicit-TLS port's sockets, or null without {@code listen.tls}. */
     private final ListenerTls tls;
+    private final ListenerLimits limits;
     private final ExecutorService executor;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     /** Sessions between MAIL and the end of their transaction (the reply to DATA written). */
     private final Set<MessageContext> inTransaction = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
-    /**
-     * A whole DATA's deadline ({@link DataDeadline}). DESIGN's {@code listen.limits.data-timeout}
-     * (default 5m) is not a configuration key yet: until it is, this constant, which tests lower.
-     */
-    static final Duration DATA_TIMEOUT = Duration.ofMinutes(5);
-    private volatile Duration dataTimeout = DATA_TIMEOUT;
+    /** A test's override of {@code listen.limits.data-timeout}, or null. */
+    private volatile Duration dataTimeout;
 
     public Inbound(ConfigHolder configs, Receiver receiver, Clock clock) throws UnknownHostException {
         RelayConfig cfg = configs.get();
         RelayConfig.Listen listen = cfg.listen();
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
+        this.limits = new ListenerLimits(configs);
         this.tls = listen.tls().map(t -> new ListenerTls(() -> configs.get().listen().tls(), t)).orElse(null);
         this.server = build(configs, receiver, clock, listen.port(), false);
         this.implicitTlsServer = tls != null && listen.implicitTlsPort() != 0
@@ -87,7 +85,7 @@ public final class Inbound implements AutoCloseable {
                 .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, receiver, clock, this));
         if (tls != null) {
             // AUTH PLAIN/LOGIN, advertised and accepted only over TLS (Ehlo, ListenerAuth.authGate)
-            b.authenticationHandlerFactory(new ListenerAuth(configs));
+            b.authenticationHandlerFactory(new ListenerAuth(configs, limits));
         }
         if (implicitTls) {
             b.serverSocketFactory(tls.implicitServerSockets()).enableTLS(false);
@@ -98,12 +96,12 @@ public final class Inbound implements AutoCloseable {
         SMTPServer built = b.build();
         // MAIL SIZE= above 2^31-1 made SubEtha's MAIL throw (421): judged first (MailSizeCheck)
         built.getCommandHandler().addCommand(ListenerAuth.mailGate(new MailSizeCheck(
-                built.getCommandHandler().getCommand("MAIL"), () -> configs.get().listen().maxMessageSize()), configs));
-        built.getCommandHandler().addCommand(ListenerAuth.authGate(built.getCommandHandler().getCommand("AUTH")));
+                built.getCommandHandler().getCommand("MAIL"), () -> configs.get().listen().maxMessageSize()), configs, limits));
+        built.getCommandHandler().addCommand(ListenerAuth.authGate(built.getCommandHandler().getCommand("AUTH"), limits));
         built.getCommandHandler().addCommand(new Ehlo(built.getCommandHandler().getCommand("EHLO")));
         for (String verb : List.of("DATA", "BDAT")) {
             built.getCommandHandler().addCommand(DataDeadline.around(built.getCommandHandler().getCommand(verb),
-                    () -> dataTimeout));
+                    () -> dataTimeout != null ? dataTimeout : configs.get().listen().limits().dataTimeout()));
         }
         return built;
     }
@@ -139,6 +137,7 @@ public final class Inbound implements AutoCloseable {
     public void close() {
         draining = true;
         server.stop(); // a no-op once stopped
+        limits.close();
         if (implicitTlsServer != null) {
             implicitTlsServer.stop();
         }
@@ -190,6 +189,7 @@ public final class Inbound implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        limits.close();
     }
 
     /** How long SubEtha's stop may wait for handlers still running (their upstream I/O has deadlines). */
@@ -244,12 +244,17 @@ public final class Inbound implements AutoCloseable {
                 return SessionAcceptance.failure(554, "5.7.1 " + client.getHostAddress()
                         + " is not allowed to relay through this server");
             }
+            if (!limits.connect(session)) {
+                return SessionAcceptance.failure(421, "4.7.0 Too many connections from " + client.getHostAddress()
+                        + ", try again later");
+            }
             sessions.add(session);
             return SessionAcceptance.success();
         }
 
         @Override
         public void onSessionEnd(Session session) {
+            limits.disconnect(session);
             sessions.remove(session);
             inTransaction.remove(session);
         }

@@ -42,9 +42,11 @@ final class ListenerAuth implements AuthenticationHandlerFactory {
     static final List<String> MECHANISMS = List.of("PLAIN", "LOGIN");
 
     private final ConfigHolder configs;
+    private final ListenerLimits limits;
 
-    ListenerAuth(ConfigHolder configs) {
+    ListenerAuth(ConfigHolder configs, ListenerLimits limits) {
         this.configs = configs;
+        this.limits = limits;
     }
 
     /** PLAIN and LOGIN while a users file is configured; none (AUTH not advertised) without one. */
@@ -147,8 +149,9 @@ final class ListenerAuth implements AuthenticationHandlerFactory {
         }
     }
 
-    private static void fail(MessageContext ctx, String user, String why) {
+    private void fail(MessageContext ctx, String user, String why) {
         InetAddress client = ((InetSocketAddress) ctx.getRemoteAddress()).getAddress();
+        limits.authFailed(client);
         // the name as given (printable ASCII only, cut short): never the password
         String shown = user.chars().allMatch(c -> c > 0x20 && c < 0x7f) && user.length() <= 64 ? user : "(unprintable)";
         mailLog.warn("auth: failed from {} as {}: {}", client.getHostAddress(), shown, why);
@@ -210,11 +213,14 @@ final class ListenerAuth implements AuthenticationHandlerFactory {
     // ---------------------------------------------------------------- command gates
 
     /** AUTH: only over TLS, once, and not inside a transaction; then SubEtha's AUTH with our handlers. */
-    static Command authGate(Command auth) {
+    static Command authGate(Command auth, ListenerLimits limits) {
         return new Wrapped(auth) {
             @Override
             public void execute(String commandString, Session session) throws IOException, DropConnectionException {
-                if (!Ehlo.tlsActive(session)) {
+                InetAddress client = session.getRemoteAddress().getAddress();
+                if (limits.authBlocked(client)) {
+                    tooManyFailures(session, client);
+                } else if (!Ehlo.tlsActive(session)) {
                     session.sendResponse("538 5.7.11 Encryption required for requested authentication mechanism");
                 } else if (session.isAuthenticated()) {
                     session.sendResponse("503 5.5.1 Already authenticated");
@@ -222,13 +228,23 @@ final class ListenerAuth implements AuthenticationHandlerFactory {
                     session.sendResponse("503 5.5.1 AUTH not permitted during a mail transaction");
                 } else {
                     inner.execute(commandString, session);
+                    if (!session.isAuthenticated() && limits.authBlocked(client)) {
+                        tooManyFailures(session, client);
+                    }
                 }
             }
         };
     }
 
+    /** {@code listen.limits.auth-failures} reached: 421 and the connection closed. */
+    private static void tooManyFailures(Session session, InetAddress client) throws DropConnectionException {
+        mailLog.warn("disconnect: {}: listen.limits.auth-failures reached within {}", client.getHostAddress(),
+                DataDeadline.written(ListenerLimits.AUTH_WINDOW));
+        throw new DropConnectionException(421, "4.7.0 Too many failed authentications, try again later");
+    }
+
     /** MAIL: a client from {@code listen.auth.require-for} must have authenticated. */
-    static Command mailGate(Command mail, ConfigHolder configs) {
+    static Command mailGate(Command mail, ConfigHolder configs, ListenerLimits limits) {
         return new Wrapped(mail) {
             @Override
             public void execute(String commandString, Session session) throws IOException, DropConnectionException {
@@ -238,6 +254,18 @@ final class ListenerAuth implements AuthenticationHandlerFactory {
                             client.getHostAddress());
                     session.sendResponse("530 5.7.0 Authentication required");
                     return;
+                }
+                if (!session.isMailTransactionInProgress()) {
+                    String key = session.getAuthenticationHandler().map(h -> h.getIdentity())
+                            .filter(String.class::isInstance).map(u -> "user " + u)
+                            .orElse("client " + client.getHostAddress());
+                    if (!limits.messageAllowed(key)) {
+                        mailLog.warn("reject: MAIL from {}: {} past listen.limits.messages-per-minute",
+                                client.getHostAddress(), key);
+                        session.sendResponse("451 4.7.1 Too many messages from this " + key.substring(0, key.indexOf(' '))
+                                + ", slow down and try again later");
+                        return;
+                    }
                 }
                 inner.execute(commandString, session);
             }
