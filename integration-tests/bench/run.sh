@@ -202,6 +202,7 @@ returnpath {
     host = "127.0.0.1"
     port = $2
     max-connections = 1200
+    limits.connections-per-client = 1200   # every client is 127.0.0.1 here
   }
   domains {
     "example.com" { return-path = "bounce@example.com" }

@@ -82,7 +82,13 @@ public final class Cleanup {
     /** The pure part of cleanup; {@code id} and {@code now} go into our Received line. */
     public static Plan plan(RelayConfig cfg, String id, InetAddress client, String helo, String reversePath,
                             List<String> forwardPaths, HeaderBlock received, ZonedDateTime now) {
-        RewriteDecision decision = Rewriter.decide(new RewriteInput(reversePath, forwardPaths, client, received), cfg);
+        return plan(cfg, id, client, helo, reversePath, forwardPaths, received, now, Optional.empty());
+    }
+
+    /** With the name the client authenticated as, for the rules' {@code match.auth-user}. */
+    public static Plan plan(RelayConfig cfg, String id, InetAddress client, String helo, String reversePath,
+                            List<String> forwardPaths, HeaderBlock received, ZonedDateTime now, Optional<String> authUser) {
+        RewriteDecision decision = Rewriter.decide(new RewriteInput(reversePath, forwardPaths, client, received, authUser), cfg);
         HeaderBlock headers;
         Optional<String> sent;
         switch (decision) {
@@ -139,7 +145,7 @@ public final class Cleanup {
                     + " Received header fields (limit " + HOP_LIMIT + "); a mail loop?");
         }
         FromHeader from = FromHeader.of(received);
-        Plan plan = plan(cfg, id, m.client(), m.helo(), m.reversePath(), m.forwardPaths(), received, now());
+        Plan plan = plan(cfg, id, m.client(), m.helo(), m.reversePath(), m.forwardPaths(), received, now(), m.authUser());
         RewriteDecision decision = plan.decision();
         metrics.rewrite(decision.rule());
         if (decision instanceof RewriteDecision.Reject rj) {

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "returnpath", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "SMTP relay that rewrites host-name envelope senders to a domain-aligned Return-Path, "
                 + "checks SPF for the outbound IP, and relays upstream.",
-        subcommands = {ServeCommand.class, CheckSpfCommand.class, DoctorCommand.class, RewriteTestCommand.class, HealthcheckCommand.class, QueueCommand.class, DkimKeygenCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, CheckSpfCommand.class, DoctorCommand.class, RewriteTestCommand.class, HealthcheckCommand.class, QueueCommand.class, DkimKeygenCommand.class, PasswdCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_CHECK_FAILED = 1;
     public static final int EXIT_USAGE = 2;

@@ -40,7 +40,22 @@ public record RelayConfig(
             int maxRecipients,
             int maxConnections,
             BareNewline bareNewline,
-            Duration idleTimeout) {
+            Duration idleTimeout,
+            Optional<ListenTls> tls,
+            int implicitTlsPort,
+            ListenAuth auth,
+            ListenLimits limits) {
+
+        public Listen(String host, int port, List<Cidr> allowedNetworks, long maxMessageSize, int maxRecipients,
+                      int maxConnections, BareNewline bareNewline, Duration idleTimeout) {
+            this(host, port, allowedNetworks, maxMessageSize, maxRecipients, maxConnections, bareNewline, idleTimeout,
+                    Optional.empty(), 0, ListenAuth.NONE, ListenLimits.DEFAULTS);
+        }
+
+        /** Let in at connect: from {@code allowed-networks}, or from {@code auth.require-for} (who must AUTH before MAIL). */
+        public boolean admits(InetAddress client) {
+            return allows(client) || auth.mustAuthenticate(client);
+        }
 
         public boolean allows(InetAddress client) {
             return allowedNetworks.stream().anyMatch(c -> c.contains(client));
@@ -53,6 +68,35 @@ public record RelayConfig(
     }
 
     public enum BareNewline { REJECT, NORMALIZE }
+
+    /**
+     * {@code listen.auth}: the users (from {@code users-file}, read with the configuration) and
+     * the networks whose clients must authenticate before MAIL ({@code require-for}; they win
+     * over {@code allowed-networks}).
+     */
+    /**
+     * {@code listen.limits}: what one client may take. {@code messagesPerMinute} 0 is off;
+     * {@code authFailures} counts per client IP per 10 minutes.
+     */
+    public record ListenLimits(int connectionsPerClient, int messagesPerMinute, int authFailures,
+                               Duration sessionTimeout, Duration dataTimeout) {
+        public static final ListenLimits DEFAULTS = new ListenLimits(20, 0, 5, Duration.ofMinutes(10), Duration.ofMinutes(5));
+    }
+
+    public record ListenAuth(Optional<dev.returnpath.auth.UsersFile> users, List<Cidr> requireFor) {
+        public static final ListenAuth NONE = new ListenAuth(Optional.empty(), List.of());
+
+        public boolean mustAuthenticate(InetAddress client) {
+            return requireFor.stream().anyMatch(c -> c.contains(client));
+        }
+    }
+
+    /**
+     * {@code listen.tls}: the certificate chain and key files, read and checked at load (and
+     * on each reload); the listener re-reads them when they change on disk.
+     */
+    public record ListenTls(java.nio.file.Path certFile, java.nio.file.Path keyFile,
+                            dev.returnpath.tls.ServerCredentials credentials) {}
 
     /**
      * A sending domain, keyed by the header From domain (lower case, A-label form).

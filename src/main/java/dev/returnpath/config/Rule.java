@@ -29,7 +29,12 @@ public record Rule(int index, String name, Match match, Action action, FromHeade
      * The conditions; all the ones present must hold, and a rule without any matches every
      * message. Each condition holds when any of its patterns matches.
      */
-    public record Match(List<Glob> envelopeSender, List<Glob> headerFrom, List<Cidr> client, List<Glob> recipientDomain) {
+    public record Match(List<Glob> envelopeSender, List<Glob> headerFrom, List<Cidr> client, List<Glob> recipientDomain,
+                        List<Glob> authUser) {
+        public Match(List<Glob> envelopeSender, List<Glob> headerFrom, List<Cidr> client, List<Glob> recipientDomain) {
+            this(envelopeSender, headerFrom, client, recipientDomain, List.of());
+        }
+
         public boolean clientMatches(InetAddress address) {
             return client.stream().anyMatch(c -> c.contains(address));
         }

@@ -38,7 +38,8 @@ final class RulesSection {
             "from-header", "from-address", "strip-headers");
 
     /** Keys of a rule's {@code match}. */
-    static final Set<String> MATCH_KEYS = Set.of("envelope-sender", "header-from", "client", "recipient-domain");
+    static final Set<String> MATCH_KEYS = Set.of("envelope-sender", "header-from", "client", "recipient-domain",
+            "auth-user");
 
     /** Fields a rule may not strip: RFC 5322 §3.6 requires them in every message. */
     static final Set<String> UNSTRIPPABLE = Set.of("from", "date");
@@ -228,7 +229,8 @@ final class RulesSection {
                 }
             }
         }
-        return new Rule.Match(sender, from, List.copyOf(client), rcpt);
+        List<Glob> authUser = globs(r, m, "auth-user", key);
+        return new Rule.Match(sender, from, List.copyOf(client), rcpt, authUser);
     }
 
     private static List<Glob> globs(ConfigReader r, ConfigObject m, String name, String key) throws ConfigException {

@@ -36,23 +36,39 @@ public final class Inbound implements AutoCloseable {
     private static final String SHUTTING_DOWN = "4.3.2 Service shutting down, try again later";
 
     private final SMTPServer server;
+    /** {@code listen.implicit-tls-port}'s server, or null. */
+    private final SMTPServer implicitTlsServer;
+    /** STARTTLS and the implicit-TLS port's sockets, or null without {@code listen.tls}. */
+    private final ListenerTls tls;
+    private final ListenerLimits limits;
     private final ExecutorService executor;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     /** Sessions between MAIL and the end of their transaction (the reply to DATA written). */
     private final Set<MessageContext> inTransaction = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
-    /**
-     * A whole DATA's deadline ({@link DataDeadline}). DESIGN's {@code listen.limits.data-timeout}
-     * (default 5m) is not a configuration key yet: until it is, this constant, which tests lower.
-     */
-    static final Duration DATA_TIMEOUT = Duration.ofMinutes(5);
-    private volatile Duration dataTimeout = DATA_TIMEOUT;
+    /** A test's override of {@code listen.limits.data-timeout}, or null. */
+    private volatile Duration dataTimeout;
 
     public Inbound(ConfigHolder configs, Receiver receiver, Clock clock) throws UnknownHostException {
         RelayConfig cfg = configs.get();
         RelayConfig.Listen listen = cfg.listen();
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
-        this.server = SMTPServer.port(listen.port())
+        this.limits = new ListenerLimits(configs);
+        this.tls = listen.tls().map(t -> new ListenerTls(() -> configs.get().listen().tls(), t)).orElse(null);
+        this.server = build(configs, receiver, clock, listen.port(), false);
+        this.implicitTlsServer = tls != null && listen.implicitTlsPort() != 0
+                ? build(configs, receiver, clock, listen.implicitTlsPort(), true) : null;
+    }
+
+    /**
+     * One SubEtha server: {@code listen.port} (STARTTLS offered when {@code listen.tls} is set) or,
+     * with {@code implicitTls}, {@code listen.implicit-tls-port} (TLS from the first byte, no STARTTLS).
+     */
+    private SMTPServer build(ConfigHolder configs, Receiver receiver, Clock clock, int port, boolean implicitTls)
+            throws UnknownHostException {
+        RelayConfig cfg = configs.get();
+        RelayConfig.Listen listen = cfg.listen();
+        SMTPServer.Builder b = SMTPServer.port(port)
                 .bindAddress(InetAddress.getByName(listen.host())) // never bracketed: config parsed it
                 .hostName(cfg.hostname())
                 .softwareName("returnpath")
@@ -66,15 +82,28 @@ public final class Inbound implements AutoCloseable {
                 .connectionTimeout((int) Math.min(Integer.MAX_VALUE, listen.idleTimeout().toMillis()), TimeUnit.MILLISECONDS)
                 .executorService(executor)
                 .sessionHandler(new AccessCheck(configs))
-                .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, receiver, clock, this))
-                .build();
-        // MAIL SIZE= above 2^31-1 made SubEtha's MAIL throw (421): judged first (MailSizeCheck)
-        server.getCommandHandler().addCommand(new MailSizeCheck(server.getCommandHandler().getCommand("MAIL"),
-                () -> configs.get().listen().maxMessageSize()));
-        for (String verb : List.of("DATA", "BDAT")) {
-            server.getCommandHandler().addCommand(DataDeadline.around(server.getCommandHandler().getCommand(verb),
-                    () -> dataTimeout));
+                .messageHandlerFactory(ctx -> new RelayHandler(ctx, configs, receiver, clock, this));
+        if (tls != null) {
+            // AUTH PLAIN/LOGIN, advertised and accepted only over TLS (Ehlo, ListenerAuth.authGate)
+            b.authenticationHandlerFactory(new ListenerAuth(configs, limits));
         }
+        if (implicitTls) {
+            b.serverSocketFactory(tls.implicitServerSockets()).enableTLS(false);
+        } else if (tls != null) {
+            // our SSLSocketCreator: SubEtha's own (over an SSLContext) keeps the JDK's default protocols
+            b.enableTLS().startTlsSocketFactory(tls);
+        }
+        SMTPServer built = b.build();
+        // MAIL SIZE= above 2^31-1 made SubEtha's MAIL throw (421): judged first (MailSizeCheck)
+        built.getCommandHandler().addCommand(ListenerAuth.mailGate(new MailSizeCheck(
+                built.getCommandHandler().getCommand("MAIL"), () -> configs.get().listen().maxMessageSize()), configs, limits));
+        built.getCommandHandler().addCommand(ListenerAuth.authGate(built.getCommandHandler().getCommand("AUTH"), limits));
+        built.getCommandHandler().addCommand(new Ehlo(built.getCommandHandler().getCommand("EHLO")));
+        for (String verb : List.of("DATA", "BDAT")) {
+            built.getCommandHandler().addCommand(DataDeadline.around(built.getCommandHandler().getCommand(verb),
+                    () -> dataTimeout != null ? dataTimeout : configs.get().listen().limits().dataTimeout()));
+        }
+        return built;
     }
 
     /** For tests: a shorter whole-DATA deadline. */
@@ -84,15 +113,23 @@ public final class Inbound implements AutoCloseable {
 
     public void start() {
         server.start();
+        if (implicitTlsServer != null) {
+            implicitTlsServer.start();
+        }
     }
 
     /** False once a shutdown began: /readyz turns 503 while the relay drains. */
     public boolean isRunning() {
-        return !draining && server.isRunning();
+        return !draining && server.isRunning() && (implicitTlsServer == null || implicitTlsServer.isRunning());
     }
 
     public int port() {
         return server.getPortAllocated();
+    }
+
+    /** The implicit-TLS port, or 0 when there is none. */
+    public int implicitTlsPort() {
+        return implicitTlsServer == null ? 0 : implicitTlsServer.getPortAllocated();
     }
 
     /** Stops at once: open sessions are cut (SubEtha's stop), without a grace period. */
@@ -100,6 +137,10 @@ public final class Inbound implements AutoCloseable {
     public void close() {
         draining = true;
         server.stop(); // a no-op once stopped
+        limits.close();
+        if (implicitTlsServer != null) {
+            implicitTlsServer.stop();
+        }
     }
 
     /**
@@ -137,12 +178,18 @@ public final class Inbound implements AutoCloseable {
                 sayGoodbye(s);
             }
         }
-        Thread stopper = Thread.ofPlatform().daemon().name("smtp-stop").start(server::stop);
+        Thread stopper = Thread.ofPlatform().daemon().name("smtp-stop").start(() -> {
+            if (implicitTlsServer != null) {
+                implicitTlsServer.stop();
+            }
+            server.stop();
+        });
         try {
             stopper.join(STOP_WAIT.toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        limits.close();
     }
 
     /** How long SubEtha's stop may wait for handlers still running (their upstream I/O has deadlines). */
@@ -191,11 +238,15 @@ public final class Inbound implements AutoCloseable {
                 return SessionAcceptance.failure(421, SHUTTING_DOWN);
             }
             InetAddress client = session.getRemoteAddress().getAddress();
-            if (!configs.get().listen().allows(client)) {
+            if (!configs.get().listen().admits(client)) {
                 org.slf4j.LoggerFactory.getLogger("returnpath.mail")
                         .warn("reject: connect from {}: client not in listen.allowed-networks", client.getHostAddress());
                 return SessionAcceptance.failure(554, "5.7.1 " + client.getHostAddress()
                         + " is not allowed to relay through this server");
+            }
+            if (!limits.connect(session)) {
+                return SessionAcceptance.failure(421, "4.7.0 Too many connections from " + client.getHostAddress()
+                        + ", try again later");
             }
             sessions.add(session);
             return SessionAcceptance.success();
@@ -203,6 +254,7 @@ public final class Inbound implements AutoCloseable {
 
         @Override
         public void onSessionEnd(Session session) {
+            limits.disconnect(session);
             sessions.remove(session);
             inTransaction.remove(session);
         }

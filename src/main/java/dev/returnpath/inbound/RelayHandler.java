@@ -47,7 +47,10 @@ final class RelayHandler implements MessageHandler {
         }
         InetAddress client = ((InetSocketAddress) context.getRemoteAddress()).getAddress();
         RelayConfig cfg = configs.get();
-        transaction = new Transaction(cfg, client, context.getHelo().orElse(""), rp, ZonedDateTime.now(clock));
+        // the user AUTH succeeded as (ListenerAuth's handler), if it did
+        Optional<String> user = context.getAuthenticationHandler().map(h -> h.getIdentity())
+                .filter(String.class::isInstance).map(String.class::cast);
+        transaction = new Transaction(cfg, client, context.getHelo().orElse(""), rp, ZonedDateTime.now(clock), user);
     }
 
     @Override

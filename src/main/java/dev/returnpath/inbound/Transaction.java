@@ -22,11 +22,16 @@ final class Transaction {
     final java.util.Optional<String> authUser;
 
     Transaction(RelayConfig config, InetAddress client, String helo, String reversePath, ZonedDateTime arrival) {
+        this(config, client, helo, reversePath, arrival, java.util.Optional.empty());
+    }
+
+    Transaction(RelayConfig config, InetAddress client, String helo, String reversePath, ZonedDateTime arrival,
+                java.util.Optional<String> authUser) {
         this.config = config;
         this.client = client;
         this.helo = helo;
         this.reversePath = reversePath;
         this.arrival = arrival;
-        this.authUser = java.util.Optional.empty();
+        this.authUser = authUser;
     }
 }

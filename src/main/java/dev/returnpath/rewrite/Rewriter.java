@@ -75,6 +75,14 @@ public final class Rewriter {
             return Optional.of("client " + in.client().getHostAddress() + " is not in "
                     + m.client().stream().map(Cidr::toString).collect(Collectors.joining(", ")));
         }
+        if (!m.authUser().isEmpty()) {
+            if (in.authUser().isEmpty()) {
+                return Optional.of("auth-user: the client did not authenticate");
+            }
+            if (!anyMatches(m.authUser(), in.authUser().get())) {
+                return Optional.of("auth-user " + in.authUser().get() + " does not match " + list(m.authUser()));
+            }
+        }
         if (!m.recipientDomain().isEmpty()) {
             if (in.forwardPaths().isEmpty()) {
                 return Optional.of("recipient-domain: no recipients");

@@ -72,6 +72,9 @@ public final class UncheckedSenders {
         if (!m.recipientDomain().isEmpty()) {
             c.add("recipient-domain " + globs(m.recipientDomain()));
         }
+        if (!m.authUser().isEmpty()) {
+            c.add("auth-user " + globs(m.authUser()));
+        }
         return c.isEmpty() ? "of every message" : "of messages whose " + String.join(" and ", c) + " match";
     }
 

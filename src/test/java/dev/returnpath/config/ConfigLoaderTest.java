@@ -197,7 +197,7 @@ class ConfigLoaderTest {
             # one rule, on line 8 of the file                                        | key                                      | message
             { match { client = "10.0.0.0/33" }, keep = true }                        | returnpath.rules.0.match.client          | prefix length 33 is over 32
             { match { client = "intranet" }, keep = true }                           | returnpath.rules.0.match.client          | not an IP network
-            { match { sender = "*@*.internal" }, keep = true }                       | returnpath.rules.0.match.sender          | unknown key (allowed: client, envelope-sender, header-from, recipient-domain)
+            { match { sender = "*@*.internal" }, keep = true }                       | returnpath.rules.0.match.sender          | unknown key (allowed: auth-user, client, envelope-sender, header-from, recipient-domain)
             { match { envelope-sender = [] }, keep = true }                          | returnpath.rules.0.match.envelope-sender | an empty list matches nothing
             { match { envelope-sender = "a b@c" }, keep = true }                     | returnpath.rules.0.match.envelope-sender | a pattern has no spaces
             { match { header-from = { x = 1 } }, keep = true }                       | returnpath.rules.0.match.header-from     | must be a string or a list of strings
