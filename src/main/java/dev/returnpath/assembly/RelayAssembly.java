@@ -50,6 +50,7 @@ public final class RelayAssembly implements AutoCloseable {
     private final Optional<QueueRunner> queue;
     private final Receiver receiver;
     private final Inbound inbound;
+    private final Optional<dev.returnpath.bounce.BounceIntake> bounces;
 
     /** What a test may choose; {@code serve} takes the defaults. */
     public static final class Options {
@@ -126,6 +127,7 @@ public final class RelayAssembly implements AutoCloseable {
         MessageSink sink = m -> handoff.handOff(cleanup.prepare(m));
         this.receiver = new Receiver(sink, metrics, ids);
         this.inbound = new Inbound(holder, receiver, clock);
+        this.bounces = dev.returnpath.bounce.BounceIntake.forConfig(cfg, metrics);
     }
 
     /** Starts the queue manager (spool mode), then the listener. */
@@ -134,6 +136,7 @@ public final class RelayAssembly implements AutoCloseable {
             queue.get().start();
         }
         inbound.start();
+        bounces.ifPresent(dev.returnpath.bounce.BounceIntake::start);
     }
 
     /** The port the listener is bound to (useful with {@code listen.port = 0}). */
@@ -167,6 +170,7 @@ public final class RelayAssembly implements AutoCloseable {
      */
     public void shutdown(Duration grace) {
         // the queue stops starting attempts at once, and finishes its own within the same grace
+        bounces.ifPresent(dev.returnpath.bounce.BounceIntake::close);
         Thread q = queue.map(r -> Thread.ofPlatform().daemon().start(() -> r.shutdown(grace))).orElse(null);
         inbound.shutdown(grace);
         receiver.close();
@@ -184,6 +188,7 @@ public final class RelayAssembly implements AutoCloseable {
     /** Stops at once: the listener closes its sessions; queue attempts get a few seconds. */
     @Override
     public void close() {
+        bounces.ifPresent(dev.returnpath.bounce.BounceIntake::close);
         inbound.close();
         receiver.close();
         queue.ifPresent(r -> r.shutdown(Duration.ofSeconds(5)));

@@ -175,9 +175,10 @@ public final class ConfigLoader {
             }
         }
         RelayConfig.LogFormat logFormat = LogSection.parse(r);
+        Optional<BouncesSection.Imap> bouncesImap = BouncesSection.parse(r);
 
         return new RelayConfig(source, hostname, listen, domains, rules, rewrite, delivery, queue, dns, spf, management,
-                grace, doctorInterval, doctorToDomain, logFormat);
+                grace, doctorInterval, doctorToDomain, logFormat, bouncesImap);
     }
 
     // ---------------------------------------------------------------- unknown keys

@@ -27,7 +27,15 @@ public record RelayConfig(
         Duration shutdownGrace,
         Duration doctorInterval,
         Optional<String> doctorToDomain,
-        LogFormat logFormat) {
+        LogFormat logFormat,
+        Optional<BouncesSection.Imap> bouncesImap) {
+
+    public RelayConfig(Path source, String hostname, Listen listen, Map<String, DomainPolicy> domains, List<Rule> rules,
+                       Rewrite rewrite, Delivery delivery, Queue queue, Dns dns, Spf spf, Management management,
+                       Duration shutdownGrace, Duration doctorInterval, Optional<String> doctorToDomain, LogFormat logFormat) {
+        this(source, hostname, listen, domains, rules, rewrite, delivery, queue, dns, spf, management, shutdownGrace,
+                doctorInterval, doctorToDomain, logFormat, Optional.empty());
+    }
 
     public enum LogFormat { TEXT, JSON }
 

@@ -403,6 +403,34 @@ public sealed interface MailEvent {
         }
     }
 
+    /**
+     * A report read from the Return-Path mailbox ({@code dev.returnpath.bounce}):
+     * {@code bounce: id=ID original-from=<app> to=<rcpt> action=failed status=5.7.26
+     * reporting-mta=MX class=auth cause=… fix="…" attributed-by=received}. {@code id} is the queue
+     * ID when the report could be attributed to one, else {@code -}; the line has no ID prefix.
+     * An authentication bounce is a warning.
+     */
+    record Bounce(String queueId, String originalFrom, String to, String action, String status, String reportingMta,
+                  String bounceClass, String cause, String fix, String attributedBy) implements MailEvent {
+        @Override
+        public String id() {
+            return "";
+        }
+
+        @Override
+        public boolean warning() {
+            return bounceClass.equals("auth");
+        }
+
+        @Override
+        public void render(Fields out) {
+            out.label("event", "bounce").field("id", queueId).address("original-from", originalFrom).address("to", to)
+                    .field("action", action).field("status", status).field("reporting-mta", reportingMta)
+                    .field("class", bounceClass).field("cause", cause).quoted("fix", fix)
+                    .field("attributed-by", attributedBy);
+        }
+    }
+
     private static String seconds(double s) {
         return String.format(java.util.Locale.ROOT, "%.2f", s);
     }

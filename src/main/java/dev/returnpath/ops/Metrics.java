@@ -24,6 +24,7 @@ public final class Metrics {
     private final Counter spfResults;
     private final Counter upstreamReplies;
     private final Counter dkimSignatures;
+    private final Counter bounces;
     private final Histogram upstreamSeconds;
     private final Map<String, Integer> doctor = new ConcurrentHashMap<>();
     private volatile DoubleSupplier spoolMessages = () -> 0;
@@ -42,6 +43,9 @@ public final class Metrics {
                 .labelNames("class", "cause").register(registry);
         dkimSignatures = Counter.builder().name("returnpath_dkim_signatures_total")
                 .help("DKIM signatures made, by d= domain and selector").labelNames("domain", "selector").register(registry);
+        bounces = Counter.builder().name("returnpath_bounces_total")
+                .help("Reports read from the Return-Path mailbox, by the original sender's domain and class "
+                        + "(auth, policy, mailbox, spam, other)").labelNames("domain", "class").register(registry);
         upstreamSeconds = Histogram.builder().name("returnpath_upstream_seconds")
                 .help("Time to deliver one message upstream")
                 .classicOnly()
@@ -78,6 +82,10 @@ public final class Metrics {
 
     public void dkimSignature(String domain, String selector) {
         dkimSignatures.labelValues(domain, selector).inc();
+    }
+
+    public void bounce(String domain, String bounceClass) {
+        bounces.labelValues(domain, bounceClass).inc();
     }
 
     public void upstreamSeconds(double seconds) {

@@ -153,6 +153,14 @@ class MailLogWritersTest {
                         "spf-guard=warn (SPF fail for example.com: add ip4:203.0.113.5 to the SPF record of example.com)",
                         "'id':'3F2A9C1B00001','spf-guard':'warn',"
                                 + "'advice':'SPF fail for example.com: add ip4:203.0.113.5 to the SPF record of example.com'"),
+                arguments(new MailEvent.Bounce("18C2F3A4B5C6D", "apache@web01.internal", "x@gmail.com", "failed", "5.7.26",
+                                "googlemail.com", "auth", "unauthenticated", "publish the IP in SPF", "received"),
+                        "bounce: id=18C2F3A4B5C6D original-from=<apache@web01.internal> to=<x@gmail.com> action=failed "
+                                + "status=5.7.26 reporting-mta=googlemail.com class=auth cause=unauthenticated "
+                                + "fix=\"publish the IP in SPF\" attributed-by=received",
+                        "'event':'bounce','id-2':'18C2F3A4B5C6D','original-from':'<apache@web01.internal>','to':'<x@gmail.com>',"
+                                + "'action':'failed','status':'5.7.26','reporting-mta':'googlemail.com','class':'auth',"
+                                + "'cause':'unauthenticated','fix':'publish the IP in SPF','attributed-by':'received'"),
                 arguments(new MailEvent.Reload("conf/returnpath.conf", "changed: rules", false),
                         "config reloaded from conf/returnpath.conf: changed: rules",
                         "'event':'config reloaded','file':'conf/returnpath.conf','changes':'changed: rules'"),

@@ -1,0 +1,241 @@
+package dev.returnpath.bounce;
+
+import dev.returnpath.config.BouncesSection.After;
+import dev.returnpath.config.BouncesSection.Imap;
+import dev.returnpath.ops.MailEvent;
+import dev.returnpath.ops.MailLog;
+import dev.returnpath.ops.Metrics;
+import jakarta.mail.FetchProfile;
+import jakarta.mail.Flags;
+import jakarta.mail.Folder;
+import jakarta.mail.Message;
+import jakarta.mail.MessageRemovedException;
+import jakarta.mail.MessagingException;
+import jakarta.mail.Store;
+import jakarta.mail.UIDFolder;
+import jakarta.mail.search.FlagTerm;
+import jakarta.mail.search.NotTerm;
+import org.eclipse.angus.mail.imap.AppendUID;
+import org.eclipse.angus.mail.imap.IMAPFolder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * Polls the Return-Path mailbox every {@code bounces.imap.interval}: reads each message not yet
+ * handled, turns the reports in it into a {@code bounce:} line and
+ * {@code returnpath_bounces_total{domain, class}}, and then moves it to {@code move-to}, deletes
+ * it, or flags it {@code \Seen} and {@code $ReturnpathDone}. A message that is not a report is
+ * read with {@code BODY.PEEK} and left as it was.
+ *
+ * <p><b>Once.</b> With {@code after = move} the move is the claim: a report is logged only by
+ * the relay whose {@code UID MOVE} produced a new UID for it (UIDPLUS's {@code COPYUID}), so two
+ * relays on one mailbox, or one restarted, never log a report twice (a crash between the move
+ * and the line loses that one line). With {@code seen} and {@code delete} the flag is set right
+ * after the message is read; two relays polling at the same instant can then both log it.
+ */
+public final class BounceIntake implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("returnpath.bounces");
+    static final String DONE = "$ReturnpathDone";
+
+    public record Poll(int reports, int messages, int ignored) {}
+
+    private final Imap cfg;
+    private final Attribution attribution;
+    private final Metrics metrics;
+    private final Consumer<MailEvent.Bounce> onBounce;
+    private volatile boolean stopped;
+    private Thread thread;
+
+    public BounceIntake(Imap cfg, Attribution attribution, Metrics metrics, Consumer<MailEvent.Bounce> onBounce) {
+        this.cfg = cfg;
+        this.attribution = attribution;
+        this.metrics = metrics;
+        this.onBounce = onBounce;
+    }
+
+    /** The intake {@code cfg} asks for, if {@code bounces.imap.host} is set. */
+    public static Optional<BounceIntake> forConfig(dev.returnpath.config.RelayConfig cfg, Metrics metrics) {
+        return cfg.bouncesImap().map(imap -> new BounceIntake(imap, attributionFor(cfg), metrics, e -> {}));
+    }
+
+    /** Attribution by every return-path template of the configuration, domains' and rules'. */
+    public static Attribution attributionFor(dev.returnpath.config.RelayConfig cfg) {
+        List<dev.returnpath.config.ReturnPathTemplate> templates = new java.util.ArrayList<>();
+        cfg.domains().values().forEach(d -> templates.add(d.template()));
+        for (dev.returnpath.config.Rule rule : cfg.rules()) {
+            if (rule.action() instanceof dev.returnpath.config.Rule.Action.SetReturnPath s) {
+                templates.add(s.returnPath());
+            }
+        }
+        return new Attribution(templates, cfg.rewrite().hashKey());
+    }
+
+    public synchronized void start() {
+        log.info("bounce intake: reading {} at {} ({}) every {}, then {}", cfg.folder(), cfg.endpoint(),
+                cfg.tls().name().toLowerCase(Locale.ROOT), cfg.interval(), cfg.after().name().toLowerCase(Locale.ROOT));
+        thread = Thread.ofPlatform().name("bounce-intake").daemon(true).start(this::run);
+    }
+
+    private void run() {
+        String lastProblem = null;
+        while (!stopped) {
+            try {
+                pollOnce();
+                if (lastProblem != null) {
+                    log.info("bounce intake: {} reachable again", cfg.endpoint());
+                    lastProblem = null;
+                }
+            } catch (MessagingException | IOException | RuntimeException e) {
+                String problem = describe(e);
+                if (!problem.equals(lastProblem)) {
+                    log.warn("bounce intake: cannot read {} at {}: {}", cfg.folder(), cfg.endpoint(), problem);
+                    lastProblem = problem;
+                }
+            }
+            try {
+                Thread.sleep(cfg.interval());
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** One pass over the folder. */
+    public Poll pollOnce() throws MessagingException, IOException {
+        Store store = Mailbox.connect(cfg);
+        try {
+            Folder folder = store.getFolder(cfg.folder());
+            folder.open(Folder.READ_WRITE);
+            try {
+                Folder target = null;
+                if (cfg.after() == After.MOVE) {
+                    target = store.getFolder(cfg.moveTo());
+                    if (!target.exists() && !target.create(Folder.HOLDS_MESSAGES)) {
+                        throw new MessagingException("cannot create folder " + cfg.moveTo());
+                    }
+                }
+                Message[] pending = folder.search(new NotTerm(new FlagTerm(new Flags(DONE), true)));
+                FetchProfile fp = new FetchProfile();
+                fp.add(UIDFolder.FetchProfileItem.UID);
+                folder.fetch(pending, fp);
+                int reports = 0;
+                int messages = 0;
+                int ignored = 0;
+                for (Message m : pending) {
+                    if (stopped) {
+                        break;
+                    }
+                    List<Report> found;
+                    try {
+                        ByteArrayOutputStream raw = new ByteArrayOutputStream();
+                        m.writeTo(raw);
+                        found = ReportParser.parse(raw.toByteArray());
+                    } catch (MessageRemovedException e) {
+                        continue; // the other relay took it
+                    } catch (IOException | MessagingException e) {
+                        if (!folder.isOpen() || !store.isConnected()) {
+                            throw e;
+                        }
+                        // moved away by another relay between SEARCH and FETCH, or unreadable now:
+                        // the next poll sees it again if it is still there
+                        continue;
+                    }
+                    if (found.isEmpty()) {
+                        ignored++;
+                        continue;
+                    }
+                    if (!claim(folder, m, target)) {
+                        continue;
+                    }
+                    messages++;
+                    for (Report r : found) {
+                        report(r);
+                        reports++;
+                    }
+                }
+                return new Poll(reports, messages, ignored);
+            } finally {
+                folder.close(cfg.after() == After.DELETE);
+            }
+        } finally {
+            store.close();
+        }
+    }
+
+    /** Takes the message out of the queue of work; false if another relay already did. */
+    private boolean claim(Folder folder, Message m, Folder target) throws MessagingException {
+        try {
+            switch (cfg.after()) {
+                case MOVE -> {
+                    IMAPFolder f = (IMAPFolder) folder;
+                    AppendUID[] moved = f.moveUIDMessages(new Message[] {m}, target);
+                    if (moved != null && moved.length == 1 && moved[0] != null) {
+                        return true; // COPYUID: this relay moved it
+                    }
+                    // no COPYUID from a UIDPLUS server: the UID was already gone (another relay
+                    // moved it first); without UIDPLUS there is no way to tell, the move counts
+                    return !((org.eclipse.angus.mail.imap.IMAPStore) folder.getStore()).hasCapability("UIDPLUS");
+                }
+                case DELETE -> m.setFlags(new Flags(Flags.Flag.DELETED), true);
+                case SEEN -> {
+                    Flags f = new Flags(Flags.Flag.SEEN);
+                    f.add(DONE);
+                    m.setFlags(f, true);
+                }
+            }
+            return true;
+        } catch (MessageRemovedException e) {
+            return false;
+        }
+    }
+
+    void report(Report r) {
+        Attribution.Result a = attribution.attribute(r);
+        BounceClass.Verdict v = BounceClass.of(r);
+        String originalFrom = a.originalFrom().or(r::originalFrom).orElse("");
+        String domain = a.originalFrom().or(r::originalFrom).map(BounceIntake::domainOf).orElse("unknown");
+        MailEvent.Bounce e = new MailEvent.Bounce(a.queueId().orElse("-"), originalFrom, r.recipient(), r.action(),
+                r.status().isEmpty() ? "-" : r.status(), r.reportingMta().isEmpty() ? "-" : r.reportingMta(),
+                v.bounceClass().label(), v.cause(), v.fix(), a.via().name().toLowerCase(Locale.ROOT));
+        MailLog.log(e);
+        metrics.bounce(domain, v.bounceClass().label());
+        onBounce.accept(e);
+    }
+
+    private static String domainOf(String address) {
+        int at = address.lastIndexOf('@');
+        return at < 0 ? "unknown" : address.substring(at + 1).toLowerCase(Locale.ROOT);
+    }
+
+    private static String describe(Exception e) {
+        Throwable t = e;
+        String msg = Optional.ofNullable(e.getMessage()).orElse(e.getClass().getSimpleName());
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+            if (t.getMessage() != null) {
+                msg = msg + ": " + t.getMessage();
+            }
+        }
+        return msg;
+    }
+
+    @Override
+    public synchronized void close() {
+        stopped = true;
+        if (thread != null) {
+            thread.interrupt();
+            try {
+                thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

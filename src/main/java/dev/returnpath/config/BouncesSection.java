@@ -1,0 +1,74 @@
+package dev.returnpath.config;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * {@code returnpath.bounces.imap}: the Return-Path mailbox returnpath reads DSNs and complaints
+ * from. Off while {@code host} is unset. TLS is always on and verified ({@code implicit}, port
+ * 993, or {@code starttls}, port 143), against {@code ca-file} when set, else the JDK's trust
+ * store. The password comes from {@code password} (in the file, or from the environment through
+ * a substitution such as {@code password = ${?IMAP_PASSWORD}}) or {@code password-file}, read
+ * here once; it never appears in a log line, an error or a reload summary.
+ */
+public final class BouncesSection {
+    private static final String P = "returnpath.bounces.imap.";
+
+    public enum ImapTls { IMPLICIT, STARTTLS }
+
+    public enum After { MOVE, DELETE, SEEN }
+
+    public record Imap(Endpoint endpoint, ImapTls tls, String username, String password, String folder,
+                       Duration interval, After after, String moveTo, Optional<Path> caFile) {
+        @Override
+        public String toString() {
+            return "Imap[" + endpoint + " " + tls + " user=" + username + " folder=" + folder + " after=" + after + "]";
+        }
+    }
+
+    private BouncesSection() {}
+
+    static Optional<Imap> parse(ConfigReader r) throws ConfigException {
+        if (!r.has(P + "host") || r.optString(P + "host").isEmpty()) {
+            return Optional.empty();
+        }
+        String host = r.host(P + "host", "bounces.imap.port");
+        ImapTls tls = r.enumOf(P + "tls", ImapTls.class);
+        int port = r.has(P + "port") && r.optString(P + "port").isPresent() ? r.port(P + "port", false)
+                : tls == ImapTls.IMPLICIT ? 993 : 143;
+        String user = r.optString(P + "username").orElseThrow(() ->
+                r.error(P + "username", "required with bounces.imap.host"));
+        Optional<String> pass = r.optString(P + "password").filter(s -> !s.isEmpty());
+        Optional<String> passFile = r.optString(P + "password-file").filter(s -> !s.isEmpty());
+        if (pass.isPresent() && passFile.isPresent()) {
+            throw r.error(P + "password-file", "set password or password-file, not both");
+        }
+        String password;
+        if (passFile.isPresent()) {
+            try {
+                password = Files.readString(Path.of(passFile.get()), StandardCharsets.UTF_8).strip();
+            } catch (IOException | RuntimeException e) {
+                throw r.error(P + "password-file", "cannot read \"" + passFile.get() + "\"");
+            }
+        } else {
+            password = pass.orElseThrow(() -> r.error(P + "password",
+                    "required with bounces.imap.host (or password-file)"));
+        }
+        Optional<Path> caFile = r.optString(P + "ca-file").filter(s -> !s.isEmpty()).map(Path::of);
+        if (caFile.isPresent() && !Files.isReadable(caFile.get())) {
+            throw r.error(P + "ca-file", "cannot read \"" + caFile.get() + "\"");
+        }
+        String folder = r.string(P + "folder");
+        After after = r.enumOf(P + "after", After.class);
+        String moveTo = r.string(P + "move-to");
+        if (after == After.MOVE && (moveTo.isBlank() || moveTo.equals(folder))) {
+            throw r.error(P + "move-to", "must name a folder other than bounces.imap.folder when after = move");
+        }
+        Duration interval = r.durationIn(P + "interval", Duration.ofSeconds(1), Duration.ofDays(1));
+        return Optional.of(new Imap(new Endpoint(host, port), tls, user, password, folder, interval, after, moveTo, caFile));
+    }
+}
