@@ -34,15 +34,20 @@ import java.util.function.Consumer;
  * it, or flags it {@code \Seen} and {@code $ReturnpathDone}. A message that is not a report is
  * read with {@code BODY.PEEK} and left as it was.
  *
- * <p><b>Once.</b> With {@code after = move} the move is the claim: a report is logged only by
- * the relay whose {@code UID MOVE} produced a new UID for it (UIDPLUS's {@code COPYUID}), so two
- * relays on one mailbox, or one restarted, never log a report twice (a crash between the move
- * and the line loses that one line). With {@code seen} and {@code delete} the flag is set right
- * after the message is read; two relays polling at the same instant can then both log it.
+ * <p><b>Once.</b> A report is claimed before it is logged. Where the server offers CONDSTORE
+ * (Dovecot does) the claim is a conditional {@code STORE} of {@code $ReturnpathClaimed}, which
+ * only one of two relays can win; then the message is moved, deleted or flagged. Without
+ * CONDSTORE, with {@code after = move}, the claim is the {@code UID MOVE} that got a
+ * {@code COPYUID} back (UIDPLUS). A restart finds nothing to redo: moved, expunged or flagged
+ * messages are not searched again. A crash between the claim and the line loses that one line;
+ * none is logged twice. Without either extension two relays polling at the same instant can
+ * both log a report.
  */
 public final class BounceIntake implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("returnpath.bounces");
     static final String DONE = "$ReturnpathDone";
+    static final String CLAIMED = "$ReturnpathClaimed";
+    private static final java.util.regex.Pattern MODSEQ = java.util.regex.Pattern.compile("MODSEQ \\((\\d+)\\)");
 
     public record Poll(int reports, int messages, int ignored) {}
 
@@ -121,7 +126,8 @@ public final class BounceIntake implements AutoCloseable {
                         throw new MessagingException("cannot create folder " + cfg.moveTo());
                     }
                 }
-                Message[] pending = folder.search(new NotTerm(new FlagTerm(new Flags(DONE), true)));
+                Message[] pending = folder.search(new jakarta.mail.search.AndTerm(
+                        new NotTerm(new FlagTerm(new Flags(DONE), true)), new NotTerm(new FlagTerm(new Flags(CLAIMED), true))));
                 FetchProfile fp = new FetchProfile();
                 fp.add(UIDFolder.FetchProfileItem.UID);
                 folder.fetch(pending, fp);
@@ -169,15 +175,47 @@ public final class BounceIntake implements AutoCloseable {
         }
     }
 
-    /** Takes the message out of the queue of work; false if another relay already did. */
+    /**
+     * Takes the message out of the queue of work; false if another relay already did. Where the
+     * server offers CONDSTORE (RFC 7162) the claim is a conditional STORE of
+     * {@value #CLAIMED}: read the message's MODSEQ and flags, then
+     * {@code UID STORE uid (UNCHANGEDSINCE modseq) +FLAGS}; of two relays only one can succeed
+     * (the other sees the flag, or gets MODIFIED). The after-action follows.
+     */
     private boolean claim(Folder folder, Message m, Folder target) throws MessagingException {
         try {
+            IMAPFolder f = (IMAPFolder) folder;
+            long uid = f.getUID(m);
+            boolean condstore = ((org.eclipse.angus.mail.imap.IMAPStore) folder.getStore()).hasCapability("CONDSTORE");
+            Object won = !condstore ? Boolean.TRUE : f.doCommand(p -> {
+                org.eclipse.angus.mail.iap.Response[] r = p.command("UID FETCH " + uid + " (MODSEQ FLAGS)", null);
+                p.notifyResponseHandlers(r);
+                long modseq = -1;
+                boolean flagged = false;
+                for (org.eclipse.angus.mail.iap.Response x : r) {
+                    String line = x.toString();
+                    java.util.regex.Matcher mm = MODSEQ.matcher(line);
+                    if (!x.isTagged() && mm.find()) {
+                        modseq = Long.parseLong(mm.group(1));
+                        flagged |= line.contains(CLAIMED);
+                    }
+                }
+                if (modseq < 0 || flagged) {
+                    return Boolean.FALSE;
+                }
+                r = p.command("UID STORE " + uid + " (UNCHANGEDSINCE " + modseq + ") +FLAGS.SILENT (" + CLAIMED + ")", null);
+                p.notifyResponseHandlers(r);
+                org.eclipse.angus.mail.iap.Response tagged = r[r.length - 1];
+                return tagged.isOK() && !tagged.toString().contains("MODIFIED");
+            });
+            if (!Boolean.TRUE.equals(won)) {
+                return false;
+            }
             switch (cfg.after()) {
                 case MOVE -> {
-                    IMAPFolder f = (IMAPFolder) folder;
                     AppendUID[] moved = f.moveUIDMessages(new Message[] {m}, target);
-                    if (moved != null && moved.length == 1 && moved[0] != null) {
-                        return true; // COPYUID: this relay moved it
+                    if (condstore || (moved != null && moved.length == 1 && moved[0] != null)) {
+                        return true; // claimed above, or COPYUID: this relay moved it
                     }
                     // no COPYUID from a UIDPLUS server: the UID was already gone (another relay
                     // moved it first); without UIDPLUS there is no way to tell, the move counts
@@ -185,9 +223,9 @@ public final class BounceIntake implements AutoCloseable {
                 }
                 case DELETE -> m.setFlags(new Flags(Flags.Flag.DELETED), true);
                 case SEEN -> {
-                    Flags f = new Flags(Flags.Flag.SEEN);
-                    f.add(DONE);
-                    m.setFlags(f, true);
+                    Flags done = new Flags(Flags.Flag.SEEN);
+                    done.add(DONE);
+                    m.setFlags(done, true);
                 }
             }
             return true;

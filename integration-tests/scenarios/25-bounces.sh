@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# Scenario 25: bounce intake against a real IMAP server.
+# A private Dovecot on loopback (implicit TLS, its certificate from a CA made here with openssl)
+# holds the Return-Path mailbox. A message is relayed (return-path bounce+{hash}-{local}={domain}@
+# example.com); a Gmail-style DSN (5.7.26) carrying its headers, a forged DSN (a wrong hash, no
+# Received line of ours) and a person's reply are appended to INBOX. The relay logs
+# "bounce: id=<the queue ID> original-from=<apache@web01.internal> ... class=auth", counts
+# returnpath_bounces_total, moves both reports to returnpath-processed and leaves the reply
+# unread in INBOX. After a restart, nothing is logged twice; then two relays poll one mailbox
+# together and each new report is logged exactly once.
+set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+it_init 25-bounces
+
+command -v dovecot >/dev/null 2>&1 || skip "dovecot-imapd is not installed"
+command -v openssl >/dev/null 2>&1 || skip "openssl is not installed"
+
+# --- a private CA and the IMAP server's certificate -----------------------------------------
+C="$T/tls"; mkdir -p "$C"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=scenario 25 CA" \
+  -keyout "$C/ca.key" -out "$C/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+  -keyout "$C/imap.key" -out "$C/imap.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$C/ext"
+openssl x509 -req -in "$C/imap.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial -days 2 \
+  -extfile "$C/ext" -out "$C/imap.pem" 2>/dev/null
+chmod 600 "$C"/*.key
+
+# --- Dovecot, private: its own config, run dir, maildir; nothing of the system's ------------
+D="$T/dovecot"; mkdir -p "$D/run" "$D/state" "$D/home"
+IMAPS_PORT=$(free_port)
+IMAP_PASSWORD="it25-$(openssl rand -hex 8)"
+printf 'bounce:{PLAIN}%s\n' "$IMAP_PASSWORD" > "$D/passwd"
+chmod 640 "$D/passwd"; chgrp dovecot "$D/passwd"
+chown nobody:nogroup "$D/home"
+printf '%s\n' "$IMAP_PASSWORD" > "$T/imap-password"; chmod 600 "$T/imap-password"
+cat > "$D/dovecot.conf" <<EOF
+base_dir = $D/run
+state_dir = $D/state
+log_path = $D/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <$C/imap.pem
+ssl_key = <$C/imap.key
+ssl_min_protocol = TLSv1.2
+auth_mechanisms = plain
+disable_plaintext_auth = yes
+first_valid_uid = 1
+default_login_user = dovenull
+default_internal_user = dovecot
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $D/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$D/home/%u
+}
+mail_location = maildir:~/Maildir
+namespace inbox {
+  inbox = yes
+  separator = /
+}
+service imap-login {
+  inet_listener imap {
+    port = 0
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = $IMAPS_PORT
+    ssl = yes
+  }
+}
+service anvil {
+  chroot =
+}
+service stats {
+  unix_listener stats-reader {
+    mode = 0666
+  }
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+EOF
+dovecot -F -c "$D/dovecot.conf" >>"$D/stdout.log" 2>&1 &
+IT_PIDS+=($!)
+wait_tcp "$IMAPS_PORT" 20 "$!" || { cat "$D/dovecot.log" "$D/stdout.log" 2>/dev/null | tail -20; fail "dovecot did not listen on $IMAPS_PORT"; }
+log "dovecot: imaps on 127.0.0.1:$IMAPS_PORT"
+
+# imap.py ACTION ...: the test's own IMAP client (Python imaplib, verified TLS against the CA)
+cat > "$T/imap.py" <<'PYEOF'
+import imaplib, ssl, sys, time
+port, ca, password, action = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=ca)
+m = imaplib.IMAP4_SSL("localhost", int(port), ssl_context=ctx)
+m.login("bounce", password)
+if action == "append":
+    data = open(sys.argv[5], "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    typ, _ = m.append("INBOX", None, None, data)
+    assert typ == "OK", typ
+elif action == "list":  # list FOLDER: one line per message, "SUBJECT|FLAGS"
+    typ, _ = m.select('"%s"' % sys.argv[5], readonly=True)
+    if typ != "OK":
+        sys.exit(0)
+    typ, nums = m.search(None, "ALL")
+    for n in nums[0].split():
+        typ, d = m.fetch(n, "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        flags = d[0][0].decode()
+        subj = d[0][1].decode().strip().replace("Subject: ", "")
+        print("%s|%s" % (subj, "seen" if "\\Seen" in flags else "unseen"))
+m.logout()
+PYEOF
+imap() { $PY "$T/imap.py" "$IMAPS_PORT" "$C/ca.pem" "$IMAP_PASSWORD" "$@"; }
+
+# --- the relay -------------------------------------------------------------------------------
+start_dns
+start_sink
+intake_conf() { # intake_conf: the bounce intake settings and the {hash} template
+  cat <<EOF
+returnpath.rewrite.hash-key = "scenario-25-hash-key-0123456789"
+returnpath.domains."example.com".return-path = "bounce+{hash}-{local}={domain}@example.com"
+returnpath.bounces.imap {
+  host = "localhost"
+  port = $IMAPS_PORT
+  tls = implicit
+  username = "bounce"
+  password-file = "$T/imap-password"
+  ca-file = "$C/ca.pem"
+  interval = 1s
+  after = move
+}
+EOF
+}
+start_relay "$(intake_conf)"
+grep -q "bounce intake: reading INBOX" "$RELAY_DIR/relay.log" || { sleep 1; grep -q "bounce intake: reading INBOX" "$RELAY_DIR/relay.log"; } \
+  || fail "the relay did not start the bounce intake"
+
+swaks --server 127.0.0.1 --port "$RELAY_PORT" --helo web01.internal --from apache@web01.internal \
+  --to x@gmail.test --header "From: Contact form <contact@example.com>" --header "Subject: New contact form message" \
+  --body "A visitor wrote." >/dev/null 2>&1 || fail "swaks could not send through the relay"
+sink_wait 1 20 || fail "the message did not reach the sink"
+msg="$(sink_msg 1)"
+QID=$(grep -o '(returnpath) with [A-Z0-9]* id [0-9A-F]\{13\}' "$msg.eml" | awk '{print $NF}' | head -1)
+[ -n "$QID" ] || fail "no queue ID in the relayed message's Received line"
+RP=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["mail_from"])' "$msg.json")
+case "$RP" in bounce+*-apache=web01.internal@example.com) ;; *) fail "unexpected return-path $RP" ;; esac
+log "relayed $QID with return-path $RP"
+
+headers=$(sed '/^\r\{0,1\}$/q' "$msg.eml" | tr -d '\r')
+dsn() { # dsn TO SUBJECT HEADERS
+  cat <<EOF
+Return-Path: <>
+From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
+To: $1
+Subject: $2
+Message-ID: <dsn-$RANDOM@mx.google.test>
+Date: Wed, 02 Dec 2026 10:03:04 +0000
+MIME-Version: 1.0
+Content-Type: multipart/report; boundary="b25"; report-type=delivery-status
+
+--b25
+Content-Type: text/plain; charset="UTF-8"
+
+Your message wasn't delivered to x@gmail.test because it was not authenticated.
+
+--b25
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; googlemail.com
+
+Final-Recipient: rfc822; x@gmail.test
+Action: failed
+Status: 5.7.26
+Diagnostic-Code: smtp; 550-5.7.26 This mail has been blocked because the sender is
+ unauthenticated. Gmail requires all senders to authenticate with either SPF or DKIM.
+
+--b25
+Content-Type: text/rfc822-headers
+
+$3
+
+--b25--
+EOF
+}
+dsn "$RP" "Delivery Status Notification (Failure)" "$headers" > "$T/dsn.eml"
+forged_rp="bounce+aaaaaaaa-root=web01.internal@example.com"
+dsn "$forged_rp" "Delivery Status Notification (forged)" "From: someone@example.com
+Subject: hello" > "$T/forged.eml"
+printf 'From: Alice <alice@example.org>\r\nTo: bounce@example.com\r\nSubject: A reply from a person\r\nDate: Wed, 02 Dec 2026 10:31:00 +0000\r\nMessage-ID: <reply25@example.org>\r\n\r\nHello, is this address read?\r\n' > "$T/reply.eml"
+imap append "$T/dsn.eml"
+imap append "$T/forged.eml"
+imap append "$T/reply.eml"
+
+bounce_lines() { grep -c '^.*bounce: id=' "$RELAY_DIR/relay.log" || true; }
+for _ in $(seq 1 100); do [ "$(bounce_lines)" -ge 2 ] && break; sleep 0.2; done
+grep 'bounce: id=' "$RELAY_DIR/relay.log" || true
+expect "the DSN's line names the queue ID, the app, the status and the fix" \
+  grep -q "bounce: id=$QID original-from=<apache@web01.internal> to=<x@gmail.test> action=failed status=5.7.26 reporting-mta=googlemail.com class=auth cause=unauthenticated fix=\"the message passed neither SPF nor DKIM" "$RELAY_DIR/relay.log"
+expect "the forged DSN is not attributed" grep -q "bounce: id=- original-from=<> to=<x@gmail.test> .*attributed-by=none" "$RELAY_DIR/relay.log"
+expect "the password is not logged" bash -c "! grep -q '$IMAP_PASSWORD' '$RELAY_DIR/relay.log'"
+metrics=$(curl -s "http://127.0.0.1:$RELAY_MGMT_PORT/metrics")
+expect "the metric counts the app's auth bounce" grep -q 'returnpath_bounces_total{class="auth",domain="web01.internal"} 1' <<<"$metrics"
+processed=$(imap list returnpath-processed)
+inbox=$(imap list INBOX)
+log "INBOX: $inbox"; log "returnpath-processed: $processed"
+expect "both reports were moved" test "$(grep -c . <<<"$processed")" = 2
+expect "the person's reply stays in INBOX, unread" test "$inbox" = "A reply from a person|unseen"
+
+# --- a restart processes nothing twice --------------------------------------------------------
+stop_relay
+relay_launch
+sleep 4
+expect "after a restart no report is logged again" test "$(bounce_lines)" = 2
+
+# --- two relays on one mailbox: each report once --------------------------------------------
+RELAY1_LOG="$RELAY_DIR/relay.log"
+R2="$T/relay2"; mkdir -p "$R2/spool"
+R2_PORT=$(free_port) R2_MGMT=$(free_port)
+sed -e "s|port = $RELAY_PORT|port = $R2_PORT|" -e "s|port = $RELAY_MGMT_PORT|port = $R2_MGMT|" \
+  -e "s|dir = \"$RELAY_DIR/spool\"|dir = \"$R2/spool\"|" "$RELAY_CONF" > "$R2/returnpath.conf"
+(cd "$R2" && exec "$JAVA" -jar "$RELAY_JAR" serve --config "$R2/returnpath.conf") >>"$R2/relay.log" 2>&1 &
+IT_PIDS+=($!)
+wait_tcp "$R2_PORT" 60 "$!" || fail "the second relay did not start"
+for i in $(seq 1 10); do imap append "$T/dsn.eml"; done
+for _ in $(seq 1 150); do
+  n=$(( $(grep -c 'bounce: id=' "$RELAY1_LOG" || true) + $(grep -c 'bounce: id=' "$R2/relay.log" || true) ))
+  [ "$n" -ge 12 ] && break; sleep 0.2
+done
+sleep 3
+n1=$(( $(grep -c 'bounce: id=' "$RELAY1_LOG" || true) - 2 )); n2=$(grep -c 'bounce: id=' "$R2/relay.log" || true)
+log "two relays: $n1 + $n2 lines for 10 reports"
+expect "each of 10 reports logged once by one of two relays ($n1 + $n2)" test "$((n1 + n2))" = 10
+expect "all 12 reports moved" test "$(imap list returnpath-processed | grep -c .)" = 12
+pass
