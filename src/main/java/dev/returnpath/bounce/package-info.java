@@ -9,5 +9,12 @@
  * in our Received line, Original-Envelope-Id, or a {@code {hash}} return-path address whose hash
  * verifies with {@code rewrite.hash-key}; a forged hash is not attributed).
  * {@link dev.returnpath.bounce.BounceClass} gives the metric's class and the log line's cause and fix.
+ *
+ * <p>{@link dev.returnpath.bounce.BounceIntake} is the poller {@code RelayAssembly} starts when
+ * {@code bounces.imap.host} is set: one platform thread, a new IMAP connection per pass
+ * ({@code Mailbox}: Angus Mail, TLS verified), a claim per report before its {@code bounce:}
+ * line and {@code returnpath_bounces_total} (a CONDSTORE conditional STORE, else the UID MOVE's
+ * COPYUID), then move, delete or flag. An unreachable server is logged once per new problem,
+ * and the next interval tries again. See docs/bounces.md.
  */
 package dev.returnpath.bounce;
