@@ -70,4 +70,13 @@ class SecretsTest {
                 .isInstanceOfSatisfying(ConfigException.class,
                         e -> assertThat(e.key()).isEqualTo("returnpath.delivery.smarthost.password-file"));
     }
+
+    @Test
+    void theFullLoaderAcceptsPasswordFile() throws Exception {
+        Path f = dir.resolve("pw");
+        Files.writeString(f, "loaded\n");
+        Path conf = dir.resolve("returnpath.conf");
+        Files.writeString(conf, "returnpath.delivery.smarthost { host = \"x.example\", username = \"u\", password-file = \"" + f + "\" }\n");
+        assertThat(ConfigLoader.load(conf, Map.of()).delivery().smarthost().password()).contains("loaded");
+    }
 }
