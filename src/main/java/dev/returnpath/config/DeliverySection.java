@@ -18,7 +18,8 @@ import java.util.Optional;
  *
  * <p>The smarthost's host and port are one {@link Endpoint}, present when a host is set; a host
  * is required only when {@code mode = smarthost}, so that the shipped file can carry an example
- * host while delivering direct. Credentials go together, and never over plain text.
+ * host while delivering direct. Credentials go together, and never over plain text; the
+ * password may come from {@code password-file} ({@link Secrets}).
  */
 final class DeliverySection {
     private static final String P = "returnpath.delivery.";
@@ -48,9 +49,9 @@ final class DeliverySection {
             throw r.error(S + "ca-file", "cannot read \"" + caFile.get() + "\"");
         }
         Optional<String> user = r.optString(S + "username");
-        Optional<String> pass = r.optString(S + "password");
+        Optional<String> pass = Secrets.optSecret(r, S + "password");
         if (user.isPresent() != pass.isPresent()) {
-            throw r.error(user.isPresent() ? S + "username" : S + "password",
+            throw r.error(user.isPresent() ? S + "username" : r.has(S + "password-file") ? S + "password-file" : S + "password",
                     "username and password go together (set both, e.g. through RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD)");
         }
         SmarthostTls tls = r.enumOf(S + "tls", SmarthostTls.class);

@@ -21,7 +21,9 @@
  * {@code PT0.005S}); one parser per section turns a part of the tree into its record:
  * {@code ListenSection}, {@code DomainsSection}, {@code RulesSection}, {@code RewriteSection},
  * {@code DeliverySection}, {@code QueueSection}, {@code DnsSection}, {@code SpfSection},
- * {@code ManagementSection}, {@code LogSection}.
+ * {@code ManagementSection}, {@code LogSection}; {@code Secrets} reads a secret key {@code K} or
+ * its {@code K-file} (content trimmed, read at every parse, so a reload re-reads it; both set is
+ * an error), today for {@code delivery.smarthost.password}.
  *
  * <p>What it never does: nothing outside this package sees a Typesafe {@code Config} or a raw
  * string value; a missing file is never an empty configuration; a key it does not know is never
