@@ -122,7 +122,8 @@ public final class BounceIntake implements AutoCloseable {
                 Folder target = null;
                 if (cfg.after() == After.MOVE) {
                     target = store.getFolder(cfg.moveTo());
-                    if (!target.exists() && !target.create(Folder.HOLDS_MESSAGES)) {
+                    // another relay on the mailbox may create it at the same moment: then it exists
+                    if (!target.exists() && !target.create(Folder.HOLDS_MESSAGES) && !target.exists()) {
                         throw new MessagingException("cannot create folder " + cfg.moveTo());
                     }
                 }
