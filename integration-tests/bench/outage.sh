@@ -39,44 +39,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-need() { command -v "$1" >/dev/null 2>&1 || { echo "outage: $1 not found (Debian package: $2)" >&2; exit 2; }; }
-need smtp-source postfix
-need smtp-sink postfix
-[ -x "$PY" ] || { echo "outage: $PY not found (Debian package: python3)" >&2; exit 2; }
-JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
-"$JAVA" -version >/dev/null 2>&1 || { echo "outage: no java (set JAVA_HOME to a JDK 21+)" >&2; exit 2; }
-JAR=$ROOT/target/returnpath.jar
-if [ "$build" = 1 ] || [ ! -f "$JAR" ]; then
-  echo "outage: building $JAR" >&2
-  mvn -q -B package -DskipTests
-fi
-ROOT_USER=0; [ "$(id -u)" = 0 ] && ROOT_USER=1
+BENCH_NAME=outage . "$BENCH/lib.sh"
 JVM_OPTS=(${BENCH_JAVA_OPTS:-})
 
-mkdir -p target/bench
-WORK=$(mktemp -d "$ROOT/target/bench/outage.XXXXXX")
-chmod 755 "$WORK"
-PIDS=()
-PF_DIR=""
-cleanup() {
-  local p
-  [ -n "$PF_DIR" ] && postfix -c "$PF_DIR/etc" stop >/dev/null 2>&1 || true
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-  done
-  if [ "$keep" = 1 ]; then echo "outage: kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
-
-log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-now_ns() { local t=$EPOCHREALTIME; echo "${t/./}000"; }
 rate() { $PY -c "import sys; n, ns = int(sys.argv[1]), int(sys.argv[2]); print('%.0f' % (n / (ns / 1e9)) if ns > 0 else '-')" "$1" "$2"; }
 secs() { $PY -c "import sys; print('%.2f' % (int(sys.argv[1]) / 1e9))" "$1"; }
 mib() { $PY -c "import sys; print('%.0f' % (int(sys.argv[1]) / 1024))" "$1"; }
-. "$ROOT/integration-tests/lib/ports.sh"   # free_port, wait_tcp
 
 $PY - "$WORK/msg-4k.txt" 4096 <<'EOF'
 import sys

@@ -43,25 +43,8 @@ while [ $# -gt 0 ]; do
 done
 
 # --- what it needs -------------------------------------------------------------------------------
-need() { command -v "$1" >/dev/null 2>&1 || { echo "bench: $1 not found (Debian package: $2)" >&2; exit 2; }; }
-need smtp-source postfix
-need smtp-sink postfix
+BENCH_NAME=bench . "$BENCH/lib.sh"   # need, JAVA, JCMD, JAR, ROOT_USER, WORK and its cleanup, log, now_ns
 need nsd nsd
-[ -x "$PY" ] || { echo "bench: $PY not found (Debian package: python3)" >&2; exit 2; }
-JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
-JCMD=${JAVA_HOME:+$JAVA_HOME/bin/}jcmd
-"$JAVA" -version >/dev/null 2>&1 || { echo "bench: no java (set JAVA_HOME to a JDK 21+)" >&2; exit 2; }
-# the jar targets Java 21: an older default java would fail every step after the build, first as
-# "NSD did not answer" (the check-spf call that probes NSD cannot start)
-java_major=$("$JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
-[ "${java_major:-0}" -ge 21 ] 2>/dev/null \
-  || { echo "bench: $JAVA is Java ${java_major:-?}; returnpath needs 21+ (set JAVA_HOME to a JDK 21+)" >&2; exit 2; }
-JAR=$ROOT/target/returnpath.jar
-if [ "$build" = 1 ] || [ ! -f "$JAR" ]; then
-  echo "bench: building $JAR"
-  mvn -q -B package -DskipTests
-fi
-ROOT_USER=0; [ "$(id -u)" = 0 ] && ROOT_USER=1
 
 # The relay's JVM: the container image's flags (Dockerfile ENTRYPOINT: Serial GC, heap 35% of the
 # memory limit, small stacks), with -XX:MaxRAM=512m standing in for a 512 MiB container limit
@@ -74,29 +57,6 @@ else N1=1000; N16=10000; N64=10000; WARM=10000; NBIG1=10; NBIG16=64; CONC=200; I
 SESSIONS=(1 16 64)
 FROM=apache@web01.internal
 RCPT=user@example.net
-
-mkdir -p target/bench
-WORK=$(mktemp -d "$ROOT/target/bench/run.XXXXXX")
-chmod 755 "$WORK"        # NSD and the Postfix daemons read below it after dropping privileges
-PIDS=()
-PF_DIR=""
-cleanup() {
-  local p
-  [ -n "$PF_DIR" ] && postfix -c "$PF_DIR/etc" stop >/dev/null 2>&1 || true
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-  done
-  if [ "$keep" = 1 ]; then echo "bench: kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
-
-log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-now_ns() { local t=$EPOCHREALTIME; echo "${t/./}000"; }
-
-. "$ROOT/integration-tests/lib/ports.sh"   # free_port, wait_tcp
 
 # --- the messages ---------------------------------------------------------------------------------
 # What an app hands over: From: in a configured domain, envelope sender the host name. 4 KiB and

@@ -2,21 +2,15 @@ package dev.returnpath.bounce;
 
 import dev.returnpath.config.BouncesSection.Imap;
 import dev.returnpath.config.BouncesSection.ImapTls;
+import dev.returnpath.tls.TrustedCas;
 import jakarta.mail.MessagingException;
 import jakarta.mail.Session;
 import jakarta.mail.Store;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocketFactory;
-import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.util.Properties;
 
 /**
@@ -60,29 +54,9 @@ final class Mailbox {
             if (cfg.caFile().isEmpty()) {
                 return SSLContext.getDefault().getSocketFactory();
             }
-            return trusting(cfg.caFile().get());
+            return TrustedCas.socketFactory(cfg.caFile().get());
         } catch (GeneralSecurityException | IOException e) {
             throw new MessagingException("cannot use bounces.imap.ca-file: " + e.getMessage());
-        }
-    }
-
-    /** A factory that trusts the certificates in {@code caFile} (PEM), and only them. */
-    static SSLSocketFactory trusting(Path caFile) throws GeneralSecurityException, IOException {
-        try (InputStream in = Files.newInputStream(caFile)) {
-            KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-            ks.load(null, null);
-            int i = 0;
-            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
-                ks.setCertificateEntry("ca" + i++, c);
-            }
-            if (i == 0) {
-                throw new GeneralSecurityException("no certificate in " + caFile);
-            }
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            tmf.init(ks);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, tmf.getTrustManagers(), null);
-            return ctx.getSocketFactory();
         }
     }
 }

@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -18,6 +19,7 @@ import java.security.KeyPair;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
@@ -85,7 +87,7 @@ final class DkimKeygenCommand implements Callable<Integer> {
             System.err.println("returnpath: cannot make the key: " + e.getMessage());
             return 70;
         }
-        if (a == DkimKey.Algorithm.RSA_SHA256 && bits < DkimKey.RECOMMENDED_RSA_BITS) {
+        if (key.belowRecommendedSize()) {
             System.err.println("returnpath: warning: a " + bits + "-bit RSA key; receivers such as Gmail ask for 2048 bits");
         }
         System.err.println("returnpath: wrote " + out + " (mode 0600). Publish this record, then add to returnpath.domains.\""
@@ -122,14 +124,13 @@ final class DkimKeygenCommand implements Callable<Integer> {
         if (dir != null) {
             Files.createDirectories(dir);
         }
-        try (var ch = Files.newByteChannel(file, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-             OutputStream o = java.nio.channels.Channels.newOutputStream(ch)) {
-            o.write(pem.getBytes(StandardCharsets.US_ASCII));
-            o.flush();
-            if (ch instanceof java.nio.channels.FileChannel fc) {
-                fc.force(true);
+        try (FileChannel ch = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+            ByteBuffer b = ByteBuffer.wrap(pem.getBytes(StandardCharsets.US_ASCII));
+            while (b.hasRemaining()) {
+                ch.write(b);
             }
+            ch.force(true);
         }
     }
 

@@ -127,8 +127,7 @@ final class ServeCommand implements Callable<Integer> {
                 (System.nanoTime() - t0) / 1_000_000);
         dev.returnpath.rewrite.UncheckedSenders.of(cfg).forEach(w -> log.warn("{}", w.line()));
         cfg.domains().values().stream().flatMap(d -> d.dkim().stream())
-                .filter(k -> k.algorithm() == dev.returnpath.dkim.DkimKey.Algorithm.RSA_SHA256
-                        && k.bits() < dev.returnpath.dkim.DkimKey.RECOMMENDED_RSA_BITS)
+                .filter(dev.returnpath.dkim.DkimKey::belowRecommendedSize)
                 .forEach(k -> log.warn("dkim: {} is a {}-bit RSA key; receivers such as Gmail ask for {} bits: "
                         + "make a new selector with returnpath dkim-keygen", k.label(), k.bits(),
                         dev.returnpath.dkim.DkimKey.RECOMMENDED_RSA_BITS));

@@ -1,18 +1,14 @@
 package dev.returnpath.delivery;
 
+import dev.returnpath.tls.TrustedCas;
+
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 
 /** The TLS socket factories the SMTP client uses. There is no trust-all option for a smarthost. */
@@ -21,21 +17,8 @@ final class Tls {
 
     /** An SSL socket factory that trusts the certificates in {@code caFile} (PEM), and only them. */
     static SSLSocketFactory trusting(Path caFile) {
-        try (InputStream in = Files.newInputStream(caFile)) {
-            KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-            ks.load(null, null);
-            int i = 0;
-            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
-                ks.setCertificateEntry("ca" + i++, c);
-            }
-            if (i == 0) {
-                throw new IllegalArgumentException("no certificate in " + caFile);
-            }
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            tmf.init(ks);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, tmf.getTrustManagers(), null);
-            return ctx.getSocketFactory();
+        try {
+            return TrustedCas.socketFactory(caFile);
         } catch (IOException | GeneralSecurityException e) {
             throw new IllegalArgumentException("cannot use CA file " + caFile + ": " + e.getMessage(), e);
         }

@@ -64,6 +64,11 @@ public record DkimKey(String domain, String selector, Path file, Algorithm algor
         }
     }
 
+    /** An RSA key shorter than {@link #RECOMMENDED_RSA_BITS}: accepted, with a warning. */
+    public boolean belowRecommendedSize() {
+        return algorithm == Algorithm.RSA_SHA256 && bits < RECOMMENDED_RSA_BITS;
+    }
+
     /** {@code s._domainkey.d}: where the public key is published. */
     public String recordName() {
         return selector + "._domainkey." + domain;

@@ -139,8 +139,7 @@ public final class Doctor {
     private void signingKey(dev.returnpath.dkim.DkimKey k, List<Check> out) {
         String name = k.recordName();
         String publish = "publish TXT at " + name + ": \"" + k.record() + "\"";
-        if (k.algorithm() == dev.returnpath.dkim.DkimKey.Algorithm.RSA_SHA256
-                && k.bits() < dev.returnpath.dkim.DkimKey.RECOMMENDED_RSA_BITS) {
+        if (k.belowRecommendedSize()) {
             out.add(new Check("dkim.key-size", name, Status.WARN, k.bits() + "-bit RSA key in " + k.file(),
                     "make a 2048-bit key under a new selector (returnpath dkim-keygen --bits 2048), publish it, then switch"));
         }

@@ -93,7 +93,7 @@ class BounceIntakeTest {
     /** Folder name → subjects, and the \Seen flags of INBOX. */
     List<String> subjects(String folder, boolean seenOnly) throws Exception {
         Properties p = new Properties();
-        p.put("mail.imaps.ssl.socketFactory", Mailbox.trusting(resource("/tls/localhost.pem")));
+        p.put("mail.imaps.ssl.socketFactory", dev.returnpath.tls.TrustedCas.socketFactory(resource("/tls/localhost.pem")));
         p.put("mail.imaps.ssl.checkserveridentity", "true");
         Store s = Session.getInstance(p).getStore("imaps");
         s.connect("localhost", imap.getImaps().getPort(), "bounce", "s3cret-imap");
