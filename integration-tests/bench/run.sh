@@ -161,8 +161,7 @@ returnpath {
   listen {
     host = "127.0.0.1"
     port = $2
-    max-connections = 1200
-    limits.connections-per-client = 1200   # every client is 127.0.0.1 here
+    max-connections = 1200   # every client is 127.0.0.1: no connections-per-client on loopback
   }
   domains {
     "example.com" { return-path = "bounce@example.com" }
