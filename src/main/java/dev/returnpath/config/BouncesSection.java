@@ -1,7 +1,5 @@
 package dev.returnpath.config;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,8 +10,8 @@ import java.util.Optional;
  * from. Off while {@code host} is unset. TLS is always on and verified ({@code implicit}, port
  * 993, or {@code starttls}, port 143), against {@code ca-file} when set, else the JDK's trust
  * store. The password comes from {@code password} (in the file, or from the environment through
- * a substitution such as {@code password = ${?IMAP_PASSWORD}}) or {@code password-file}, read
- * here once; it never appears in a log line, an error or a reload summary.
+ * a substitution such as {@code password = ${?IMAP_PASSWORD}}) or {@code password-file}
+ * ({@link Secrets}), read at each load; it never appears in a log line, an error or a reload summary.
  */
 public final class BouncesSection {
     private static final String P = "returnpath.bounces.imap.";
@@ -42,22 +40,8 @@ public final class BouncesSection {
                 : tls == ImapTls.IMPLICIT ? 993 : 143;
         String user = r.optString(P + "username").orElseThrow(() ->
                 r.error(P + "username", "required with bounces.imap.host"));
-        Optional<String> pass = r.optString(P + "password").filter(s -> !s.isEmpty());
-        Optional<String> passFile = r.optString(P + "password-file").filter(s -> !s.isEmpty());
-        if (pass.isPresent() && passFile.isPresent()) {
-            throw r.error(P + "password-file", "set password or password-file, not both");
-        }
-        String password;
-        if (passFile.isPresent()) {
-            try {
-                password = Files.readString(Path.of(passFile.get()), StandardCharsets.UTF_8).strip();
-            } catch (IOException | RuntimeException e) {
-                throw r.error(P + "password-file", "cannot read \"" + passFile.get() + "\"");
-            }
-        } else {
-            password = pass.orElseThrow(() -> r.error(P + "password",
-                    "required with bounces.imap.host (or password-file)"));
-        }
+        String password = Secrets.optSecret(r, P + "password").orElseThrow(() -> r.error(P + "password",
+                "required with bounces.imap.host (or password-file)"));
         Optional<Path> caFile = r.optString(P + "ca-file").filter(s -> !s.isEmpty()).map(Path::of);
         if (caFile.isPresent() && !Files.isReadable(caFile.get())) {
             throw r.error(P + "ca-file", "cannot read \"" + caFile.get() + "\"");
