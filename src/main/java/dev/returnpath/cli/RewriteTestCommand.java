@@ -227,8 +227,8 @@ final class RewriteTestCommand implements Callable<Integer> {
         String domain = Addresses.domainOf(reversePath).orElse("");
         o.put("route-why", r.isPresent()
                 ? "sender domain " + domain + " is in its sender-domains " + r.get().senderDomains()
-                : reversePath.isEmpty() ? "the null sender (a DSN) takes the default route (delivery.mode)"
-                : "no route's sender-domains holds " + domain + ": the default route (delivery.mode)");
+                : reversePath.isEmpty() ? "the null sender (a DSN) takes the default route"
+                : "no route's sender-domains holds " + domain);
     }
 
     /** An envelope address for the output: as it is, and {@code <>} for the null sender. */

@@ -34,7 +34,8 @@ import java.util.Map;
  * lookups, {@code pass} for every outbound IP), return-path alignment with the From domain,
  * DMARC (at the domain, then at its organizational domain). Per outbound IP: PTR, forward
  * confirmation, and a PTR name equal to {@code hostname}. The host name: an FQDN that
- * resolves. The upstream: connection and EHLO, STARTTLS with a valid certificate, AUTH.
+ * resolves. The upstream of the default route and of each of {@code delivery.routes}: connection
+ * and EHLO, STARTTLS with a valid certificate, AUTH.
  *
  * <p>It only reads: DNS lookups, and SMTP sessions that never send mail.
  */
