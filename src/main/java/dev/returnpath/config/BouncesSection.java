@@ -9,9 +9,10 @@ import java.util.Optional;
  * {@code returnpath.bounces.imap}: the Return-Path mailbox returnpath reads DSNs and complaints
  * from. Off while {@code host} is unset. TLS is always on and verified ({@code implicit}, port
  * 993, or {@code starttls}, port 143), against {@code ca-file} when set, else the JDK's trust
- * store. The password comes from {@code password} (in the file, or from the environment through
- * a substitution such as {@code password = ${?IMAP_PASSWORD}}) or {@code password-file}
- * ({@link Secrets}), read at each load; it never appears in a log line, an error or a reload summary.
+ * store. The login comes from {@code username} and {@code password} (in the file, or from
+ * {@code RETURNPATH_BOUNCES_IMAP_USERNAME} and {@code RETURNPATH_BOUNCES_IMAP_PASSWORD}, which
+ * reference.conf substitutes) or {@code password-file} ({@link Secrets}); the password never
+ * appears in a log line, an error or a reload summary.
  */
 public final class BouncesSection {
     private static final String P = "returnpath.bounces.imap.";
@@ -40,8 +41,8 @@ public final class BouncesSection {
                 : tls == ImapTls.IMPLICIT ? 993 : 143;
         String user = r.optString(P + "username").orElseThrow(() ->
                 r.error(P + "username", "required with bounces.imap.host"));
-        String password = Secrets.optSecret(r, P + "password").orElseThrow(() -> r.error(P + "password",
-                "required with bounces.imap.host (or password-file)"));
+        String password = Secrets.optSecret(r, P + "password").filter(s -> !s.isEmpty()).orElseThrow(() ->
+                r.error(P + "password", "required with bounces.imap.host (or password-file)"));
         Optional<Path> caFile = r.optString(P + "ca-file").filter(s -> !s.isEmpty()).map(Path::of);
         if (caFile.isPresent() && !Files.isReadable(caFile.get())) {
             throw r.error(P + "ca-file", "cannot read \"" + caFile.get() + "\"");
