@@ -15,15 +15,7 @@ it_init 24-routes
 command -v openssl >/dev/null 2>&1 || skip "openssl is not installed"
 
 # --- a private CA and the smarthosts' certificate --------------------------------------------
-C="$T/tls"; mkdir -p "$C"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=scenario 24 CA" \
-  -keyout "$C/ca.key" -out "$C/ca.pem" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
-  -keyout "$C/smtp.key" -out "$C/smtp.csr" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$C/ext"
-openssl x509 -req -in "$C/smtp.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial -days 2 \
-  -extfile "$C/ext" -out "$C/smtp.pem" 2>/dev/null
-chmod 600 "$C"/*.key
+C="$T/tls"; test_ca "$C"; test_cert "$C" smtp
 
 # --- SPF for the two route domains, so that the relay's SPF guard passes them ------------------
 DNS_EXTRA_EXAMPLE='shop    IN TXT "v=spf1 ip4:203.0.113.5 -all"
