@@ -201,4 +201,50 @@ class BounceIntakeTest {
                 .isInstanceOf(MessagingException.class);
         assertThat(subjects("INBOX", false)).hasSize(4);
     }
+
+    Imap every(Duration interval) throws Exception {
+        return new Imap(new Endpoint("localhost", imap.getImaps().getPort()), ImapTls.IMPLICIT, "bounce", "s3cret-imap",
+                "INBOX", interval, After.MOVE, "returnpath-processed", Optional.of(resource("/tls/localhost.pem")));
+    }
+
+    @Test
+    void aReportDeliveredWhileIdlingIsReadWellBeforeTheIntervalAndCloseEndsTheIdleAtOnce() throws Exception {
+        BounceIntake intake = intake(every(Duration.ofMinutes(10)), new Metrics());
+        try (LogCapture logs = new LogCapture("returnpath.mail")) {
+            intake.start();
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(10), "the first pass, then IDLE",
+                    () -> intake.passes.get() >= 1 && intake.idling());
+            Thread.sleep(200); // IDLE sent and acknowledged by GreenMail
+            long t0 = System.nanoTime();
+            deliver(ReportParserTest.sample("postfix-dsn.eml"));
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(10), "the report's line",
+                    () -> logs.lines().stream().anyMatch(l -> l.startsWith("bounce: id=18C2F3A4B5C6D")));
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+            assertThat(took).as("read on the server's notification, not after the 10-minute interval")
+                    .isLessThan(Duration.ofSeconds(5));
+            assertThat(intake.passes.get()).isGreaterThanOrEqualTo(2);
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(5), "IDLE again", intake::idling);
+        } finally {
+            long t1 = System.nanoTime();
+            intake.close();
+            assertThat(Duration.ofNanos(System.nanoTime() - t1)).as("close ends the IDLE promptly").isLessThan(Duration.ofSeconds(2));
+        }
+        assertThat(intake.idling()).isFalse();
+        assertThat(subjects("returnpath-processed", false)).hasSize(1);
+    }
+
+    @Test
+    void whileIdlingTheFolderIsStillReadEveryInterval() throws Exception {
+        BounceIntake intake = intake(every(Duration.ofSeconds(1)), new Metrics());
+        try {
+            intake.start();
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(10), "the first pass", () -> intake.passes.get() >= 1);
+            int first = intake.passes.get();
+            Thread.sleep(3_500);
+            // no news from the server: the safety net ended each IDLE after the interval
+            assertThat(intake.passes.get() - first).isBetween(2, 5);
+        } finally {
+            intake.close();
+        }
+    }
 }
