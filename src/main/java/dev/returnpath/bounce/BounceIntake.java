@@ -378,14 +378,30 @@ public final class BounceIntake implements AutoCloseable {
         onBounce.accept(e);
     }
 
-    private static String describe(Exception e) {
+    /** The exception and its causes in one line, and what to check when it is the certificate. */
+    private String describe(Exception e) {
         Throwable t = e;
         String msg = Optional.ofNullable(e.getMessage()).orElse(e.getClass().getSimpleName());
+        boolean untrusted = false;
+        boolean wrongName = false;
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            untrusted |= c instanceof java.security.cert.CertificateException
+                    || c instanceof java.security.cert.CertPathValidatorException;
+            wrongName |= c.getMessage() != null && c.getMessage().contains("verify identity of server");
+        }
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
-            if (t.getMessage() != null) {
+            if (t.getMessage() != null && !msg.contains(t.getMessage())) { // SSL causes repeat their text
                 msg = msg + ": " + t.getMessage();
             }
+        }
+        if (untrusted) {
+            msg = msg + " (the server's certificate does not verify against " + cfg.caFile()
+                    .map(f -> "bounces.imap.ca-file " + f).orElse("the JDK's trust store; set bounces.imap.ca-file for a private CA")
+                    + ")";
+        } else if (wrongName) {
+            msg = msg + " (the server's certificate does not name " + cfg.endpoint().host()
+                    + ": set bounces.imap.host to a name it has)";
         }
         return msg;
     }

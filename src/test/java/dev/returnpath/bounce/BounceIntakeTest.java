@@ -247,4 +247,27 @@ class BounceIntakeTest {
             intake.close();
         }
     }
+
+    @Test
+    void aWrongCaIsLoggedOnceWithWhatToCheck() throws Exception {
+        Imap wrong = new Imap(new Endpoint("localhost", imap.getImaps().getPort()), ImapTls.IMPLICIT, "bounce", "s3cret-imap",
+                "INBOX", Duration.ofSeconds(1), After.MOVE, "returnpath-processed", Optional.of(resource("/tls/other.pem")));
+        BounceIntake intake = intake(wrong, new Metrics());
+        List<String> lines;
+        try (LogCapture logs = new LogCapture("returnpath.bounces")) {
+            intake.start();
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(10), "the warning",
+                    () -> logs.lines().stream().anyMatch(l -> l.contains("cannot read")));
+            Thread.sleep(2_500); // two more attempts
+            lines = logs.lines();
+        } finally {
+            intake.close();
+        }
+        List<String> warnings = lines.stream().filter(l -> l.contains("cannot read")).toList();
+        assertThat(warnings).singleElement().satisfies(l -> assertThat(l)
+                .startsWith("bounce intake: cannot read INBOX at localhost:" + imap.getImaps().getPort() + ": ")
+                .endsWith("(the server's certificate does not verify against bounces.imap.ca-file "
+                        + resource("/tls/other.pem") + ")")
+                .doesNotContain("s3cret"));
+    }
 }
