@@ -29,34 +29,47 @@ final class DeliverySection {
 
     static Delivery parse(ConfigReader r) throws ConfigException {
         DeliveryMode mode = r.enumOf(P + "mode", DeliveryMode.class);
-        Smarthost smarthost = smarthost(r, mode);
+        Smarthost smarthost = smarthost(r, S,
+                mode == DeliveryMode.SMARTHOST ? Optional.of("required when delivery.mode = smarthost") : Optional.empty(),
+                " (set both, e.g. through RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD)");
         Direct direct = new Direct(r.port(P + "direct.port", false), r.enumOf(P + "direct.tls", DirectTls.class));
         return new Delivery(mode, smarthost, direct,
                 r.durationIn(P + "connect-timeout", Duration.ofMillis(100), Duration.ofMinutes(10)),
                 r.durationIn(P + "command-timeout", Duration.ofMillis(100), Duration.ofHours(1)));
     }
 
-    private static Smarthost smarthost(ConfigReader r, DeliveryMode mode) throws ConfigException {
+    /**
+     * One {@code smarthost { }} block whose keys start with {@code prefix} (which ends in a dot):
+     * {@code returnpath.delivery.smarthost.}, or a route's, so that every smarthost is read by
+     * this one method and its errors name the block's own keys.
+     *
+     * @param hostRequired why a host must be set, when it must (the message of its absence)
+     * @param credentialsHint appended to the error when only one of username and password is set
+     */
+    static Smarthost smarthost(ConfigReader r, String prefix, Optional<String> hostRequired, String credentialsHint)
+            throws ConfigException {
+        String portKey = prefix.substring("returnpath.".length()) + "port";
         Optional<String> host = Optional.empty();
-        if (r.optString(S + "host").isPresent()) {
-            host = Optional.of(r.host(S + "host", "delivery.smarthost.port"));
-        } else if (mode == DeliveryMode.SMARTHOST) {
-            throw r.error(S + "host", "required when delivery.mode = smarthost");
+        if (r.optString(prefix + "host").isPresent()) {
+            host = Optional.of(r.host(prefix + "host", portKey));
+        } else if (hostRequired.isPresent()) {
+            throw r.error(prefix + "host", hostRequired.get());
         }
-        int port = r.port(S + "port", false);
-        Optional<Path> caFile = r.optString(S + "ca-file").map(Path::of);
+        int port = r.port(prefix + "port", false);
+        Optional<Path> caFile = r.optString(prefix + "ca-file").map(Path::of);
         if (caFile.isPresent() && !Files.isReadable(caFile.get())) {
-            throw r.error(S + "ca-file", "cannot read \"" + caFile.get() + "\"");
+            throw r.error(prefix + "ca-file", "cannot read \"" + caFile.get() + "\"");
         }
-        Optional<String> user = r.optString(S + "username");
-        Optional<String> pass = Secrets.optSecret(r, S + "password");
+        Optional<String> user = r.optString(prefix + "username");
+        Optional<String> pass = Secrets.optSecret(r, prefix + "password");
         if (user.isPresent() != pass.isPresent()) {
-            throw r.error(user.isPresent() ? S + "username" : r.has(S + "password-file") ? S + "password-file" : S + "password",
-                    "username and password go together (set both, e.g. through RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD)");
+            throw r.error(user.isPresent() ? prefix + "username"
+                            : r.has(prefix + "password-file") ? prefix + "password-file" : prefix + "password",
+                    "username and password go together" + credentialsHint);
         }
-        SmarthostTls tls = r.enumOf(S + "tls", SmarthostTls.class);
+        SmarthostTls tls = r.enumOf(prefix + "tls", SmarthostTls.class);
         if (tls == SmarthostTls.NONE && user.isPresent()) {
-            throw r.error(S + "tls", "AUTH would send the password in clear text: use starttls or implicit with a username");
+            throw r.error(prefix + "tls", "AUTH would send the password in clear text: use starttls or implicit with a username");
         }
         return new Smarthost(host.map(h -> new Endpoint(h, port)), tls, caFile, user, pass);
     }
