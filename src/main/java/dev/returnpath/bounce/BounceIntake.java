@@ -344,7 +344,14 @@ public final class BounceIntake implements AutoCloseable {
             }
             switch (cfg.after()) {
                 case MOVE -> {
-                    AppendUID[] moved = f.moveUIDMessages(new Message[] {m}, target);
+                    AppendUID[] moved;
+                    try {
+                        moved = f.moveUIDMessages(new Message[] {m}, target);
+                    } catch (IndexOutOfBoundsException gone) {
+                        // Angus Mail 2.0.5 indexes an empty COPYUID (GreenMail's answer when
+                        // another session expunged the message first): nothing was moved by us
+                        moved = null;
+                    }
                     if (condstore || (moved != null && moved.length == 1 && moved[0] != null)) {
                         return true; // claimed above, or COPYUID: this relay moved it
                     }
