@@ -106,7 +106,6 @@ public final class BounceIntake implements AutoCloseable {
      * {@code interval}.
      */
     private void run() {
-        String lastProblem = null;
         while (!stopped) {
             try {
                 if (idle != Boolean.FALSE) {
@@ -114,14 +113,19 @@ public final class BounceIntake implements AutoCloseable {
                 } else {
                     pollOnce();
                     passes.incrementAndGet();
-                }
-                if (lastProblem != null) {
-                    log.info("bounce intake: {} reachable again", cfg.endpoint());
-                    lastProblem = null;
+                    reachable();
                 }
             } catch (MessagingException | IOException | RuntimeException e) {
                 if (stopped) {
                     return;
+                }
+                // an IDLE connection that served and then dropped (a server restart, a NAT's
+                // timeout): reconnect at once and quietly, at most once per interval
+                long now = System.nanoTime();
+                if (sessionPasses > 0 && lastProblem == null && now - quietRetry > cfg.interval().toNanos()) {
+                    quietRetry = now;
+                    log.debug("bounce intake: connection to {} lost ({}); reconnecting", cfg.endpoint(), describe(e));
+                    continue;
                 }
                 String problem = describe(e);
                 if (!problem.equals(lastProblem)) {
@@ -140,6 +144,18 @@ public final class BounceIntake implements AutoCloseable {
         }
     }
 
+    /** The last problem logged, until a pass succeeds again; only the intake's thread uses it. */
+    private String lastProblem;
+    private long quietRetry = System.nanoTime() - Long.MAX_VALUE / 2;
+    private int sessionPasses;
+
+    private void reachable() {
+        if (lastProblem != null) {
+            log.info("bounce intake: {} reachable again", cfg.endpoint());
+            lastProblem = null;
+        }
+    }
+
     /** Whether the server offers IDLE: null until the first connection says. */
     private volatile Boolean idle;
     /** The folder in IDLE, for {@link #wake}; null when none is. */
@@ -154,6 +170,7 @@ public final class BounceIntake implements AutoCloseable {
 
     /** One connection: read, IDLE, read again, ... until stopped, or at once without IDLE. */
     private void session() throws MessagingException, IOException {
+        sessionPasses = 0;
         Store store = Mailbox.connect(cfg);
         try {
             boolean offered = ((org.eclipse.angus.mail.imap.IMAPStore) store).hasCapability("IDLE");
@@ -173,6 +190,8 @@ public final class BounceIntake implements AutoCloseable {
                         folder.expunge();
                     }
                     passes.incrementAndGet();
+                    sessionPasses++;
+                    reachable();
                     if (!offered || stopped) {
                         break;
                     }

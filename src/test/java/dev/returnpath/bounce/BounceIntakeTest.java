@@ -272,4 +272,34 @@ class BounceIntakeTest {
                         + resource("/tls/other.pem") + ")")
                 .doesNotContain("s3cret"));
     }
+
+    @Test
+    void anIdleConnectionLostToAServerRestartIsReadAgainAndSaysSo() throws Exception {
+        int port = imap.getImaps().getPort();
+        BounceIntake intake = intake(every(Duration.ofSeconds(1)), new Metrics());
+        List<String> lines;
+        try (LogCapture intakeLog = new LogCapture("returnpath.bounces"); LogCapture mail = new LogCapture("returnpath.mail")) {
+            intake.start();
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(10), "IDLE", intake::idling);
+            imap.stop();
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(10), "the warning",
+                    () -> intakeLog.lines().stream().anyMatch(l -> l.contains("cannot read")));
+            ServerSetup again = new ServerSetup(port, "127.0.0.1", ServerSetup.PROTOCOL_IMAPS);
+            again.setServerStartupTimeout(15_000);
+            imap = new GreenMail(again);
+            imap.start();
+            imap.setUser("bounce@example.com", "bounce", "s3cret-imap");
+            deliver(ReportParserTest.sample("postfix-dsn.eml"));
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(15), "the report after the restart",
+                    () -> mail.lines().stream().anyMatch(l -> l.startsWith("bounce: id=18C2F3A4B5C6D")));
+            // said after the pass that read it
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(5), "reachable again",
+                    () -> intakeLog.lines().stream().anyMatch(l -> l.contains("reachable again")));
+            lines = intakeLog.lines();
+        } finally {
+            intake.close();
+        }
+        assertThat(lines).anySatisfy(l -> assertThat(l).isEqualTo("bounce intake: localhost:" + port + " reachable again"));
+        assertThat(lines.stream().filter(l -> l.contains("cannot read")).count()).isEqualTo(1);
+    }
 }
