@@ -3,8 +3,10 @@ package dev.returnpath.config;
 import dev.returnpath.config.RelayConfig.Delivery;
 import dev.returnpath.config.RelayConfig.DeliveryMode;
 import dev.returnpath.config.RelayConfig.Direct;
+import dev.returnpath.config.RelayConfig.OAuth;
 import dev.returnpath.config.RelayConfig.DirectTls;
 import dev.returnpath.config.RelayConfig.Smarthost;
+import dev.returnpath.config.RelayConfig.SmarthostAuth;
 import dev.returnpath.config.RelayConfig.SmarthostTls;
 
 import java.nio.file.Files;
@@ -19,7 +21,9 @@ import java.util.Optional;
  * <p>The smarthost's host and port are one {@link Endpoint}, present when a host is set; a host
  * is required only when {@code mode = smarthost}, so that the shipped file can carry an example
  * host while delivering direct. Credentials go together, and never over plain text; the
- * password may come from {@code password-file} ({@link Secrets}).
+ * password may come from {@code password-file} ({@link Secrets}). {@code auth = xoauth2} takes
+ * the username (the mailbox) and an {@code oauth} block ({@link OAuthSection}) instead of a
+ * password.
  */
 final class DeliverySection {
     private static final String P = "returnpath.delivery.";
@@ -50,14 +54,35 @@ final class DeliverySection {
         }
         Optional<String> user = r.optString(S + "username");
         Optional<String> pass = Secrets.optSecret(r, S + "password");
+        SmarthostAuth auth = r.enumOf(S + "auth", SmarthostAuth.class);
+        Optional<OAuth> oauth = OAuthSection.parse(r, S);
+        SmarthostTls tls = r.enumOf(S + "tls", SmarthostTls.class);
+        if (auth == SmarthostAuth.XOAUTH2) {
+            if (user.isEmpty()) {
+                throw r.error(S + "username", "required with auth = xoauth2: the mailbox the token is for (relay@example.com)");
+            }
+            if (oauth.isEmpty()) {
+                throw r.error(S + "oauth.provider", "required with auth = xoauth2: microsoft, google or generic");
+            }
+            if (pass.isPresent()) {
+                throw r.error(r.has(S + "password-file") ? S + "password-file" : S + "password",
+                        "auth = xoauth2 takes no password: the token comes from the oauth block");
+            }
+            if (tls == SmarthostTls.NONE) {
+                throw r.error(S + "tls", "AUTH XOAUTH2 would send the token in clear text: use starttls or implicit");
+            }
+            return new Smarthost(host.map(h -> new Endpoint(h, port)), tls, caFile, user, pass, auth, oauth);
+        }
+        if (oauth.isPresent()) {
+            throw r.error(S + "oauth.provider", "an oauth block needs auth = xoauth2");
+        }
         if (user.isPresent() != pass.isPresent()) {
             throw r.error(user.isPresent() ? S + "username" : r.has(S + "password-file") ? S + "password-file" : S + "password",
                     "username and password go together (set both, e.g. through RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD)");
         }
-        SmarthostTls tls = r.enumOf(S + "tls", SmarthostTls.class);
         if (tls == SmarthostTls.NONE && user.isPresent()) {
             throw r.error(S + "tls", "AUTH would send the password in clear text: use starttls or implicit with a username");
         }
-        return new Smarthost(host.map(h -> new Endpoint(h, port)), tls, caFile, user, pass);
+        return new Smarthost(host.map(h -> new Endpoint(h, port)), tls, caFile, user, pass, auth, oauth);
     }
 }
