@@ -3,6 +3,9 @@ package dev.returnpath.delivery;
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.config.RelayConfig.SmarthostTls;
 
+import dev.returnpath.oauth.TokenException;
+import dev.returnpath.oauth.TokenSource;
+
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -10,8 +13,9 @@ import java.util.List;
 
 /**
  * Checks the smarthost without sending mail: it accepts a TCP connection and EHLO; it offers
- * STARTTLS with a certificate that verifies (or speaks TLS at once, for {@code implicit}); and
- * it accepts AUTH with the configured credentials. Each step is its own connection, closed with
+ * STARTTLS with a certificate that verifies (or speaks TLS at once, for {@code implicit}); for
+ * {@code auth = xoauth2}, the token endpoint gives a token; and it accepts AUTH with the
+ * configured credentials (or that token). Each step is its own connection, closed with
  * QUIT, made by the same engine and settings as delivery.
  */
 public final class UpstreamProbe {
@@ -24,7 +28,11 @@ public final class UpstreamProbe {
     private UpstreamProbe() {}
 
     public static List<Step> probe(RelayConfig config) {
-        RelayConfig.Smarthost sm = config.delivery().smarthost();
+        return probe(config, config.delivery().smarthost());
+    }
+
+    /** The steps for one smarthost {@code sm} (the default one, or a route's), with {@code config}'s timeouts and HELO name. */
+    public static List<Step> probe(RelayConfig config, RelayConfig.Smarthost sm) {
         List<Step> out = new ArrayList<>();
         if (sm.host().isEmpty()) {
             out.add(new Step("connect", Verdict.FAILED, "delivery.smarthost.host is not set"));
@@ -43,7 +51,7 @@ public final class UpstreamProbe {
         }
         try (SmarthostDelivery delivery = new SmarthostDelivery(config)) {
             SmtpClient engine = delivery.engine();
-            String relay = delivery.relayName();
+            String relay = SmarthostDelivery.relayName(sm, java.util.Optional.of(address));
             // 1. TCP and EHLO, in the clear (or TLS at once for implicit)
             SmarthostTls first = sm.tls() == SmarthostTls.IMPLICIT ? SmarthostTls.IMPLICIT : SmarthostTls.NONE;
             boolean offersStarttls;
@@ -79,14 +87,28 @@ public final class UpstreamProbe {
                     }
                 }
             }
-            // 3. AUTH
+            // 3. the OAuth token, then AUTH with it
+            if (sm.username().isPresent() && delivery.tokens(sm).isPresent()) {
+                TokenSource tokens = delivery.tokens(sm).get();
+                try {
+                    TokenSource.Token t = tokens.token();
+                    long minutes = java.time.Duration.between(java.time.Instant.now(), t.expiresAt()).toMinutes();
+                    out.add(new Step("oauth", Verdict.OK, "token from " + tokens.endpointHost() + " for "
+                            + sm.username().get() + ", valid " + minutes + " min"));
+                } catch (TokenException e) {
+                    out.add(new Step("oauth", Verdict.FAILED, e.getMessage()));
+                    out.add(new Step("auth", Verdict.SKIPPED, "no OAuth token"));
+                    return out;
+                }
+            }
             if (sm.username().isPresent()) {
                 if (out.get(out.size() - 1).verdict() == Verdict.FAILED) {
                     out.add(new Step("auth", Verdict.SKIPPED, "TLS failed: credentials not sent"));
                 } else {
                     try {
                         engine.open(delivery.dial(sm, address, relay, true), true).quit();
-                        out.add(new Step("auth", Verdict.OK, "accepted AUTH for " + sm.username().get()));
+                        out.add(new Step("auth", Verdict.OK, "accepted AUTH" + (delivery.tokens(sm).isPresent() ? " XOAUTH2" : "")
+                                + " for " + sm.username().get()));
                     } catch (SmtpConnection.Refused r) {
                         out.add(new Step("auth", Verdict.FAILED, r.reply.enhanced().equals("4.7.8")
                                 ? "refused AUTH for " + sm.username().get() + ": " + r.reply.text()

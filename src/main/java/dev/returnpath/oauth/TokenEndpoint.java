@@ -239,7 +239,8 @@ final class TokenEndpoint implements AutoCloseable {
 
     @Override
     public void close() {
-        http.close();
+        // shutdown, not close: close waits for a fetch under way, and a reload must not
+        http.shutdown();
     }
 
     private static final class TooLarge extends IOException {

@@ -13,16 +13,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * by one caller at a time.
  *
  * <p>Single flight: callers that find no usable token queue on one lock; the first fetches,
- * the others then find its token (or its failure, held for {@link #FAILURE_HOLD}, so that 100
- * sessions waiting on an endpoint that is down cost one attempt, not 100 in a row).
+ * the others then take its result: its token, or its failure (so that 100 sessions waiting on
+ * an endpoint that is down or slow cost one attempt, not 100 in a row). A caller that comes
+ * after a failed fetch ended tries again.
  *
  * <p>Refresh: a token is used until {@code expires_in} minus a margin (a fifth of its lifetime,
  * at most {@link #MAX_MARGIN}), so that none expires between the fetch and AUTH; the server
  * may still refuse one (revoked, or clocks apart): {@link #rejected} drops it.
  */
 public final class TokenSource implements AutoCloseable {
-    /** How long a failed fetch is the answer for every caller, before the next one tries again. */
-    static final Duration FAILURE_HOLD = Duration.ofSeconds(10);
     static final Duration MAX_MARGIN = Duration.ofMinutes(5);
     /** The lifetime assumed when the endpoint gives no {@code expires_in} (RFC 6749 §5.1 makes it optional). */
     static final Duration DEFAULT_LIFETIME = Duration.ofMinutes(10);
@@ -40,7 +39,7 @@ public final class TokenSource implements AutoCloseable {
     private final ReentrantLock fetching = new ReentrantLock();
     private volatile Token cached;
     private volatile TokenException failed;
-    private volatile Instant failedAt = Instant.MIN;
+    /** Fetches ended so far, successful or not (changed under the lock only). */
     private volatile int fetches;
 
     /** Tokens for {@code subject} (the smarthost username: Google's {@code sub}) from {@code oauth}. */
@@ -59,6 +58,7 @@ public final class TokenSource implements AutoCloseable {
         if (t != null && clock.instant().isBefore(t.refreshAt())) {
             return t;
         }
+        int before = fetches;
         fetching.lock();
         try {
             Instant now = clock.instant();
@@ -67,11 +67,10 @@ public final class TokenSource implements AutoCloseable {
                 return t;
             }
             TokenException f = failed;
-            if (f != null && now.isBefore(failedAt.plus(FAILURE_HOLD))) {
-                throw f;
+            if (f != null && fetches != before) {
+                throw f; // the fetch this caller waited for failed: its answer is ours too
             }
             try {
-                fetches++;
                 TokenEndpoint.Grant g = endpoint.fetch();
                 Duration life = g.lifetime().orElse(DEFAULT_LIFETIME);
                 Duration margin = life.dividedBy(5).compareTo(MAX_MARGIN) > 0 ? MAX_MARGIN : life.dividedBy(5);
@@ -79,10 +78,11 @@ public final class TokenSource implements AutoCloseable {
                 t = new Token(g.accessToken(), fetchedAt.plus(life).minus(margin), fetchedAt.plus(life));
                 cached = t;
                 failed = null;
+                fetches++;
                 return t;
             } catch (TokenException e) {
                 failed = e;
-                failedAt = clock.instant();
+                fetches++;
                 throw e;
             }
         } finally {

@@ -401,7 +401,13 @@ public final class Doctor {
                             : "check delivery.smarthost.host and port, and that the relay can reach it";
                     case "tls" -> "the smarthost must offer STARTTLS with a certificate for its name, trusted by the JDK "
                             + "or by delivery.smarthost.ca-file";
-                    case "auth" -> "check RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD";
+                    case "oauth" -> "check delivery.smarthost.oauth (tenant, client-id, client-secret or the service account"
+                            + " key file) and that the relay reaches the token endpoint; docs/oauth.md";
+                    case "auth" -> config.delivery().smarthost().auth() == RelayConfig.SmarthostAuth.XOAUTH2
+                            ? "the token was issued but the server refused it: check the app's SMTP permission, the"
+                            + " mailbox permission and that SMTP AUTH is on for the mailbox (Microsoft 365), or the"
+                            + " domain-wide delegation (Google); docs/oauth.md"
+                            : "check RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD";
                     default -> "";
                 }));
             }

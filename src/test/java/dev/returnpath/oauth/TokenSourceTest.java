@@ -98,15 +98,31 @@ class TokenSourceTest {
     }
 
     @Test
-    void anEndpointThatIsDownIsOneAttemptForEveryoneWaitingThenTriedAgain() throws Exception {
+    void aFailedFetchIsTheAnswerForEveryoneWhoWaitedForItAndTheNextCallerTriesAgain() throws Exception {
         endpoint.forcedStatus = 503;
         endpoint.forcedBody = "<html>down for maintenance</html>";
-        try (TokenSource tokens = new TokenSource(microsoft("s3cret-VALUE"), "relay@example.com", clock)) {
-            assertThatThrownBy(tokens::token).hasMessage("token endpoint localhost answered HTTP 503");
-            assertThatThrownBy(tokens::token).hasMessage("token endpoint localhost answered HTTP 503");
+        endpoint.delayMillis = 300;
+        try (TokenSource tokens = new TokenSource(microsoft("s3cret-VALUE"), "relay@example.com", clock);
+             ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<String>> all = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                all.add(pool.submit(() -> {
+                    go.await();
+                    try {
+                        return tokens.token().value();
+                    } catch (TokenException e) {
+                        return e.getMessage();
+                    }
+                }));
+            }
+            go.countDown();
+            for (Future<String> f : all) {
+                assertThat(f.get()).isEqualTo("token endpoint localhost answered HTTP 503");
+            }
             assertThat(endpoint.requests.get()).isEqualTo(1);
             endpoint.forcedBody = null;
-            clock.advance(TokenSource.FAILURE_HOLD);
+            endpoint.delayMillis = 0;
             assertThat(endpoint.valid(tokens.token().value())).isTrue();
             assertThat(endpoint.requests.get()).isEqualTo(2);
         }
