@@ -4,6 +4,7 @@ import dev.returnpath.config.RelayConfig.OAuth;
 import dev.returnpath.config.RelayConfig.OAuthProvider;
 import dev.returnpath.config.RelayConfig.ServiceAccount;
 import dev.returnpath.testkit.MutableClock;
+import dev.returnpath.testkit.OAuthFixture;
 import dev.returnpath.testkit.TestPki;
 import dev.returnpath.testkit.TokenServer;
 import org.junit.jupiter.api.AfterEach;
@@ -40,9 +41,7 @@ class TokenSourceTest {
 
     @BeforeEach
     void start() throws Exception {
-        if (pki == null) {
-            pki = new TestPki(dir);
-        }
+        pki = OAuthFixture.pki();
         endpoint = new TokenServer(pki);
     }
 

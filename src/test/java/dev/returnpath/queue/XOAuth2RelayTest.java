@@ -3,15 +3,12 @@ package dev.returnpath.queue;
 import dev.returnpath.testkit.Await;
 import dev.returnpath.testkit.LogCapture;
 import dev.returnpath.testkit.MutableClock;
+import dev.returnpath.testkit.OAuthFixture;
 import dev.returnpath.testkit.SmtpClient;
-import dev.returnpath.testkit.TestPki;
 import dev.returnpath.testkit.TestRelay;
-import dev.returnpath.testkit.TokenServer;
-import dev.returnpath.testkit.XOAuth2Upstream;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -31,45 +28,21 @@ class XOAuth2RelayTest {
     static final Duration WAIT = Duration.ofSeconds(10);
     static final String SECRET = "s3cret-VALUE";
     @TempDir
-    static Path pkiDir;
-    static TestPki pki;
-    @TempDir
     Path dir;
-    TokenServer endpoint;
-    XOAuth2Upstream upstream;
+    @RegisterExtension
+    final OAuthFixture fixture = new OAuthFixture();
     TestRelay relay;
     final MutableClock clock = new MutableClock(Instant.parse("2026-12-31T10:00:00Z"));
 
-    @BeforeAll
-    static void ca() throws Exception {
-        pki = new TestPki(pkiDir);
-    }
-
-    @BeforeEach
-    void start() throws Exception {
-        endpoint = new TokenServer(pki);
-        upstream = new XOAuth2Upstream("relay@example.com", endpoint::valid);
-    }
-
     @AfterEach
-    void stop() throws Exception {
+    void stop() {
         if (relay != null) {
             relay.close();
         }
-        upstream.close();
-        endpoint.close();
     }
 
     String smarthost(String secretLine) throws Exception {
-        String pem = Path.of(getClass().getResource("/tls/localhost.pem").toURI()).toString();
-        return """
-                returnpath.delivery.smarthost {
-                  host = "localhost", port = %d, tls = implicit, ca-file = "%s"
-                  username = "relay@example.com", auth = xoauth2
-                  oauth { provider = microsoft, tenant = "contoso.onmicrosoft.com", client-id = "the-client",
-                          %s, token-url = "%s", ca-file = "%s" }
-                }
-                """.formatted(upstream.port(), pem, secretLine, endpoint.url(), pki.caCert);
+        return fixture.smarthost(secretLine);
     }
 
     String send() throws Exception {
@@ -86,23 +59,23 @@ class XOAuth2RelayTest {
         Path secretFile = dir.resolve("client-secret");
         Files.writeString(secretFile, "wrong-SECRET-42\n");
         try (LogCapture log = new LogCapture("ROOT")) {
-            relay = new TestRelay(upstream.port(), dir, smarthost("client-secret-file = \"" + secretFile + "\""));
+            relay = new TestRelay(fixture.upstream.port(), dir, smarthost("client-secret-file = \"" + secretFile + "\""));
             String refused = send();
             replies.add(refused);
-            assertThat(refused).isEqualTo("451 4.7.8 no OAuth token for localhost:" + upstream.port()
+            assertThat(refused).isEqualTo("451 4.7.8 no OAuth token for localhost:" + fixture.upstream.port()
                     + ": token endpoint localhost answered HTTP 401: invalid_client (AADSTS7000215)");
             relay.close();
-            relay = new TestRelay(upstream.port(), dir, smarthost("client-secret = \"" + SECRET + "\""));
+            relay = new TestRelay(fixture.upstream.port(), dir, smarthost("client-secret = \"" + SECRET + "\""));
             String sent = send();
             replies.add(sent);
             assertThat(sent).startsWith("250 2.0.0");
-            assertThat(upstream.received).singleElement().satisfies(m -> assertThat(m.reversePath()).isEqualTo("bounce@example.com"));
+            assertThat(fixture.upstream.received).singleElement().satisfies(m -> assertThat(m.reversePath()).isEqualTo("bounce@example.com"));
             lines = log.lines();
         }
         assertThat(lines).anySatisfy(l -> assertThat(l).contains("invalid_client"));
         assertThat(lines).anySatisfy(l -> assertThat(l).contains("status=sent"));
         List<String> secrets = new ArrayList<>(List.of(SECRET, "wrong-SECRET-42"));
-        secrets.addAll(endpoint.issued);
+        secrets.addAll(fixture.endpoint.issued);
         for (String s : secrets) {
             assertThat(lines).noneSatisfy(l -> assertThat(l).contains(s));
             assertThat(replies).noneSatisfy(r -> assertThat(r).contains(s));
@@ -111,29 +84,29 @@ class XOAuth2RelayTest {
 
     @Test
     void inSpoolModeATokenEndpointThatIsDownMeansARetryAndTheMessageGoesWhenItIsBack() throws Exception {
-        endpoint.forcedStatus = 503;
-        endpoint.forcedBody = "{\"error\":\"temporarily_unavailable\"}";
-        relay = new TestRelay(upstream.port(), dir, "returnpath.queue.mode = spool\n"
+        fixture.endpoint.forcedStatus = 503;
+        fixture.endpoint.forcedBody = "{\"error\":\"temporarily_unavailable\"}";
+        relay = new TestRelay(fixture.upstream.port(), dir, "returnpath.queue.mode = spool\n"
                 + smarthost("client-secret = \"" + SECRET + "\""), clock);
         String reply = send();
         assertThat(reply).startsWith("250 2.0.0 Ok: queued as ");
         String id = reply.substring(reply.lastIndexOf(' ') + 1);
-        Await.until(WAIT, "the first attempt", () -> endpoint.requests.get() == 1);
+        Await.until(WAIT, "the first attempt", () -> fixture.endpoint.requests.get() == 1);
         assertThat(SpoolTesting.idle(relay.queue, WAIT)).isTrue();
         QueueEntry e = relay.spool.read(id).orElseThrow();
         assertThat(e.recipients()).singleElement().satisfies(r -> {
             assertThat(r.state()).isEqualTo(QueueEntry.State.DEFERRED);
-            assertThat(r.reply()).isEqualTo("451 4.7.8 no OAuth token for localhost:" + upstream.port()
+            assertThat(r.reply()).isEqualTo("451 4.7.8 no OAuth token for localhost:" + fixture.upstream.port()
                     + ": token endpoint localhost answered HTTP 503: temporarily_unavailable");
         });
-        assertThat(upstream.received).isEmpty();
+        assertThat(fixture.upstream.received).isEmpty();
 
-        endpoint.forcedBody = null;
+        fixture.endpoint.forcedBody = null;
         clock.advance(Duration.ofMinutes(5));
         relay.queue.wake();
-        Await.until(WAIT, "the retry's delivery", () -> upstream.received.size() == 1);
+        Await.until(WAIT, "the retry's delivery", () -> fixture.upstream.received.size() == 1);
         assertThat(SpoolTesting.idle(relay.queue, WAIT)).isTrue();
         assertThat(relay.spool.ids()).isEmpty();
-        assertThat(upstream.received.get(0).token()).isEqualTo(endpoint.issued.get(0));
+        assertThat(fixture.upstream.received.get(0).token()).isEqualTo(fixture.endpoint.issued.get(0));
     }
 }
