@@ -33,55 +33,69 @@ final class DeliverySection {
 
     static Delivery parse(ConfigReader r) throws ConfigException {
         DeliveryMode mode = r.enumOf(P + "mode", DeliveryMode.class);
-        Smarthost smarthost = smarthost(r, mode);
+        Smarthost smarthost = smarthost(r, S,
+                mode == DeliveryMode.SMARTHOST ? Optional.of("required when delivery.mode = smarthost") : Optional.empty(),
+                " (set both, e.g. through RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD)");
         Direct direct = new Direct(r.port(P + "direct.port", false), r.enumOf(P + "direct.tls", DirectTls.class));
         return new Delivery(mode, smarthost, direct,
                 r.durationIn(P + "connect-timeout", Duration.ofMillis(100), Duration.ofMinutes(10)),
                 r.durationIn(P + "command-timeout", Duration.ofMillis(100), Duration.ofHours(1)));
     }
 
-    private static Smarthost smarthost(ConfigReader r, DeliveryMode mode) throws ConfigException {
+    /**
+     * One {@code smarthost { }} block whose keys start with {@code prefix} (which ends in a dot):
+     * {@code returnpath.delivery.smarthost.}, or a route's, so that every smarthost is read by
+     * this one method and its errors name the block's own keys.
+     *
+     * @param hostRequired why a host must be set, when it must (the message of its absence)
+     * @param credentialsHint appended to the error when only one of username and password is set
+     */
+    static Smarthost smarthost(ConfigReader r, String prefix, Optional<String> hostRequired, String credentialsHint)
+            throws ConfigException {
+        String portKey = prefix.substring("returnpath.".length()) + "port";
         Optional<String> host = Optional.empty();
-        if (r.optString(S + "host").isPresent()) {
-            host = Optional.of(r.host(S + "host", "delivery.smarthost.port"));
-        } else if (mode == DeliveryMode.SMARTHOST) {
-            throw r.error(S + "host", "required when delivery.mode = smarthost");
+        if (r.optString(prefix + "host").isPresent()) {
+            host = Optional.of(r.host(prefix + "host", portKey));
+        } else if (hostRequired.isPresent()) {
+            throw r.error(prefix + "host", hostRequired.get());
         }
-        int port = r.port(S + "port", false);
-        Optional<Path> caFile = r.optString(S + "ca-file").map(Path::of);
+        int port = r.port(prefix + "port", false);
+        Optional<Path> caFile = r.optString(prefix + "ca-file").map(Path::of);
         if (caFile.isPresent() && !Files.isReadable(caFile.get())) {
-            throw r.error(S + "ca-file", "cannot read \"" + caFile.get() + "\"");
+            throw r.error(prefix + "ca-file", "cannot read \"" + caFile.get() + "\"");
         }
-        Optional<String> user = r.optString(S + "username");
-        Optional<String> pass = Secrets.optSecret(r, S + "password");
-        SmarthostAuth auth = r.enumOf(S + "auth", SmarthostAuth.class);
-        Optional<OAuth> oauth = OAuthSection.parse(r, S);
-        SmarthostTls tls = r.enumOf(S + "tls", SmarthostTls.class);
+        Optional<String> user = r.optString(prefix + "username");
+        Optional<String> pass = Secrets.optSecret(r, prefix + "password");
+        // a block without the key (read with no reference.conf under it) authenticates as before
+        SmarthostAuth auth = r.has(prefix + "auth") ? r.enumOf(prefix + "auth", SmarthostAuth.class) : SmarthostAuth.AUTO;
+        Optional<OAuth> oauth = OAuthSection.parse(r, prefix);
+        SmarthostTls tls = r.enumOf(prefix + "tls", SmarthostTls.class);
         if (auth == SmarthostAuth.XOAUTH2) {
             if (user.isEmpty()) {
-                throw r.error(S + "username", "required with auth = xoauth2: the mailbox the token is for (relay@example.com)");
+                throw r.error(prefix + "username", "required with auth = xoauth2: the mailbox the token is for (relay@example.com)");
             }
             if (oauth.isEmpty()) {
-                throw r.error(S + "oauth.provider", "required with auth = xoauth2: microsoft, google or generic");
+                throw r.error(prefix + "oauth.provider", "required with auth = xoauth2: microsoft, google or generic");
             }
             if (pass.isPresent()) {
-                throw r.error(r.has(S + "password-file") ? S + "password-file" : S + "password",
+                throw r.error(r.has(prefix + "password-file") ? prefix + "password-file" : prefix + "password",
                         "auth = xoauth2 takes no password: the token comes from the oauth block");
             }
             if (tls == SmarthostTls.NONE) {
-                throw r.error(S + "tls", "AUTH XOAUTH2 would send the token in clear text: use starttls or implicit");
+                throw r.error(prefix + "tls", "AUTH XOAUTH2 would send the token in clear text: use starttls or implicit");
             }
             return new Smarthost(host.map(h -> new Endpoint(h, port)), tls, caFile, user, pass, auth, oauth);
         }
         if (oauth.isPresent()) {
-            throw r.error(S + "oauth.provider", "an oauth block needs auth = xoauth2");
+            throw r.error(prefix + "oauth.provider", "an oauth block needs auth = xoauth2");
         }
         if (user.isPresent() != pass.isPresent()) {
-            throw r.error(user.isPresent() ? S + "username" : r.has(S + "password-file") ? S + "password-file" : S + "password",
-                    "username and password go together (set both, e.g. through RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD)");
+            throw r.error(user.isPresent() ? prefix + "username"
+                            : r.has(prefix + "password-file") ? prefix + "password-file" : prefix + "password",
+                    "username and password go together" + credentialsHint);
         }
         if (tls == SmarthostTls.NONE && user.isPresent()) {
-            throw r.error(S + "tls", "AUTH would send the password in clear text: use starttls or implicit with a username");
+            throw r.error(prefix + "tls", "AUTH would send the password in clear text: use starttls or implicit with a username");
         }
         return new Smarthost(host.map(h -> new Endpoint(h, port)), tls, caFile, user, pass, auth, oauth);
     }

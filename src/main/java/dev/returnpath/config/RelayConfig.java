@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * The whole configuration, parsed and validated once. Code outside {@code config} sees only
@@ -83,12 +84,27 @@ public record RelayConfig(
      * over {@code allowed-networks}).
      */
     /**
-     * {@code listen.limits}: what one client may take. {@code messagesPerMinute} 0 is off;
-     * {@code authFailures} counts per client IP per 10 minutes.
+     * {@code listen.limits}: what one client may take. {@code connectionsPerClient} is empty
+     * when the operator did not set it: then {@link #DEFAULT_CONNECTIONS_PER_CLIENT} holds for
+     * network clients and none for loopback ones (a sidecar's app and a shared host's apps all
+     * connect from 127.0.0.1: a count per IP would only refuse the app itself;
+     * {@code listen.max-connections} still bounds them). {@code messagesPerMinute} 0 is off;
+     * {@code authFailures} counts per client IP per 10 minutes; {@code maxErrors} counts bad
+     * commands in one session.
      */
-    public record ListenLimits(int connectionsPerClient, int messagesPerMinute, int authFailures,
-                               Duration sessionTimeout, Duration dataTimeout) {
-        public static final ListenLimits DEFAULTS = new ListenLimits(20, 0, 5, Duration.ofMinutes(10), Duration.ofMinutes(5));
+    public record ListenLimits(OptionalInt connectionsPerClient, int messagesPerMinute, int authFailures,
+                               Duration sessionTimeout, Duration dataTimeout, int maxErrors) {
+        public static final int DEFAULT_CONNECTIONS_PER_CLIENT = 20;
+        public static final ListenLimits DEFAULTS = new ListenLimits(OptionalInt.empty(), 0, 5,
+                Duration.ofMinutes(10), Duration.ofMinutes(5), 20);
+
+        /** The open sessions {@code client} may have: the key when set, else 20 from the network and no limit on loopback. */
+        public int connectionsPerClient(InetAddress client) {
+            if (connectionsPerClient.isPresent()) {
+                return connectionsPerClient.getAsInt();
+            }
+            return client.isLoopbackAddress() ? Integer.MAX_VALUE : DEFAULT_CONNECTIONS_PER_CLIENT;
+        }
     }
 
     public record ListenAuth(Optional<dev.returnpath.auth.UsersFile> users, List<Cidr> requireFor) {

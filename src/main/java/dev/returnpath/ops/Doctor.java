@@ -35,9 +35,11 @@ import java.util.function.Function;
  * lookups, {@code pass} for every outbound IP), return-path alignment with the From domain,
  * DMARC (at the domain, then at its organizational domain). Per outbound IP: PTR, forward
  * confirmation, and a PTR name equal to {@code hostname}. The host name: an FQDN that
- * resolves. The upstream: connection and EHLO, STARTTLS with a valid certificate, AUTH.
+ * resolves. The upstream: connection and EHLO, STARTTLS with a valid certificate, AUTH. With
+ * {@code bounces.imap}: the authentication bounces the intake counted since the doctor last ran.
  *
- * <p>It only reads: DNS lookups, and SMTP sessions that never send mail.
+ * <p>It only reads: DNS lookups, SMTP sessions that never send mail, and the bounce intake's
+ * file in {@code queue.dir}.
  */
 public final class Doctor {
 
@@ -98,7 +100,50 @@ public final class Doctor {
             ptr(ip, out);
         }
         upstream(out);
+        authBounces(out);
         return out;
+    }
+
+    // ----------------------------------------------------------------- bounces
+
+    /**
+     * {@code bounces.auth}, with {@code bounces.imap} set: a WARN when the bounce intake counted
+     * authentication bounces ({@code class=auth}) since the {@code doctor} command last ran
+     * ({@link AuthBounces}, in {@code queue.dir}), with their count, domains, statuses and fixes;
+     * else a PASS. The command notes its run afterwards ({@link AuthBounces#markRun}); serve's
+     * own periodic check does not, so its WARN stays until the operator has run {@code doctor}.
+     */
+    private void authBounces(List<Check> out) {
+        if (config.bouncesImap().isEmpty()) {
+            return;
+        }
+        java.nio.file.Path dir = config.queue().dir();
+        AuthBounces.State state = AuthBounces.read(dir);
+        java.util.Optional<AuthBounces.LastRun> last = AuthBounces.lastRun(dir);
+        long seen = last.map(AuthBounces.LastRun::total).filter(t -> t <= state.total()).orElse(0L);
+        long fresh = state.total() - seen;
+        String since = last.map(l -> "since the doctor's last run (" + l.at() + ")").orElse("recorded");
+        if (fresh <= 0) {
+            out.add(new Check("bounces.auth", "bounce intake", Status.PASS,
+                    "no authentication bounce " + since, ""));
+            return;
+        }
+        java.time.Instant after = last.filter(l -> l.total() <= state.total()).map(AuthBounces.LastRun::at)
+                .orElse(java.time.Instant.MIN);
+        java.util.Set<String> domains = new java.util.TreeSet<>();
+        java.util.Set<String> statuses = new java.util.TreeSet<>();
+        java.util.Set<String> fixes = new java.util.LinkedHashSet<>();
+        for (AuthBounces.Entry e : state.recent()) {
+            if (e.at().isAfter(after)) {
+                domains.add(e.domain());
+                statuses.add(e.status());
+                fixes.add(e.fix());
+            }
+        }
+        out.add(new Check("bounces.auth", "bounce intake", Status.WARN, fresh + " authentication bounce(s) " + since
+                + (domains.isEmpty() ? "" : ": domain " + String.join(", ", domains) + ", status " + String.join(", ", statuses))
+                + " (the bounce: lines of class auth say which messages)",
+                fixes.isEmpty() ? "see the bounce: lines of class auth" : String.join("; ", fixes)));
     }
 
     // ----------------------------------------------------------------- per domain

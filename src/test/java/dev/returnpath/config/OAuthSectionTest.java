@@ -96,6 +96,18 @@ class OAuthSectionTest {
     }
 
     @Test
+    void aRoutesSmarthostBlockTakesTheSameKeysAndItsErrorsNameThatBlock() throws Exception {
+        String block = "returnpath.x.smarthost { host = \"smtp.office365.com\", port = 587, tls = starttls, username = \"relay@example.com\", auth = xoauth2\n"
+                + " oauth { provider = microsoft, client-id = c, client-secret = s } }";
+        assertThatThrownBy(() -> DeliverySection.smarthost(ConfigLoader.reader(block, "test.conf", Map.of()), "returnpath.x.smarthost.",
+                java.util.Optional.empty(), ""))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.key()).isEqualTo("returnpath.x.smarthost.oauth.tenant"));
+        RelayConfig.Smarthost sm = DeliverySection.smarthost(ConfigLoader.reader(block.replace("client-id", "tenant = t.example, client-id"),
+                "test.conf", Map.of()), "returnpath.x.smarthost.", java.util.Optional.empty(), "");
+        assertThat(sm.oauth().orElseThrow().tokenUrl()).hasToString("https://login.microsoftonline.com/t.example/oauth2/v2.0/token");
+    }
+
+    @Test
     void plainAndLoginAreKeptAsSet() throws Exception {
         assertThat(parse(S + " { host = \"h.example\", username = u, password = p, auth = login }").auth()).isEqualTo(SmarthostAuth.LOGIN);
         assertThat(parse(S + " { host = \"h.example\", username = u, password = p }").auth()).isEqualTo(SmarthostAuth.AUTO);
