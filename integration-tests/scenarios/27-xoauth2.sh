@@ -16,15 +16,9 @@ set -euo pipefail
 it_init 27-xoauth2
 
 command -v openssl >/dev/null || skip "openssl is not installed"
-K="$T/tls"; mkdir -p "$K"; chmod 700 "$K"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -subj "/CN=scenario 27 CA" -keyout "$K/ca.key" -out "$K/ca.pem" 2>/dev/null
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$K/server.key" 2>/dev/null
-openssl req -new -key "$K/server.key" -subj "/CN=localhost" -out "$K/server.csr" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$K/server.ext"
-openssl x509 -req -in "$K/server.csr" -CA "$K/ca.pem" -CAkey "$K/ca.key" -CAcreateserial -days 2 \
-  -extfile "$K/server.ext" -out "$K/server.pem" 2>/dev/null
-chmod 600 "$K"/*.key
+K="$T/tls"
+test_ca "$K"
+test_cert "$K" server
 
 SECRET="it27-$(openssl rand -hex 12)"
 S="$T/secrets"; mkdir -p "$S"; chmod 700 "$S"

@@ -44,17 +44,26 @@ public final class SmarthostDelivery implements Delivery {
 
     /** The smarthost of {@code delivery.smarthost}, with an engine of its own. */
     public SmarthostDelivery(RelayConfig config) {
-        this(config, new SmtpClient(settings(config)), true, Clock.systemUTC());
+        this(config, new SmtpClient(settings(config)), true, true, Clock.systemUTC());
     }
 
     SmarthostDelivery(RelayConfig config, SmtpClient engine, boolean ownsEngine) {
-        this(config, engine, ownsEngine, Clock.systemUTC());
+        this(config, engine, ownsEngine, true, Clock.systemUTC());
+    }
+
+    /**
+     * {@code defaultSmarthost} false: the instance delivers only to the hops it is given
+     * ({@link #deliver(NextHop.Relay, Envelope, OutboundMessage)}: a route's smarthost), so
+     * {@code delivery.smarthost.host} need not be set.
+     */
+    SmarthostDelivery(RelayConfig config, SmtpClient engine, boolean ownsEngine, boolean defaultSmarthost) {
+        this(config, engine, ownsEngine, defaultSmarthost, Clock.systemUTC());
     }
 
     /** {@code clock} decides when a token is due for refresh (tests pass a MutableClock). */
-    SmarthostDelivery(RelayConfig config, SmtpClient engine, boolean ownsEngine, Clock clock) {
+    SmarthostDelivery(RelayConfig config, SmtpClient engine, boolean ownsEngine, boolean defaultSmarthost, Clock clock) {
         this.smarthost = config.delivery().smarthost();
-        if (smarthost.host().isEmpty()) {
+        if (defaultSmarthost && smarthost.host().isEmpty()) {
             throw new IllegalArgumentException("delivery.smarthost.host is not set");
         }
         this.engine = engine;

@@ -46,8 +46,12 @@ class XOAuth2DeliveryTest {
     }
 
     SmarthostDelivery delivery(String secret) throws Exception {
-        RelayConfig c = config(secret);
-        return new SmarthostDelivery(c, new SmtpClient(SmarthostDelivery.settings(c)), true, clock);
+        return delivery(config(secret));
+    }
+
+    /** The delivery of {@code c}'s smarthost, with token refresh on the test's clock. */
+    SmarthostDelivery delivery(RelayConfig c) {
+        return new SmarthostDelivery(c, new SmtpClient(SmarthostDelivery.settings(c)), true, true, clock);
     }
 
     static DeliveryOutcome send(SmarthostDelivery d, int i) {
@@ -77,7 +81,7 @@ class XOAuth2DeliveryTest {
     void aTokenEndpointThatIsDownDefersWithA4xxNamingIt() throws Exception {
         RelayConfig c = config("s3cret-VALUE");
         fixture.endpoint.close();
-        try (SmarthostDelivery d = new SmarthostDelivery(c, new SmtpClient(SmarthostDelivery.settings(c)), true, clock)) {
+        try (SmarthostDelivery d = delivery(c)) {
             DeliveryOutcome o = send(d, 0);
             assertThat(o.recipients()).singleElement().satisfies(r -> {
                 assertThat(r.status()).isEqualTo(DeliveryOutcome.Status.DEFERRED);
@@ -178,7 +182,7 @@ class XOAuth2DeliveryTest {
             RelayConfig c = ConfigLoader.parseString(TestRelay.baseHocon(plain.port(), dir) + "\n"
                     + fixture.smarthost(plain.port(), "starttls", "client-secret = \"s3cret-VALUE\""),
                     "test.conf");
-            try (SmarthostDelivery d = new SmarthostDelivery(c, new SmtpClient(SmarthostDelivery.settings(c)), true, clock)) {
+            try (SmarthostDelivery d = delivery(c)) {
                 assertThat(send(d, 0).recipients()).singleElement().satisfies(r -> assertThat(r.reply().toString())
                         .isEqualTo("451 4.7.8 authentication with localhost:" + plain.port()
                                 + " failed: it does not offer AUTH XOAUTH2 (delivery.smarthost.auth = xoauth2)"));
@@ -206,7 +210,7 @@ class XOAuth2DeliveryTest {
                   oauth { provider = google, service-account-file = "%s", ca-file = "%s" }
                 }
                 """.formatted(fixture.upstream.port(), localhostPem(), sa, fixture.ca()), "test.conf");
-        try (SmarthostDelivery d = new SmarthostDelivery(c, new SmtpClient(SmarthostDelivery.settings(c)), true, clock)) {
+        try (SmarthostDelivery d = delivery(c)) {
             assertThat(send(d, 0).allSent()).isTrue();
             assertThat(fixture.endpoint.assertions).singleElement().satisfies(claims -> assertThat(claims.get("sub")).isEqualTo("relay@example.com"));
             assertThat(fixture.upstream.received).singleElement().satisfies(m -> assertThat(m.token()).isEqualTo(fixture.endpoint.issued.get(0)));

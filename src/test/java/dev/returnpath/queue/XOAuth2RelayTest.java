@@ -83,6 +83,32 @@ class XOAuth2RelayTest {
     }
 
     @Test
+    void aRouteTakesItsDomainsMailThroughItsOwnXoauth2SmarthostWhileTheDefaultKeepsItsPassword() throws Exception {
+        try (dev.returnpath.testkit.Upstream plain = new dev.returnpath.testkit.Upstream()) {
+            relay = new TestRelay(plain.port(), dir, """
+                    returnpath.domains { "example.org" { return-path = "bounce@example.org" } }
+                    returnpath.delivery.routes = [
+                      { name = "m365", sender-domains = ["example.com"], smarthost %s }
+                    ]
+                    """.formatted(fixture.block(fixture.upstream.port(), "implicit", "client-secret = \"" + SECRET + "\"")));
+            try (LogCapture log = new LogCapture("ROOT")) {
+                assertThat(send()).startsWith("250 2.0.0");
+                try (SmtpClient c = relay.client()) {
+                    assertThat(c.send("apache@web01.internal", List.of("user@gmail.test"),
+                            "From: noreply@example.org\r\nSubject: hi\r\n\r\nhello\r\n".getBytes())).startsWith("250 2.0.0");
+                }
+                assertThat(log.lines()).anySatisfy(l -> assertThat(l).contains("route=m365").contains("status=sent"));
+                assertThat(log.lines()).noneSatisfy(l -> assertThat(l).contains(fixture.endpoint.issued.get(0)));
+            }
+            assertThat(fixture.upstream.received).singleElement().satisfies(m -> {
+                assertThat(m.reversePath()).isEqualTo("bounce@example.com");
+                assertThat(m.token()).isEqualTo(fixture.endpoint.issued.get(0));
+            });
+            assertThat(plain.received).singleElement().satisfies(m -> assertThat(m.reversePath()).isEqualTo("bounce@example.org"));
+        }
+    }
+
+    @Test
     void inSpoolModeATokenEndpointThatIsDownMeansARetryAndTheMessageGoesWhenItIsBack() throws Exception {
         fixture.endpoint.forcedStatus = 503;
         fixture.endpoint.forcedBody = "{\"error\":\"temporarily_unavailable\"}";

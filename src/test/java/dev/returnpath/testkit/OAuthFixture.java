@@ -79,8 +79,13 @@ public final class OAuthFixture implements BeforeEachCallback, AfterEachCallback
     }
 
     public String smarthost(int port, String tls, String secretLine) throws Exception {
+        return "returnpath.delivery.smarthost " + block(port, tls, secretLine);
+    }
+
+    /** The same block without its key, for a route: {@code { host = ..., oauth { ... } }}. */
+    public String block(int port, String tls, String secretLine) throws Exception {
         return """
-                returnpath.delivery.smarthost {
+                {
                   host = "localhost", port = %d, tls = %s, ca-file = "%s"
                   username = "%s", auth = xoauth2
                   oauth { provider = microsoft, tenant = "contoso.onmicrosoft.com", client-id = "the-client",
