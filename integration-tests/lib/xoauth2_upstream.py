@@ -20,7 +20,6 @@ import base64
 import json
 import os
 import secrets
-import signal
 import ssl
 import threading
 import urllib.parse
@@ -29,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult
 
-from sink import Recorder
+from sink import Recorder, wait_for_signal
 
 SCOPE = "https://outlook.office365.com/.default"
 
@@ -141,11 +140,7 @@ def main():
     ctl.start()
     print("xoauth2: smtp 127.0.0.1:%d, token endpoint https://127.0.0.1:%d/%s/oauth2/v2.0/token"
           % (a.smtp_port, a.token_port, a.tenant), flush=True)
-    stop = threading.Event()
-    for s in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(s, lambda *_: stop.set())
-    while not stop.wait(1):
-        pass
+    wait_for_signal()
     ctl.stop()
     httpd.shutdown()
 
