@@ -138,6 +138,21 @@ class TokenSourceTest {
     }
 
     @Test
+    void aGenericProviderAsksForItsOwnScope() throws Exception {
+        endpoint.scope = "smtp.send";
+        OAuth generic = new OAuth(OAuthProvider.GENERIC, URI.create(endpoint.url()), "smtp.send", Optional.of("the-client"),
+                Optional.of("s3cret-VALUE"), Optional.empty(), Optional.of(pki.caCert));
+        try (TokenSource tokens = new TokenSource(generic, "relay@example.com", clock)) {
+            assertThat(endpoint.valid(tokens.token().value())).isTrue();
+        }
+        OAuth wrongScope = new OAuth(OAuthProvider.GENERIC, URI.create(endpoint.url()), "mail.read", Optional.of("the-client"),
+                Optional.of("s3cret-VALUE"), Optional.empty(), Optional.of(pki.caCert));
+        try (TokenSource tokens = new TokenSource(wrongScope, "relay@example.com", clock)) {
+            assertThatThrownBy(tokens::token).hasMessage("token endpoint localhost answered HTTP 400: invalid_scope");
+        }
+    }
+
+    @Test
     void anEndpointWhoseCertificateIsNotTrustedIsRefused() throws Exception {
         OAuth untrusted = new OAuth(OAuthProvider.GENERIC, URI.create(endpoint.url()), "mail", Optional.of("the-client"),
                 Optional.of("s3cret-VALUE"), Optional.empty(), Optional.empty());
