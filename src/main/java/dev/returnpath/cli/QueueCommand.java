@@ -136,22 +136,20 @@ final class QueueCommand implements Runnable {
         public Integer call() {
             return withSpool(parent.config, (spool, out) -> {
                 Instant now = clock.instant();
-                int messages = 0;
-                int waiting = 0;
-                List<String> ids = spool.ids();
-                // envelopes are read (and parsed) a chunk at a time on every core, printed in order
-                // as each chunk is done: the output streams, and memory stays one chunk's worth
-                for (int from = 0; from < ids.size(); from += LIST_CHUNK) {
-                    List<String> chunk = ids.subList(from, Math.min(ids.size(), from + LIST_CHUNK));
-                    List<Listed> blocks = chunk.parallelStream().map(id -> block(spool, id, now)).toList();
-                    for (Listed block : blocks) {
+                int[] counts = new int[2]; // messages, recipients to deliver
+                // a chunk at a time, rendered on every core and printed in order as each is done:
+                // the output streams, and memory stays one chunk's worth
+                spool.list(LIST_CHUNK, chunk -> {
+                    for (Listed block : chunk.parallelStream().map(l -> block(l, now)).toList()) {
                         out.print(block.text()); // "" when delivered while we looked
                         if (block.unfinished() >= 0) {
-                            messages++;
-                            waiting += block.unfinished();
+                            counts[0]++;
+                            counts[1] += block.unfinished();
                         }
                     }
-                }
+                });
+                int messages = counts[0];
+                int waiting = counts[1];
                 out.println(messages == 0 ? "the spool is empty"
                         : "-- " + messages + " message(s), " + waiting + " recipient(s) to deliver");
                 return 0;
@@ -166,13 +164,11 @@ final class QueueCommand implements Runnable {
     private record Listed(String text, int unfinished) {
     }
 
-    private static Listed block(Spool spool, String id, Instant now) {
-        Optional<QueueEntry> read;
-        try {
-            read = spool.read(id);
-        } catch (IOException e) { // a CorruptEntryException names the entry and the problem
-            return new Listed(id + "  (unreadable envelope: " + e.getMessage() + ")\n", -1);
+    private static Listed block(Spool.Listing listing, Instant now) {
+        if (!listing.problem().isEmpty()) { // names the entry and the problem
+            return new Listed(listing.id() + "  (unreadable envelope: " + listing.problem() + ")\n", -1);
         }
+        Optional<QueueEntry> read = listing.entry();
         if (read.isEmpty()) {
             return new Listed("", -1);
         }
@@ -396,10 +392,15 @@ final class QueueCommand implements Runnable {
         if (s < 3600) {
             return s / 60 + "m";
         }
+        // no String.format: queue list prints 100,000 of these
         if (s < 86_400) {
-            return String.format(Locale.ROOT, "%dh%02dm", s / 3600, (s % 3600) / 60);
+            return s / 3600 + "h" + twoDigits((s % 3600) / 60) + "m";
         }
-        return String.format(Locale.ROOT, "%dd%02dh", s / 86_400, (s % 86_400) / 3600);
+        return s / 86_400 + "d" + twoDigits((s % 86_400) / 3600) + "h";
+    }
+
+    private static String twoDigits(long n) {
+        return n < 10 ? "0" + n : Long.toString(n);
     }
 
     static String next(Instant at, Instant now) {
