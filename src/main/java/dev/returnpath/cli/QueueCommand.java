@@ -150,6 +150,14 @@ final class QueueCommand implements Runnable {
                 });
                 int messages = counts[0];
                 int waiting = counts[1];
+                Spool.Corrupt corrupt = spool.corrupt();
+                if (!corrupt.isEmpty()) {
+                    // what a start found damaged: the messages it could read are listed above,
+                    // the rest is only in these files (docs/queue.md says what to do)
+                    out.println("-- kept in " + spool.root().resolve("corrupt") + ": "
+                            + corrupt.journalSegments() + " damaged journal segment(s), "
+                            + corrupt.envelopes() + " message(s) with an unreadable envelope");
+                }
                 out.println(messages == 0 ? "the spool is empty"
                         : "-- " + messages + " message(s), " + waiting + " recipient(s) to deliver");
                 return 0;

@@ -72,6 +72,7 @@ public final class Spool implements AutoCloseable {
     private final GroupSync committer;       // null for inspect()
     private Journal journal;
     private int quarantined;
+    private long recordsLost;
     /** Serialize, per entry, its move out of the journal with the update or removal that ends an attempt. */
     private final java.util.concurrent.locks.ReentrantLock[] stripes = new java.util.concurrent.locks.ReentrantLock[64];
 
@@ -702,6 +703,7 @@ public final class Spool implements AutoCloseable {
         fsyncDirectory(corrupt);
         quarantined++;
         for (Journal.Damage d : report.damages()) {
+            recordsLost += Math.max(1, d.lost()); // -1: at least one
             String lost = d.lost() < 0 ? "at least 1 record" : d.lost() + " record" + (d.lost() == 1 ? "" : "s");
             log.error("journal {}: damaged record at offset {} ({}{}); {}; {} lost, {} recovered after it; "
                             + "segment kept as {}",
@@ -714,9 +716,43 @@ public final class Spool implements AutoCloseable {
         }
     }
 
-    /** Journal segments set aside in {@code corrupt/} by this start (a gauge for the operator). */
+    /** Journal segments set aside in {@code corrupt/} by this start. */
     public int quarantinedSegments() {
         return quarantined;
+    }
+
+    /** Journal records this start found damaged and could not read (at least one per damage). */
+    public long recordsLost() {
+        return recordsLost;
+    }
+
+    /**
+     * What {@code queue.dir/corrupt/} holds now: damaged journal segments ({@code journal-*}) and
+     * entries set aside because their envelope could not be read (one per {@code ID.env}). They
+     * stay there until the operator removes them.
+     */
+    public record Corrupt(int journalSegments, int envelopes) {
+        public boolean isEmpty() {
+            return journalSegments == 0 && envelopes == 0;
+        }
+    }
+
+    public Corrupt corrupt() {
+        int segments = 0;
+        int envelopes = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(root.resolve("corrupt"))) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                if (name.startsWith("journal-")) {
+                    segments++;
+                } else if (name.endsWith(".env")) {
+                    envelopes++;
+                }
+            }
+        } catch (IOException e) {
+            // none set aside yet (no corrupt/), or it cannot be read: nothing to count
+        }
+        return new Corrupt(segments, envelopes);
     }
 
     private void removeHalfWritten() throws IOException {
