@@ -163,6 +163,22 @@ class QueueCommandTest {
     }
 
     @Test
+    void aFlushWhileServeIsStoppedIsDeliveredAtItsNextStartAndRewritesNoEnvelope() throws Exception {
+        String a = queue("apache@web01.internal", "one@gmail.test");
+        relay.close();
+        Path env = spoolDir.resolve("queue").resolve(a + ".env");
+        byte[] before = Files.readAllBytes(env);
+        Run r = run("queue", "flush", "--config", conf.toString());
+        assertThat(r.out()).isEqualTo("1 message(s) scheduled for delivery now\n"
+                + "serve is not running on " + spoolDir + ": they are tried when it starts\n");
+        assertThat(Files.readAllBytes(env)).isEqualTo(before); // its next attempt is still in 5 minutes
+        upstream.rcptReply = x -> null;
+        relay = new TestRelay(upstream.port(), spoolDir, "returnpath.queue.mode = spool", clock);
+        // the test clock has not moved: only the flush file can make it go now
+        Await.until(Duration.ofSeconds(10), "the flushed message", () -> upstream.received.size() == 1);
+    }
+
+    @Test
     void listOfASpoolThatWasNeverCreatedIsEmpty() throws Exception {
         Path other = dir.resolve("other.conf");
         Files.writeString(other, Files.readString(conf).replace(spoolDir.toString(), dir.resolve("nothing-here").toString()));
