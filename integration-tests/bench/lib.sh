@@ -6,7 +6,7 @@
 # and a Java 21+ (JAVA, JCMD), builds target/returnpath.jar when missing or with --build (JAR),
 # sets ROOT_USER, makes WORK under target/bench (removed at exit unless --keep) with the cleanup
 # that stops PIDS and a private Postfix at PF_DIR, and defines need, log, now_ns, free_port,
-# wait_tcp and busy_share.
+# wait_tcp, busy_share and into_docs.
 
 # BENCH_NAME=... before "." lasts only while this file is read (bash restores it afterwards); the
 # cleanup at exit needs it too
@@ -64,5 +64,18 @@ def snap():
     return sum(f), f[3] + f[4]
 t0, i0 = snap(); time.sleep(5); t1, i1 = snap()
 print("%.0f%%" % (100.0 * (1 - (i1 - i0) / max(1, t1 - t0))))
+EOF2
+}
+
+# into_docs NAME FILE: FILE replaces what docs/benchmarks.md holds between the
+# "<!-- bench:NAME:begin -->" and "<!-- bench:NAME:end -->" markers
+into_docs() {
+  $PY - "$ROOT/docs/benchmarks.md" "$1" "$2" <<'EOF2'
+import sys
+doc, name, new = sys.argv[1], sys.argv[2], open(sys.argv[3]).read()
+text = open(doc).read()
+b, e = "<!-- bench:%s:begin -->\n" % name, "<!-- bench:%s:end -->" % name
+i, j = text.index(b) + len(b), text.index(e)
+open(doc, "w").write(text[:i] + new + text[j:])
 EOF2
 }

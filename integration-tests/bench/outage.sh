@@ -265,13 +265,6 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 cp "$WORK/outage.md" "$ROOT/target/outage.md"
 cat "$WORK/outage.md"
 if [ "$docs" = 1 ]; then
-  $PY - "$ROOT/docs/benchmarks.md" "$WORK/outage.md" <<'PYEOF'
-import sys
-doc, new = sys.argv[1], open(sys.argv[2]).read()
-text = open(doc).read()
-b, e = "<!-- bench:outage:begin -->\n", "<!-- bench:outage:end -->"
-i, j = text.index(b) + len(b), text.index(e)
-open(doc, "w").write(text[:i] + new + text[j:])
-PYEOF
+  into_docs outage "$WORK/outage.md"
   log "outage: table written to docs/benchmarks.md"
 fi

@@ -639,14 +639,6 @@ cat "$WORK/results.md"
 cp "$WORK/results.md" "$ROOT/target/bench/results.md"
 
 if [ "$docs" = 1 ] && [ -f docs/benchmarks.md ] && grep -q '<!-- bench:results:begin -->' docs/benchmarks.md; then
-  $PY - docs/benchmarks.md "$WORK/results.md" <<'EOF'
-import sys
-doc, res = sys.argv[1], open(sys.argv[2]).read()
-text = open(doc).read()
-b, e = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
-head, rest = text.split(b, 1)
-_, tail = rest.split(e, 1)
-open(doc, "w").write(head + b + "\n" + res + e + tail)
-EOF
+  into_docs results "$WORK/results.md"
   log "docs/benchmarks.md: results section replaced"
 fi
