@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 /**
  * The header block of a message (RFC 5322 §2.2), kept as the raw bytes of each field so that
@@ -27,12 +28,16 @@ public final class HeaderBlock {
             return new byte[0];
         }
 
+        /** A line break that folds (continued by white space): removed to unfold. Compiled once, not per call. */
+        private static final Pattern FOLD = Pattern.compile("\r?\n(?=[ \t])");
+        private static final Pattern FINAL_LINE_END = Pattern.compile("[\r\n]+$");
+
         /** The unfolded value, decoded as UTF-8 (RFC 6532), for reading only. */
         public String value() {
             String s = new String(raw, StandardCharsets.UTF_8);
             int colon = s.indexOf(':');
             String v = colon < 0 ? "" : s.substring(colon + 1);
-            return v.replaceAll("\r?\n(?=[ \t])", "").replaceAll("[\r\n]+$", "").trim();
+            return FINAL_LINE_END.matcher(FOLD.matcher(v).replaceAll("")).replaceAll("").trim();
         }
 
         public boolean is(String other) {
