@@ -63,6 +63,11 @@ mta_mount() {
     mount -t overlay "rp-it-$set-$d" -o "lowerdir=$lower,upperdir=$T/ov/$set/$d.up,workdir=$T/ov/$set/$d.work" "/$d"
     MTA_MOUNTS+=("/$d")
   done
+  # the namespace's resolver is the scenario's NSD on 127.0.0.1:53, and the host knows its name
+  rm -f /etc/resolv.conf /etc/hosts
+  printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > /etc/resolv.conf
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s %s\n' "$(hostname)" "$(hostname | cut -d. -f1)" > /etc/hosts
+  [ "$(hostname)" = web01.internal ] || printf '127.0.2.1\tweb01.internal\n' >> /etc/hosts   # the app's sender domain
   log "$set: its packages over /usr, /etc and /var ($(tr '\n' ' ' < "$root/.unpacked"))"
 }
 mta_umount() {
@@ -71,10 +76,11 @@ mta_umount() {
   MTA_MOUNTS=()
 }
 
-# php_sendmail NAME: PHP mail() of message NAME (lib/messages.sh) with PHP's default sendmail_path
+# php_sendmail NAME [PARAMS]: PHP mail() of message NAME (lib/messages.sh) with PHP's default
+# sendmail_path (and mail()'s fifth argument)
 php_sendmail() {
   local out
-  out=$(php_mail "/usr/sbin/sendmail -t -i" "customer@gmail.test" "Your order #1042" "$T/msg/$1.body" "$T/msg/$1.headers")
+  out=$(php_mail "/usr/sbin/sendmail -t -i" "customer@gmail.test" "Your order #1042" "$T/msg/$1.body" "$T/msg/$1.headers" "${2:-}")
   log "php ($1): $out"
   grep -q 'returned true' <<<"$out" || fail "$1: mail() failed: $out"
 }
@@ -87,6 +93,9 @@ expect_arrival() {
   expect_bytes "$n" "$received" "$T/msg/$name.expected"
 }
 
+# NSD on port 53 of the namespace's loopback: the MTAs' resolver (gmail.test, the recipients'
+# domain, has an MX that nothing can reach: mail that went there instead would not arrive)
+DNS_PORT=53 DNS_RCPT_ZONE=gmail.test
 start_dns
 start_sink
 RELAY_PORT=2525 start_relay
@@ -168,6 +177,46 @@ EOF
   log "exim mainlog:"; sed 's/^/    /' /var/log/exim4/mainlog
   mta_umount
   expect_arrival "$msgs" exim 2
+fi
+
+# --- Sendmail 8 ------------------------------------------------------------------------------
+if want sendmail; then
+  lines=$(readme_block Sendmail)
+  [ -n "$lines" ] || fail "the README has no Sendmail block"
+  # the host has returnpath's name: Sendmail would take the relay's greeting for its own
+  hostname relay.example.com
+  mta_mount sendmail
+  echo 'smmsp:x:2528:2528::/var/lib/sendmail:/usr/sbin/nologin' >> /etc/passwd
+  echo 'smmta:x:2529:2529::/var/lib/sendmail:/usr/sbin/nologin' >> /etc/passwd
+  printf 'smmsp:x:2528:\nsmmta:x:2529:\n' >> /etc/group
+  ln -sf ../libexec/sendmail/sendmail /usr/sbin/sendmail
+  chgrp smmsp /usr/libexec/sendmail/sendmail && chmod 2755 /usr/libexec/sendmail/sendmail
+  mkdir -p /etc/mail/m4 /var/lib/sendmail/host_status /var/spool/mqueue /var/spool/mqueue-client
+  : > /etc/mail/m4/dialup.m4; : > /etc/mail/m4/provider.m4
+  chmod 0700 /var/spool/mqueue; chown smmsp:smmsp /var/spool/mqueue-client; chmod 2770 /var/spool/mqueue-client
+  # Debian's sendmail.mc with the README's lines before the mailers, built as the README says
+  awk -v add="$lines" '/^MAILER_DEFINITIONS/ { print add } { print }' /usr/share/sendmail/cf/debian/sendmail.mc > /etc/mail/sendmail.mc
+  cp /usr/share/sendmail/cf/debian/submit.mc /etc/mail/submit.mc
+  (cd /etc/mail && m4 sendmail.mc > sendmail.cf && m4 submit.mc > submit.cf) || fail "sendmail: m4 failed"
+  : > /etc/mail/access; makemap hash /etc/mail/access < /etc/mail/access
+  echo web01.internal > /etc/mail/local-host-names
+  printf 'postmaster: root\n' > /etc/mail/aliases; ln -sf mail/aliases /etc/aliases
+  newaliases >/dev/null 2>&1 || true
+  /usr/libexec/sendmail/sendmail -bD -q1h -O LogLevel=15 >"$T/sendmail-daemon.log" 2>&1 &
+  sm_pid=$!; IT_PIDS+=("$sm_pid")
+  wait_tcp 25 20 "$sm_pid" || { cat "$T/sendmail-daemon.log"; fail "sendmail: the daemon did not listen on 25"; }
+  php_message sendmail noreply@example.com
+  # the host name is under example.com now, so root@ would pass as aligned: the app's own sender
+  php_sendmail sendmail -fapache@web01.internal
+  msgs=$((msgs + 1))
+  if ! sink_wait "$msgs" 30; then
+    mailq 2>&1 | head -20; cat "$T/sendmail-daemon.log"
+    fail "sendmail: nothing reached the sink"
+  fi
+  kill "$sm_pid"; wait "$sm_pid" 2>/dev/null || true
+  mta_umount
+  hostname web01.internal
+  expect_arrival "$msgs" sendmail 3
 fi
 
 # --- PHPMailer -------------------------------------------------------------------------------
