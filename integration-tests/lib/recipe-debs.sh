@@ -59,6 +59,7 @@ fetch_set() {
   # shellcheck disable=SC2086
   pkgs=(${SETS[$set]} $(lib_closure ${SETS[$set]}))
   mkdir -p "$debs"
+  chown _apt "$debs" 2>/dev/null || true   # apt-get download's sandbox user writes there
   for p in "${pkgs[@]}"; do
     have_deb "$p" && continue
     # apt-get download writes into the working directory

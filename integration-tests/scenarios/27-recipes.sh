@@ -32,13 +32,15 @@ if ! "$debs" check >/dev/null; then
 fi
 
 # --- the README's lines ----------------------------------------------------------------------
-# readme_inline NAME: the last `code` span of the README paragraph that starts with **NAME**
+# readme_inline NAME N: the N-th `code` span of the README paragraph that starts with **NAME**
 # (its lines joined)
 readme_inline() {
-  local para
+  local para span
   para=$(awk -v m="**$1**" 'index($0, m) == 1 { f = 1 } f && /^$/ { exit } f { printf "%s ", $0 }' "$readme")
   [ -n "$para" ] || fail "the README has no **$1** recipe"
-  sed 's/.*`\([^`]*\)`[^`]*$/\1/' <<<"$para"
+  span=$(awk -v n="$2" -F'`' '{ print $(2 * n) }' <<<"$para")
+  [ -n "$span" ] || fail "the README's **$1** recipe has no code span $2"
+  printf '%s\n' "$span"
 }
 # readme_block NAME: the first fenced block after the README line that starts with **NAME**
 readme_block() {
@@ -98,7 +100,8 @@ expect_arrival() {
 DNS_PORT=53 DNS_RCPT_ZONE=gmail.test
 start_dns
 start_sink
-RELAY_PORT=2525 start_relay
+RELAY_PORT=2525
+start_relay
 wait_tcp 2525 5 || fail "the relay does not listen on 2525"
 msgs=0
 
@@ -106,8 +109,9 @@ want() { [ -z "${RECIPES:-}" ] || grep -qw "$1" <<<"$RECIPES"; }   # RECIPES="ex
 
 # --- nullmailer ------------------------------------------------------------------------------
 if want nullmailer; then
-  remotes=$(readme_inline nullmailer)
-  log "nullmailer: /etc/nullmailer/remotes = $remotes"
+  remotes=$(readme_inline nullmailer 2)
+  normalize=$(readme_inline nullmailer 5)
+  log "nullmailer: /etc/nullmailer/remotes = $remotes; returnpath: $normalize"
   mta_mount nullmailer
   mkdir -p /etc/nullmailer
   printf '%s\n' "$remotes" > /etc/nullmailer/remotes
@@ -116,17 +120,32 @@ if want nullmailer; then
   (cd /var/spool/nullmailer && exec setpriv --reuid=mail --regid=mail --clear-groups /usr/sbin/nullmailer-send) >"$T/nullmailer-send.log" 2>&1 &
   nm_pid=$!; IT_PIDS+=("$nm_pid")
   php_message nullmailer noreply@example.com
+  # as the README says: refused while the relay rejects bare CRs (and so is nullmailer's bounce)
+  php_sendmail nullmailer
+  for _ in $(seq 1 100); do
+    [ "$(grep -c 'status=rejected (550 5.5.2' "$RELAY_DIR/relay.log")" -ge 2 ] && break; sleep 0.1
+  done
+  expect "nullmailer: the relay refused the message and its bounce with 550 5.5.2 (bare CR)" \
+    [ "$(grep -c 'status=rejected (550 5.5.2' "$RELAY_DIR/relay.log")" -ge 2 ]
+  expect "nullmailer: nothing reached the sink while the relay rejects bare CRs" [ "$(sink_count)" -eq "$msgs" ]
+  # ... and delivered intact with the README's line in the relay's configuration
+  stop_relay
+  write_relay_conf "$RELAY_CONF" "$normalize"
+  relay_launch
   php_sendmail nullmailer
   msgs=$((msgs + 1))
   sink_wait "$msgs" 30 || { cat "$T/nullmailer-send.log"; fail "nullmailer: nothing reached the sink"; }
+  expect "nullmailer: one message at the sink, not its bounce too" [ "$(sink_count)" -eq "$msgs" ]
   kill "$nm_pid"; wait "$nm_pid" 2>/dev/null || true
   mta_umount
   expect_arrival "$msgs" nullmailer 2
+  # the other recipes run against the default (bare-newline = reject)
+  stop_relay; write_relay_conf "$RELAY_CONF"; relay_launch
 fi
 
 # --- ssmtp -----------------------------------------------------------------------------------
 if want ssmtp; then
-  conf=$(readme_inline ssmtp)
+  conf=$(readme_inline ssmtp 2)
   log "ssmtp: /etc/ssmtp/ssmtp.conf = $conf"
   mta_mount ssmtp
   printf '%s\n' "$conf" > /etc/ssmtp/ssmtp.conf
@@ -221,7 +240,7 @@ fi
 
 # --- PHPMailer -------------------------------------------------------------------------------
 if want phpmailer; then
-  settings=$(readme_inline PHPMailer)
+  settings=$(readme_inline PHPMailer 1)
   log "PHPMailer: $settings"
   mta_mount phpmailer
   out=$(RP_SETTINGS=$settings php -n -d display_errors=stderr -r '
