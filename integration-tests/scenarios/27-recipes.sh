@@ -10,6 +10,14 @@
 # message must reach the sink with the rewritten envelope sender, its bytes intact.
 set -euo pipefail
 if [ -z "${RP_PRIVATE_NS:-}" ]; then
+  # the packages first, while the network is the machine's: outside CI nobody may have fetched
+  # them, so try once (apt-get download needs the package lists)
+  debs=$(dirname "$0")/../lib/recipe-debs.sh
+  if ! "$debs" check >/dev/null && ! fetch_log=$("$debs" fetch 2>&1); then
+    . "$(dirname "$0")/../lib/common.sh"; it_init recipes
+    printf '%s\n' "$fetch_log"
+    skip "the recipes' Debian packages cannot be fetched: $(tail -n 1 <<<"$fetch_log") (.ci/run fetches them)"
+  fi
   # re-run this script in namespaces of its own: its mounts, its loopback and its host name
   # vanish with it
   if unshare -m -n -u --propagation private true 2>/dev/null && command -v ip >/dev/null 2>&1; then
@@ -26,10 +34,7 @@ hostname web01.internal
 it_init recipes
 readme=$IT_ROOT/../README.md
 debs=$IT_LIB/recipe-debs.sh
-if ! "$debs" check >/dev/null; then
-  # outside CI nobody may have fetched them: try once (needs the apt lists)
-  "$debs" fetch >"$T/fetch.log" 2>&1 || skip "the recipes' Debian packages cannot be fetched: $(tail -n 1 "$T/fetch.log") (.ci/run fetches them)"
-fi
+"$debs" check >/dev/null || fail "the recipes' packages are not unpacked: $("$debs" check)"
 
 # --- the README's lines ----------------------------------------------------------------------
 # readme_inline NAME N: the N-th `code` span of the README paragraph that starts with **NAME**
