@@ -10,7 +10,8 @@
 #   start_sink [ARGS]    aiosmtpd sink on 127.0.0.1:$SINK_PORT, messages in $SINK_DIR
 #   start_smtp_sink      Postfix's smtp-sink on $SINK_PORT instead (load tests; records nothing)
 #   start_relay [HOCON]  returnpath on 127.0.0.1:$RELAY_PORT, smarthost = the sink, DNS = NSD
-#   start_postfix        a private Postfix null client, relayhost = [127.0.0.1]:$RELAY_PORT;
+#   start_postfix        a private Postfix null client, relayhost = [127.0.0.1]:$RELAY_PORT
+#                        (PF_MAIN_EXTRA: lines appended to its main.cf, where the last one wins);
 #                        its sendmail is "$PF_SENDMAIL"
 #   write_msmtprc FILE   msmtp configured for the relay; its sendmail is "msmtp -C FILE -t"
 #   php_mail ...         PHP mail() through a given sendmail_path
@@ -339,6 +340,7 @@ bounce_queue_lifetime = 0
 maximal_queue_lifetime = 1d
 alias_maps =
 alias_database =
+${PF_MAIN_EXTRA:-}
 EOF
   cp "$IT_LIB/postfix-master.cf" "$PF/master.cf"
   postfix -c "$PF" check >>"$PF/start.log" 2>&1 || fail "postfix check failed (see pf/maillog)"

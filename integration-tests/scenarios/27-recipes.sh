@@ -5,9 +5,11 @@
 # over /usr, /etc and /var (overlays) in a private mount, network and host-name namespace, so
 # nothing on the machine changes and nothing leaves loopback. In that network namespace the relay
 # listens on 2525 itself, the port the recipes name, so their lines are used exactly as written.
-# PHP mail() (sendmail_path = /usr/sbin/sendmail -t -i, PHP's default) hands each MTA the same
-# message; PHPMailer (Debian's libphp-phpmailer) talks SMTP with the README's settings. Each
-# message must reach the sink with the rewritten envelope sender, its bytes intact.
+# PHP mail() (sendmail_path = /usr/sbin/sendmail -t -i, PHP's default; msmtp's from the README)
+# hands each MTA the same message: Postfix (a private instance with the README's relayhost),
+# msmtp (the README's /etc/msmtprc), nullmailer, ssmtp, Exim and Sendmail. PHPMailer (Debian's
+# libphp-phpmailer) talks SMTP with the README's settings. Each message must reach the sink with
+# the rewritten envelope sender, its bytes intact. RECIPES="exim sendmail" runs only those.
 set -euo pipefail
 if [ -z "${RP_PRIVATE_NS:-}" ]; then
   # the packages first, while the network is the machine's: outside CI nobody may have fetched
@@ -60,7 +62,8 @@ readme_block() {
 MTA_MOUNTS=()
 mta_mount() {
   local set=$1 root d lower
-  root=$("$debs" root "$set")
+  root=$("$debs" root "$set")   # set "system": nothing unpacked, the machine's own programs
+  [ "$set" != system ] || { root=$T/ov/system.root; mkdir -p "$root"; echo "(none)" > "$root/.unpacked"; }
   for d in usr etc var; do
     mkdir -p "$T/ov/$set/$d.up" "$T/ov/$set/$d.work"
     lower=$root/$d:/$d
@@ -111,6 +114,39 @@ wait_tcp 2525 5 || fail "the relay does not listen on 2525"
 msgs=0
 
 want() { [ -z "${RECIPES:-}" ] || grep -qw "$1" <<<"$RECIPES"; }   # RECIPES="exim ssmtp": only those
+
+# --- Postfix ---------------------------------------------------------------------------------
+if want postfix; then
+  line=$(readme_block Postfix)
+  log "postfix: main.cf gets $line"
+  PF_MAIN_EXTRA=$line
+  start_postfix
+  expect "postfix: the README's relayhost is the one in force" [ "relayhost = $(postconf -c "$PF" -h relayhost)" = "$line" ]
+  postfix -c "$PF" reload >/dev/null 2>&1 || fail "postfix reload failed"
+  php_message postfix noreply@example.com
+  out=$(php_mail "$PF_SENDMAIL" "customer@gmail.test" "Your order #1042" "$T/msg/postfix.body" "$T/msg/postfix.headers")
+  grep -q 'returned true' <<<"$out" || fail "postfix: mail() failed: $out"
+  msgs=$((msgs + 1))
+  expect_arrival "$msgs" postfix 2
+  postfix -c "$PF" stop >/dev/null 2>&1 || true
+fi
+
+# --- msmtp -----------------------------------------------------------------------------------
+if want msmtp; then
+  rc=$(readme_block msmtp)
+  sendmail_path=$(readme_inline msmtp 3 | sed -n 's/^sendmail_path = "\(.*\)"$/\1/p')
+  [ -n "$sendmail_path" ] || fail "msmtp: no sendmail_path in the README's recipe"
+  log "msmtp: sendmail_path = $sendmail_path"
+  mta_mount system
+  printf '%s\n' "$rc" > /etc/msmtprc
+  php_message msmtp noreply@example.com
+  out=$(php_mail "$sendmail_path" "customer@gmail.test" "Your order #1042" "$T/msg/msmtp.body" "$T/msg/msmtp.headers")
+  grep -q 'returned true' <<<"$out" || fail "msmtp: mail() failed: $out"
+  mta_umount
+  msgs=$((msgs + 1))
+  sink_wait "$msgs" 1 || fail "msmtp: mail() returned before the message reached the sink (passthrough)"
+  expect_arrival "$msgs" msmtp 1
+fi
 
 # --- nullmailer ------------------------------------------------------------------------------
 if want nullmailer; then
