@@ -175,7 +175,7 @@ mkdir -p "$W/spool"
 cat > "$W/returnpath.conf" <<EOF
 returnpath {
   hostname = "relay.test"
-  listen { host = "127.0.0.1", port = $RELAY_PORT, max-connections = 500, limits.connections-per-client = 500 }
+  listen { host = "127.0.0.1", port = $RELAY_PORT, max-connections = 500 }
   domains { "example.com" { return-path = "bounce@example.com" } }
   delivery {
     mode = smarthost

@@ -2,7 +2,7 @@
 """probe.py: the measurements smtp-source and smtp-sink cannot make, for bench/run.sh.
 
 NAME
-    probe.py latency | wait-count | idle | start | rss
+    probe.py latency | sessions | wait-count | idle | start | rss
 
 SUMMARY
     The headline throughput numbers come from Postfix's smtp-source and smtp-sink; this helper
@@ -15,6 +15,14 @@ SUMMARY
         SIGINT, then prints "n=N p50=MS p90=MS p99=MS max=MS" (milliseconds). It is meant to run
         beside smtp-source's load, so that it sees the queueing the load causes. MSGFILE is sent
         as smtp-source -F sends it: LF line ends become CRLF, leading dots are doubled.
+
+    sessions HOST PORT CONC N MSGFILE FROM TO MODE [CAFILE USER]
+        N messages, each in an SMTP session of its own (greeting, EHLO, MAIL, RCPT, DATA,
+        QUIT), over CONC concurrent sessions: what msmtp does for every PHP mail(). MODE plain;
+        starttls (STARTTLS and EHLO again, the certificate verified against CAFILE for the name
+        localhost); or auth (the same, then AUTH PLAIN as USER, the password from
+        $BENCH_SMTP_PASSWORD, never from the command line). Prints "sent=N errors=E" and exits
+        1 on any error (the first ones go to stderr). Standard library only (ssl, threading).
 
     wait-count FILE N TIMEOUT
         Waits until smtp-sink -c's counter output in FILE says mesg >= N, then prints the wall
@@ -51,12 +59,15 @@ SUMMARY
 DESCRIPTION
     Nothing here judges: run.sh writes the numbers down, and never fails on time.
 """
+import base64
 import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -156,6 +167,74 @@ def latency(host, port, msgfile, sender, rcpt):
 
     print("n=%d p50=%.3f p90=%.3f p99=%.3f max=%.3f errors=%d"
           % (len(times), pct(50), pct(90), pct(99), times[-1], errors))
+
+
+def sessions(host, port, conc, n, msgfile, sender, rcpt, mode, cafile=None, user=None):
+    payload = smtp_payload(msgfile)
+    if mode not in ("plain", "starttls", "auth"):
+        raise SystemExit("sessions: MODE is plain, starttls or auth")
+    ctx = ssl.create_default_context(cafile=cafile) if mode != "plain" else None
+    auth = None
+    if mode == "auth":
+        secret = b"\0" + user.encode() + b"\0" + os.environ.get("BENCH_SMTP_PASSWORD", "").encode()
+        auth = b"AUTH PLAIN " + base64.b64encode(secret) + b"\r\n"
+    envelope = ("MAIL FROM:<%s>\r\n" % sender).encode(), ("RCPT TO:<%s>\r\n" % rcpt).encode()
+    left = [int(n)]
+    lock = threading.Lock()
+    errors = []
+
+    def one():
+        s = socket.create_connection((host, int(port)), timeout=60)
+        try:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            r = Replies(s)
+            expect(r, (220,), "greeting")
+            s.sendall(b"EHLO probe.example\r\n")
+            expect(r, (250,), "EHLO")
+            if ctx is not None:
+                s.sendall(b"STARTTLS\r\n")
+                expect(r, (220,), "STARTTLS")
+                s = ctx.wrap_socket(s, server_hostname="localhost")
+                r = Replies(s)
+                s.sendall(b"EHLO probe.example\r\n")
+                expect(r, (250,), "EHLO after STARTTLS")
+                if auth is not None:
+                    s.sendall(auth)
+                    expect(r, (235,), "AUTH")
+            s.sendall(envelope[0])
+            expect(r, (250,), "MAIL")
+            s.sendall(envelope[1])
+            expect(r, (250,), "RCPT")
+            s.sendall(b"DATA\r\n")
+            expect(r, (354,), "DATA")
+            s.sendall(payload)
+            expect(r, (250,), "end of DATA")
+            s.sendall(b"QUIT\r\n")
+            expect(r, (221,), "QUIT")
+        finally:
+            s.close()
+
+    def worker():
+        while True:
+            with lock:
+                if left[0] <= 0:
+                    return
+                left[0] -= 1
+            try:
+                one()
+            except (OSError, RuntimeError, ConnectionError) as e:
+                with lock:
+                    errors.append(str(e))
+
+    threads = [threading.Thread(target=worker) for _ in range(int(conc))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e in errors[:3]:
+        print("sessions: %s" % e, file=sys.stderr)
+    print("sent=%d errors=%d" % (int(n) - len(errors), len(errors)))
+    return 1 if errors else 0
 
 
 COUNT = re.compile(rb"mesg=(\d+)")
@@ -335,6 +414,8 @@ def main(argv):
     if cmd == "latency" and len(args) == 5:
         latency(*args)
         return 0
+    if cmd == "sessions" and len(args) in (8, 10):
+        return sessions(*args)
     if cmd == "wait-count" and len(args) == 3:
         return wait_count(*args)
     if cmd == "idle" and len(args) == 4:

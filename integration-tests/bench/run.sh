@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # integration-tests/bench/run.sh: returnpath against the ceiling and against Postfix, in one run.
 #
-#   integration-tests/bench/run.sh [--quick] [--reps N] [--no-docs] [--keep] [--build]
+#   integration-tests/bench/run.sh [--quick] [--reps N] [--no-docs] [--keep] [--build] [--tls-only]
 #
 # A benchmark, not a test: it reports numbers and never fails on time (it exits non-zero only
 # when it cannot run at all). It builds target/returnpath.jar when it is missing (or with
@@ -16,6 +16,10 @@
 #   postfix      smtp-source -> a private Postfix (relayhost + sender_canonical_maps) -> smtp-sink
 # Both returnpath columns rewrite the envelope sender (From: example.com, MAIL FROM
 # apache@web01.internal -> bounce@example.com) with the SPF guard on, answered by NSD.
+# Then the cost of TLS: a relay with listen.tls and a users file (600,000 PBKDF2 iterations, as
+# `returnpath passwd` writes) takes a session per message, as msmtp opens one per PHP mail():
+# plain (smtp-source, and probe.py), STARTTLS, and STARTTLS + AUTH PLAIN (probe.py; smtp-source
+# has no TLS). --tls-only runs that table alone (and needs openssl).
 #
 # Every rate is end to end: from smtp-source's start until both smtp-source has exited and the
 # column's own smtp-sink has counted every message (smtp-sink -c). The ratios are to the ceiling
@@ -29,7 +33,7 @@ BENCH=$ROOT/integration-tests/bench
 PY=/usr/bin/python3
 PROBE="$PY $BENCH/probe.py"
 
-quick=0; reps=3; docs=1; keep=0; build=0
+quick=0; reps=3; docs=1; keep=0; build=0; tls_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; reps=1; shift ;;
@@ -37,8 +41,9 @@ while [ $# -gt 0 ]; do
     --no-docs) docs=0; shift ;;
     --keep) keep=1; shift ;;
     --build) build=1; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [--quick] [--reps N] [--no-docs] [--keep] [--build]" >&2; exit 2 ;;
+    --tls-only) tls_only=1; shift ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [--quick] [--reps N] [--no-docs] [--keep] [--build] [--tls-only]" >&2; exit 2 ;;
   esac
 done
 
@@ -54,6 +59,8 @@ JVM_OPTS=(${BENCH_JAVA_OPTS:--XX:+UseSerialGC -XX:MaxRAMPercentage=35 -XX:Initia
 # Message counts per measurement (each lasts a few seconds at the ceiling).
 if [ "$quick" = 1 ]; then N1=500; N16=4000; N64=4000; WARM=3000; NBIG1=4; NBIG16=32; CONC=50; IDLE=1000
 else N1=1000; N16=10000; N64=10000; WARM=10000; NBIG1=10; NBIG16=64; CONC=200; IDLE=1000; fi
+# a session per message: the TCP (and TLS) setup is in every message
+if [ "$quick" = 1 ]; then NSESS=400; else NSESS=2000; fi
 SESSIONS=(1 16 64)
 FROM=apache@web01.internal
 RCPT=user@example.net
@@ -161,8 +168,7 @@ returnpath {
   listen {
     host = "127.0.0.1"
     port = $2
-    max-connections = 1200
-    limits.connections-per-client = 1200   # every client is 127.0.0.1 here
+    max-connections = 1200   # every client is 127.0.0.1: no connections-per-client on loopback
   }
   domains {
     "example.com" { return-path = "bounce@example.com" }
@@ -181,6 +187,7 @@ returnpath {
   spf { outbound-ips = ["203.0.113.5"], on-fail = tempfail }
   management.port = 0
 }
+${RELAY_EXTRA:-}
 EOF
 }
 
@@ -259,7 +266,20 @@ declare -A TARGET_PORT COL_PIDS
 # this shell: a $(...) would be a new process with no children), in microseconds
 children_cpu_us() { times > "$1"; }
 cpu_of_times() { tail -1 "$1" | $PY -c "import re, sys; m = re.findall(r'(\d+)m([\d.]+)s', sys.stdin.read()); print(int(sum(int(a) * 60 + float(b) for a, b in m) * 1e6))"; }
-# measure COLUMN SESSIONS COUNT MSGFILE: prints "msgs/s seconds cpu-source cpu-column cpu-sink", the
+# load HOW COLUMN SESSIONS COUNT MSGFILE: the client side of a measurement. smtp-source: many
+# messages per session (-d); per-session: smtp-source, a session per message; plain, starttls,
+# auth: probe.py sessions, a session per message (the certificate verified against TLS_CA; AUTH
+# PLAIN as user bench, its password in the environment)
+load() {
+  local port=${TARGET_PORT[$2]}
+  case $1 in
+    smtp-source) smtp-source -d -s "$3" -m "$4" -M web01.internal -f "$FROM" -t "$RCPT" -F "$5" 127.0.0.1:"$port" ;;
+    per-session) smtp-source -s "$3" -m "$4" -M web01.internal -f "$FROM" -t "$RCPT" -F "$5" 127.0.0.1:"$port" ;;
+    plain|starttls|auth)
+      BENCH_SMTP_PASSWORD=$TLS_PASSWORD $PROBE sessions 127.0.0.1 "$port" "$3" "$4" "$5" "$FROM" "$RCPT" "$1" "$TLS_CA" bench ;;
+  esac
+}
+# measure COLUMN SESSIONS COUNT MSGFILE [HOW]: prints "msgs/s seconds cpu-source cpu-column cpu-sink", the
 # CPU in microseconds per message (of smtp-source, of the column's processes, of its smtp-sink;
 # "-" for the ceiling's column, which is its sink), or "error ..."
 measure() {
@@ -272,8 +292,7 @@ measure() {
   $PROBE wait-count "$countfile" $((before + n)) 900 > "$WORK/wait.out" 2>"$WORK/wait.err" &
   waiter=$!
   t0=$(now_ns)
-  smtp-source -d -s "$s" -m "$n" -M web01.internal -f "$FROM" -t "$RCPT" -F "$msg" \
-      127.0.0.1:"${TARGET_PORT[$col]}" >"$WORK/source.out" 2>&1 || rc=$?
+  load "${5:-smtp-source}" "$col" "$s" "$n" "$msg" >"$WORK/source.out" 2>&1 || rc=$?
   t1=$(now_ns)
   children_cpu_us "$WORK/times.1"
   if [ "$rc" != 0 ]; then
@@ -344,6 +363,58 @@ live_heap() {
 }
 median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
+# --- the cost of TLS: a session per message, plain, STARTTLS, STARTTLS + AUTH ------------------------
+# A private CA and the relay's certificate (EC P-256, for localhost), a users file from
+# `returnpath passwd` (the shipped 600,000 iterations), a relay of its own with listen.tls and
+# listen.auth (loopback is still in allowed-networks: the plain rows need no AUTH), its own sink.
+# Writes $WORK/tls.md.
+tls_phase() {
+  need openssl openssl
+  local k=$WORK/tls
+  mkdir -p "$k"; chmod 700 "$k"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench CA" \
+    -keyout "$k/ca.key" -out "$k/ca.pem" 2>/dev/null
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$k/key.pem" 2>/dev/null
+  openssl req -new -key "$k/key.pem" -subj "/CN=localhost" -out "$k/relay.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' > "$k/ext.cnf"
+  openssl x509 -req -in "$k/relay.csr" -CA "$k/ca.pem" -CAkey "$k/ca.key" -CAcreateserial -days 2 \
+    -extfile "$k/ext.cnf" -out "$k/cert.pem" 2>/dev/null
+  chmod 600 "$k/key.pem"
+  TLS_CA=$k/ca.pem
+  TLS_PASSWORD="bench-$RANDOM-$RANDOM-password"
+  printf '%s\n' "$TLS_PASSWORD" | "$JAVA" -jar "$JAR" passwd bench > "$k/users"
+  chmod 600 "$k/users"
+  start_sink tls
+  RELAY_EXTRA="returnpath.listen { tls { cert-file = \"$k/cert.pem\", key-file = \"$k/key.pem\" }, auth.users-file = \"$k/users\" }"
+  start_relay tls passthrough tls
+  RELAY_EXTRA=""
+  TARGET_PORT[tls]=${RELAY_PORT[tls]}; COL_PIDS[tls]=${RELAY_PID[tls]}
+  measure tls 16 "$WARM" "$MSG4K" >/dev/null            # JIT, not measured
+  measure tls 16 200 "$MSG4K" starttls >/dev/null      # and the TLS code
+  local how out rows="" rate cs ct ck
+  for how in per-session plain starttls auth; do
+    out=$(measure tls 16 "$NSESS" "$MSG4K" "$how")
+    log "tls: $how, 16 sessions, $NSESS messages (a session each): $out"
+    case $how in
+      per-session) rows+="| plain, smtp-source |" ;;
+      plain) rows+="| plain, probe.py |" ;;
+      starttls) rows+="| STARTTLS, probe.py |" ;;
+      auth) rows+="| STARTTLS + AUTH PLAIN, probe.py |" ;;
+    esac
+    if [ "${out%% *}" = error ]; then rows+=" $out | - |"$'\n'
+    else read -r rate _ cs ct ck <<< "$out"; rows+=" $rate | $cs / $ct / $ck |"$'\n'; fi
+  done
+  stop_relay tls
+  {
+    echo "**The cost of TLS: 4 KiB messages, a session per message (as msmtp opens one per PHP \`mail()\`), 16 sessions, passthrough**"
+    echo "(the relay with \`listen.tls\`, an EC P-256 certificate, and a users file of 600,000 PBKDF2 iterations, of which the first AUTH pays the full check and the others the remembered one; $NSESS messages a row)"
+    echo
+    echo "| session | messages/s | CPU per message, µs: client / relay / sink |"
+    echo "|---|---:|---:|"
+    printf '%s' "$rows"
+  } > "$WORK/tls.md"
+}
+
 # ======================================================================================================
 # The file system under the spools: a journal or not changes what an fsync and a create cost.
 FS_NOTE=$(findmnt -no FSTYPE,SOURCE -T "$WORK" 2>/dev/null | head -1 | tr -s " ")
@@ -371,6 +442,11 @@ BUSY_BEFORE=$(busy_share)
 log "bench: CPUs busy with other work before the run: $BUSY_BEFORE"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 start_dns
+if [ "$tls_only" = 1 ]; then
+  tls_phase
+  cat "$WORK/tls.md"
+  exit 0
+fi
 start_sink ceiling; TARGET_PORT[ceiling]=${SINK_PORT[ceiling]}
 COLUMNS=(ceiling passthrough)
 start_sink passthrough
@@ -531,6 +607,7 @@ for col in "${COLUMNS[@]}"; do
   fi
   log "$CONC x 10m: $col: $out; peak RSS ${RSS[$col,conc]} MiB; heap after GC / peak ${HEAP[$col,conc]:-n/a}"
 done
+tls_phase
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 BUSY_AFTER=$(busy_share)   # the relays and Postfix are idle by now
 
@@ -624,6 +701,8 @@ name() { case $1 in ceiling) echo "ceiling (smtp-source → smtp-sink)";; passth
   printf '%s sessions × 10 MiB at once, end to end: ' "$CONC"
   for c in "${COLUMNS[@]}"; do [ "$c" = ceiling ] || printf '%s %s s; ' "$c" "$(echo "${RATE[$c,conc]}" | awk '{print $2}')"; done
   echo
+  echo
+  cat "$WORK/tls.md"
   echo
   echo "**Idle connections**: $IDLE held open (greeted, EHLO done) cost +$IDLE_DELTA MiB of RSS (from $((IDLE_RSS0 / 1024)) MiB at idle)."
   echo

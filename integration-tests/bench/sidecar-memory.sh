@@ -100,7 +100,7 @@ for mode in passthrough spool; do
   cat > "$conf" <<EOF
 returnpath {
   hostname = "bench.invalid"
-  listen { host = "127.0.0.1", port = $port, max-connections = 300, limits.connections-per-client = 300 }
+  listen { host = "127.0.0.1", port = $port, max-connections = 300 }
   management.port = 0
   domains { "example.com" { return-path = "bounce@example.com" } }
   delivery { mode = smarthost, smarthost { host = "127.0.0.1", port = $sink_port, tls = none } }

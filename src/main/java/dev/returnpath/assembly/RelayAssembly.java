@@ -127,7 +127,7 @@ public final class RelayAssembly implements AutoCloseable {
         MessageSink sink = m -> handoff.handOff(cleanup.prepare(m));
         this.receiver = new Receiver(sink, metrics, ids);
         this.inbound = new Inbound(holder, receiver, clock);
-        this.bounces = dev.returnpath.bounce.BounceIntake.forConfig(cfg, metrics);
+        this.bounces = dev.returnpath.bounce.BounceIntake.forConfig(cfg, metrics, clock);
     }
 
     /** Starts the queue manager (spool mode), then the listener. */

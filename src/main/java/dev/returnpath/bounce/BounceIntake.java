@@ -65,9 +65,15 @@ public final class BounceIntake implements AutoCloseable {
         this.onBounce = onBounce;
     }
 
-    /** The intake {@code cfg} asks for, if {@code bounces.imap.host} is set. */
-    public static Optional<BounceIntake> forConfig(dev.returnpath.config.RelayConfig cfg, Metrics metrics) {
-        return cfg.bouncesImap().map(imap -> new BounceIntake(imap, attributionFor(cfg), metrics, e -> {}));
+    /**
+     * The intake {@code cfg} asks for, if {@code bounces.imap.host} is set; its reports are also
+     * noted in {@code queue.dir} ({@link BounceRecords}).
+     */
+    public static Optional<BounceIntake> forConfig(dev.returnpath.config.RelayConfig cfg, Metrics metrics,
+                                                   java.time.Clock clock) {
+        boolean spool = cfg.queue().mode() == dev.returnpath.config.RelayConfig.QueueMode.SPOOL;
+        return cfg.bouncesImap().map(imap -> new BounceIntake(imap, attributionFor(cfg), metrics,
+                new BounceRecords(cfg.queue().dir(), spool, clock)));
     }
 
     /** Attribution by every return-path template of the configuration, domains' and rules'. */
@@ -239,18 +245,13 @@ public final class BounceIntake implements AutoCloseable {
         Attribution.Result a = attribution.attribute(r);
         BounceClass.Verdict v = BounceClass.of(r);
         String originalFrom = a.originalFrom().or(r::originalFrom).orElse("");
-        String domain = a.originalFrom().or(r::originalFrom).map(BounceIntake::domainOf).orElse("unknown");
+        String domain = a.originalFrom().or(r::originalFrom).map(BounceRecords::domainOf).orElse("unknown");
         MailEvent.Bounce e = new MailEvent.Bounce(a.queueId().orElse("-"), originalFrom, r.recipient(), r.action(),
                 r.status().isEmpty() ? "-" : r.status(), r.reportingMta().isEmpty() ? "-" : r.reportingMta(),
                 v.bounceClass().label(), v.cause(), v.fix(), a.via().name().toLowerCase(Locale.ROOT));
         MailLog.log(e);
         metrics.bounce(domain, v.bounceClass().label());
         onBounce.accept(e);
-    }
-
-    private static String domainOf(String address) {
-        int at = address.lastIndexOf('@');
-        return at < 0 ? "unknown" : address.substring(at + 1).toLowerCase(Locale.ROOT);
     }
 
     private static String describe(Exception e) {

@@ -5,6 +5,7 @@ import dev.returnpath.config.ConfigLoader;
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.delivery.UpstreamProbe;
 import dev.returnpath.dns.DnsjavaDns;
+import dev.returnpath.ops.AuthBounces;
 import dev.returnpath.ops.Doctor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -41,10 +42,31 @@ final class DoctorCommand implements Callable<Integer> {
             System.err.println("returnpath: configuration error: " + e.getMessage());
             return Main.EXIT_CONFIG;
         }
+        // read before the checks: a bounce that comes during the run is shown again next time, never lost
+        long authTotal = AuthBounces.read(cfg.queue().dir()).total();
+        java.time.Instant started = java.time.Instant.now();
         List<Doctor.Check> checks = new Doctor(cfg, DnsjavaDns.create(cfg.dns().servers(), cfg.dns().timeout()),
                 UpstreamProbe::probe, toDomain != null ? java.util.Optional.of(toDomain) : cfg.doctorToDomain()).run();
         System.out.print(json ? Doctor.json(checks) + System.lineSeparator() : Doctor.text(checks));
         System.out.flush();
+        markRun(cfg, started, authTotal);
         return Doctor.worst(checks) == Doctor.Status.FAIL ? Main.EXIT_CHECK_FAILED : 0;
+    }
+
+    /**
+     * Notes this run for the next one's {@code bounces.auth}: what it saw has been shown. Only
+     * where serve keeps its files; a doctor run on another machine, or by a user who cannot
+     * write there, says so on stderr and leaves the state as it was.
+     */
+    private static void markRun(RelayConfig cfg, java.time.Instant at, long total) {
+        if (cfg.bouncesImap().isEmpty() || !java.nio.file.Files.isDirectory(cfg.queue().dir())) {
+            return;
+        }
+        try {
+            AuthBounces.markRun(cfg.queue().dir(), at, total);
+        } catch (java.io.IOException | RuntimeException e) {
+            System.err.println("returnpath: cannot note this run in " + cfg.queue().dir() + " (bounces.auth will report "
+                    + "the same bounces next time): " + e.getMessage());
+        }
     }
 }

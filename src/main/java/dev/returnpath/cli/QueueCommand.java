@@ -3,6 +3,7 @@ package dev.returnpath.cli;
 import dev.returnpath.config.ConfigException;
 import dev.returnpath.config.ConfigLoader;
 import dev.returnpath.config.RelayConfig;
+import dev.returnpath.queue.BounceHistory;
 import dev.returnpath.queue.QueueEntry;
 import dev.returnpath.queue.Spool;
 import dev.returnpath.queue.SpoolDirectory;
@@ -194,7 +195,8 @@ final class QueueCommand implements Runnable {
     // ---------------------------------------------------------------- show
 
     @Command(name = "show", mixinStandardHelpOptions = true,
-            description = "The envelope and per-recipient state of one message, then its header (and with --body, "
+            description = "The envelope and per-recipient state of one message, the bounce reports read for it "
+                    + "from the Return-Path mailbox (also after it left the spool), then its header (and with --body, "
                     + "the whole message as it goes upstream).")
     static final class ShowCommand implements Callable<Integer> {
         @picocli.CommandLine.ParentCommand
@@ -213,9 +215,17 @@ final class QueueCommand implements Runnable {
             }
             return withSpool(parent.config, (spool, out) -> {
                 Optional<QueueEntry> read = spool.read(id);
+                List<String> bounces = BounceHistory.read(spool.root(), id);
                 if (read.isEmpty()) {
-                    System.err.println("returnpath: no message " + id + " in the spool");
-                    return 1;
+                    if (bounces.isEmpty()) {
+                        System.err.println("returnpath: no message " + id + " in the spool");
+                        return 1;
+                    }
+                    // delivered (or returned) and gone; what came back for it afterwards is kept
+                    out.println("id: " + id);
+                    out.println("in-spool: no (delivered, returned or deleted)");
+                    bounces.forEach(b -> out.println("report: " + b));
+                    return 0;
                 }
                 QueueEntry e = read.get();
                 out.println("id: " + e.id());
@@ -232,6 +242,7 @@ final class QueueCommand implements Runnable {
                             + (r.reply().isEmpty() ? "" : ": " + r.reply())
                             + (r.relay().isEmpty() ? "" : " (" + r.relay() + ")"));
                 }
+                bounces.forEach(b -> out.println("report: " + b));
                 out.println();
                 try (InputStream in = spool.openMessage(id)) {
                     if (body) {

@@ -1,7 +1,5 @@
 package dev.returnpath.config;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,9 +9,10 @@ import java.util.Optional;
  * {@code returnpath.bounces.imap}: the Return-Path mailbox returnpath reads DSNs and complaints
  * from. Off while {@code host} is unset. TLS is always on and verified ({@code implicit}, port
  * 993, or {@code starttls}, port 143), against {@code ca-file} when set, else the JDK's trust
- * store. The password comes from {@code password} (in the file, or from the environment through
- * a substitution such as {@code password = ${?IMAP_PASSWORD}}) or {@code password-file}, read
- * here once; it never appears in a log line, an error or a reload summary.
+ * store. The login comes from {@code username} and {@code password} (in the file, or from
+ * {@code RETURNPATH_BOUNCES_IMAP_USERNAME} and {@code RETURNPATH_BOUNCES_IMAP_PASSWORD}, which
+ * reference.conf substitutes) or {@code password-file} ({@link Secrets}); the password never
+ * appears in a log line, an error or a reload summary.
  */
 public final class BouncesSection {
     private static final String P = "returnpath.bounces.imap.";
@@ -42,22 +41,8 @@ public final class BouncesSection {
                 : tls == ImapTls.IMPLICIT ? 993 : 143;
         String user = r.optString(P + "username").orElseThrow(() ->
                 r.error(P + "username", "required with bounces.imap.host"));
-        Optional<String> pass = r.optString(P + "password").filter(s -> !s.isEmpty());
-        Optional<String> passFile = r.optString(P + "password-file").filter(s -> !s.isEmpty());
-        if (pass.isPresent() && passFile.isPresent()) {
-            throw r.error(P + "password-file", "set password or password-file, not both");
-        }
-        String password;
-        if (passFile.isPresent()) {
-            try {
-                password = Files.readString(Path.of(passFile.get()), StandardCharsets.UTF_8).strip();
-            } catch (IOException | RuntimeException e) {
-                throw r.error(P + "password-file", "cannot read \"" + passFile.get() + "\"");
-            }
-        } else {
-            password = pass.orElseThrow(() -> r.error(P + "password",
-                    "required with bounces.imap.host (or password-file)"));
-        }
+        String password = Secrets.optSecret(r, P + "password").filter(s -> !s.isEmpty()).orElseThrow(() ->
+                r.error(P + "password", "required with bounces.imap.host (or password-file)"));
         Optional<Path> caFile = r.optString(P + "ca-file").filter(s -> !s.isEmpty()).map(Path::of);
         if (caFile.isPresent() && !Files.isReadable(caFile.get())) {
             throw r.error(P + "ca-file", "cannot read \"" + caFile.get() + "\"");

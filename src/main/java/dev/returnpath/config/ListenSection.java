@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * {@code returnpath.listen}: where the SMTP listener binds, who may connect, and the limits of
@@ -43,11 +44,14 @@ final class ListenSection {
     private static ListenLimits limits(ConfigReader r) throws ConfigException {
         String L = P + "limits.";
         return new ListenLimits(
-                r.intIn(L + "connections-per-client", 1, 100_000),
+                // null in reference.conf: unset, 20 from the network and none on loopback (ListenLimits)
+                r.has(L + "connections-per-client")
+                        ? OptionalInt.of(r.intIn(L + "connections-per-client", 1, 100_000)) : OptionalInt.empty(),
                 r.intIn(L + "messages-per-minute", 0, 1_000_000),
                 r.intIn(L + "auth-failures", 1, 1000),
                 r.durationIn(L + "session-timeout", Duration.ofSeconds(1), Duration.ofHours(24)),
-                r.durationIn(L + "data-timeout", Duration.ofSeconds(1), Duration.ofHours(24)));
+                r.durationIn(L + "data-timeout", Duration.ofSeconds(1), Duration.ofHours(24)),
+                r.intIn(L + "max-errors", 1, 10_000));
     }
 
     /** {@code listen.auth { users-file, require-for }}: the users file is read now (and on each reload). */

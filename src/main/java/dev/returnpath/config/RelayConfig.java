@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * The whole configuration, parsed and validated once. Code outside {@code config} sees only
@@ -83,12 +84,27 @@ public record RelayConfig(
      * over {@code allowed-networks}).
      */
     /**
-     * {@code listen.limits}: what one client may take. {@code messagesPerMinute} 0 is off;
-     * {@code authFailures} counts per client IP per 10 minutes.
+     * {@code listen.limits}: what one client may take. {@code connectionsPerClient} is empty
+     * when the operator did not set it: then {@link #DEFAULT_CONNECTIONS_PER_CLIENT} holds for
+     * network clients and none for loopback ones (a sidecar's app and a shared host's apps all
+     * connect from 127.0.0.1: a count per IP would only refuse the app itself;
+     * {@code listen.max-connections} still bounds them). {@code messagesPerMinute} 0 is off;
+     * {@code authFailures} counts per client IP per 10 minutes; {@code maxErrors} counts bad
+     * commands in one session.
      */
-    public record ListenLimits(int connectionsPerClient, int messagesPerMinute, int authFailures,
-                               Duration sessionTimeout, Duration dataTimeout) {
-        public static final ListenLimits DEFAULTS = new ListenLimits(20, 0, 5, Duration.ofMinutes(10), Duration.ofMinutes(5));
+    public record ListenLimits(OptionalInt connectionsPerClient, int messagesPerMinute, int authFailures,
+                               Duration sessionTimeout, Duration dataTimeout, int maxErrors) {
+        public static final int DEFAULT_CONNECTIONS_PER_CLIENT = 20;
+        public static final ListenLimits DEFAULTS = new ListenLimits(OptionalInt.empty(), 0, 5,
+                Duration.ofMinutes(10), Duration.ofMinutes(5), 20);
+
+        /** The open sessions {@code client} may have: the key when set, else 20 from the network and no limit on loopback. */
+        public int connectionsPerClient(InetAddress client) {
+            if (connectionsPerClient.isPresent()) {
+                return connectionsPerClient.getAsInt();
+            }
+            return client.isLoopbackAddress() ? Integer.MAX_VALUE : DEFAULT_CONNECTIONS_PER_CLIENT;
+        }
     }
 
     public record ListenAuth(Optional<dev.returnpath.auth.UsersFile> users, List<Cidr> requireFor) {
@@ -139,15 +155,11 @@ public record RelayConfig(
      * finds {@code example.com}); {@code domain} may be in U-label or A-label form.
      */
     public static Optional<DomainPolicy> lookup(Map<String, DomainPolicy> domains, String domain) {
-        String d = domain.toLowerCase(java.util.Locale.ROOT);
-        if (d.endsWith(".")) {
-            d = d.substring(0, d.length() - 1);
-        }
-        try {
-            d = java.net.IDN.toASCII(d, java.net.IDN.ALLOW_UNASSIGNED).toLowerCase(java.util.Locale.ROOT);
-        } catch (IllegalArgumentException e) {
+        Optional<String> ascii = asciiDomain(domain);
+        if (ascii.isEmpty()) {
             return Optional.empty();
         }
+        String d = ascii.get();
         while (true) {
             DomainPolicy p = domains.get(d);
             if (p != null) {
@@ -161,17 +173,77 @@ public record RelayConfig(
         }
     }
 
+    /**
+     * {@code domain} as the configuration keeps domains: A-label form, lower case, no final dot;
+     * empty when it cannot be one ({@code domain} came from the wire, in U-label or A-label form).
+     */
+    public static Optional<String> asciiDomain(String domain) {
+        String d = domain.toLowerCase(java.util.Locale.ROOT);
+        if (d.endsWith(".")) {
+            d = d.substring(0, d.length() - 1);
+        }
+        try {
+            return Optional.of(java.net.IDN.toASCII(d, java.net.IDN.ALLOW_UNASSIGNED).toLowerCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
     /** @param hashKey the key of {@code {hash}}; required when a template uses it */
     public record Rewrite(UnknownDomain unknownDomain, Optional<String> defaultDomain, Optional<HashKey> hashKey) {}
 
     public enum UnknownDomain { REJECT, DEFAULT, KEEP }
 
+    /** The name of the route {@code delivery.mode} describes: mail that no route of {@code delivery.routes} takes. */
+    public static final String DEFAULT_ROUTE = "default";
+
+    /**
+     * {@code mode} and {@code smarthost} are the default route's; {@code routes} are
+     * {@code delivery.routes}, in the order written (the first that holds the sender's domain wins).
+     */
     public record Delivery(
             DeliveryMode mode,
             Smarthost smarthost,
             Direct direct,
             Duration connectTimeout,
-            Duration commandTimeout) {}
+            Duration commandTimeout,
+            List<Route> routes) {
+        public Delivery {
+            routes = List.copyOf(routes);
+        }
+
+        /** Some route delivers direct (the default or one of {@code routes}): MX lookups are needed. */
+        public boolean deliversDirect() {
+            return mode == DeliveryMode.DIRECT || routes.stream().anyMatch(r -> r.mode() == DeliveryMode.DIRECT);
+        }
+    }
+
+    /**
+     * One entry of {@code delivery.routes}: mail whose envelope sender is in one of
+     * {@code senderDomains} (A-labels, lower case; a subdomain counts) goes through
+     * {@code smarthost}, or direct to the MX hosts ({@code mode = direct}, with
+     * {@code delivery.direct}'s port and TLS).
+     *
+     * @param smarthost              present exactly when {@code mode} is {@code SMARTHOST}
+     * @param destinationConcurrency the spool's limit per next hop of this route; empty:
+     *                               {@code queue.destination-concurrency}
+     */
+    public record Route(String name, List<String> senderDomains, DeliveryMode mode, Optional<Smarthost> smarthost,
+                        java.util.OptionalInt destinationConcurrency) {
+        public Route {
+            senderDomains = List.copyOf(senderDomains);
+        }
+
+        /** {@code domain} (A-label, lower case) is one of {@code senderDomains} or under one. */
+        public boolean holds(String domain) {
+            for (String d : senderDomains) {
+                if (domain.equals(d) || domain.endsWith("." + d)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
 
     public enum DeliveryMode { DIRECT, SMARTHOST }
 

@@ -48,7 +48,7 @@ public final class RoutedDelivery implements Delivery {
 
     private synchronized SmarthostDelivery smarthost() {
         if (smarthost == null) {
-            smarthost = new SmarthostDelivery(config, engine, false);
+            smarthost = new SmarthostDelivery(config, engine, false, false);
         }
         return smarthost;
     }

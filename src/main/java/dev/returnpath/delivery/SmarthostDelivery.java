@@ -40,8 +40,17 @@ public final class SmarthostDelivery implements Delivery {
     }
 
     SmarthostDelivery(RelayConfig config, SmtpClient engine, boolean ownsEngine) {
+        this(config, engine, ownsEngine, true);
+    }
+
+    /**
+     * {@code defaultSmarthost} false: the instance delivers only to the hops it is given
+     * ({@link #deliver(NextHop.Relay, Envelope, OutboundMessage)}: a route's smarthost), so
+     * {@code delivery.smarthost.host} need not be set.
+     */
+    SmarthostDelivery(RelayConfig config, SmtpClient engine, boolean ownsEngine, boolean defaultSmarthost) {
         this.smarthost = config.delivery().smarthost();
-        if (smarthost.host().isEmpty()) {
+        if (defaultSmarthost && smarthost.host().isEmpty()) {
             throw new IllegalArgumentException("delivery.smarthost.host is not set");
         }
         this.engine = engine;
@@ -57,7 +66,7 @@ public final class SmarthostDelivery implements Delivery {
         return relayName(smarthost, address(smarthost.host().orElseThrow()));
     }
 
-    private static String relayName(RelayConfig.Smarthost sm, Optional<InetAddress> address) {
+    static String relayName(RelayConfig.Smarthost sm, Optional<InetAddress> address) {
         return sm.host().orElseThrow() + "[" + address.map(InetAddress::getHostAddress).orElse("unknown") + "]:" + sm.port();
     }
 

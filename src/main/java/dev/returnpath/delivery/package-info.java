@@ -5,10 +5,12 @@
  * gives a per-recipient {@link dev.returnpath.delivery.DeliveryOutcome}; the instance for the
  * configuration in force comes from {@link dev.returnpath.delivery.Deliveries#apply} (the same
  * one, and so the same pooled connections, until a reload changes the delivery settings).
- * {@link dev.returnpath.delivery.Router#route} resolves a message's recipients to
- * {@link dev.returnpath.delivery.NextHop}s (a smarthost, or the MX hosts of one domain) before
- * anything connects: a pure function, used by the queue for its per-destination limits too.
- * {@link dev.returnpath.delivery.UpstreamProbe#probe} and
+ * {@link dev.returnpath.delivery.Router#route} chooses the message's route by the envelope sender
+ * that leaves ({@code delivery.routes}, else the default route of {@code delivery.mode}) and
+ * resolves its recipients to {@link dev.returnpath.delivery.NextHop}s (a smarthost, or the MX
+ * hosts of one domain, each carrying its route's name) before anything connects: a pure
+ * function, used by the queue for its per-destination limits and by the log lines too.
+ * {@link dev.returnpath.delivery.UpstreamProbe#probe} (any smarthost: the default or a route's) and
  * {@link dev.returnpath.delivery.DirectDelivery#probe} check the upstream for the doctor;
  * {@link dev.returnpath.delivery.Dsn} builds RFC 3464 failure and delay notifications.
  *

@@ -103,6 +103,11 @@ public final class Inbound implements AutoCloseable {
             built.getCommandHandler().addCommand(DataDeadline.around(built.getCommandHandler().getCommand(verb),
                     () -> dataTimeout != null ? dataTimeout : configs.get().listen().limits().dataTimeout()));
         }
+        built.getCommandHandler().addCommand(CommandErrors.startTls(built.getCommandHandler().getCommand("STARTTLS")));
+        // last, around every verb: a session cut at listen.limits.max-errors runs nothing it read ahead
+        for (String verb : List.copyOf(built.getCommandHandler().getVerbs())) {
+            built.getCommandHandler().addCommand(CommandErrors.gate(built.getCommandHandler().getCommand(verb)));
+        }
         return built;
     }
 
@@ -243,6 +248,11 @@ public final class Inbound implements AutoCloseable {
                         .warn("reject: connect from {}: client not in listen.allowed-networks", client.getHostAddress());
                 return SessionAcceptance.failure(554, "5.7.1 " + client.getHostAddress()
                         + " is not allowed to relay through this server");
+            }
+            try {
+                CommandErrors.watch(session, () -> configs.get().listen().limits().maxErrors());
+            } catch (IOException e) {
+                return SessionAcceptance.failure(421, "4.4.2 Connection lost"); // the client left already
             }
             if (!limits.connect(session)) {
                 return SessionAcceptance.failure(421, "4.7.0 Too many connections from " + client.getHostAddress()

@@ -53,11 +53,12 @@ final class ListenerLimits implements AutoCloseable {
     boolean connect(Session session) {
         InetAddress ip = session.getRemoteAddress().getAddress();
         ListenLimits l = limits();
+        int max = l.connectionsPerClient(ip);
         AtomicInteger n = connections.computeIfAbsent(ip, k -> new AtomicInteger());
-        if (n.incrementAndGet() > l.connectionsPerClient()) {
+        if (n.incrementAndGet() > max) {
             release(ip);
             mailLog.warn("reject: connect from {}: more than listen.limits.connections-per-client ({}) open",
-                    ip.getHostAddress(), l.connectionsPerClient());
+                    ip.getHostAddress(), max);
             return false;
         }
         Duration timeout = l.sessionTimeout();

@@ -94,8 +94,10 @@ final class ListenerTls implements SSLSocketCreator {
     @Override
     public SSLSocket createSSLSocket(Socket plain) throws IOException {
         SSLContext ctx = context();
-        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(plain,
-                plain.getInetAddress().getHostAddress(), plain.getPort(), true);
+        // over the TCP socket itself: CommandErrors watches the plain text above TLS, not the records
+        Socket transport = CommandErrors.transport(plain);
+        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(transport,
+                transport.getInetAddress().getHostAddress(), transport.getPort(), true);
         s.setUseClientMode(false);
         s.setSSLParameters(TlsPolicy.serverParameters(ctx));
         return s;

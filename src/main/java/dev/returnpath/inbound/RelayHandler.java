@@ -74,7 +74,9 @@ final class RelayHandler implements MessageHandler {
         Optional<InputStream> raw = data instanceof DotUnstuffingInputStream && context instanceof Session s
                 && s.getRawInput().markSupported() ? Optional.of(s.getRawInput()) : Optional.empty();
         try {
-            return receiver.accept(transaction, data, raw);
+            String accepted = receiver.accept(transaction, data, raw);
+            CommandErrors.accepted(context); // listen.limits.max-errors counts from 0 again
+            return accepted;
         } catch (RejectException e) {
             // SubEtha does not reset the transaction after a rejected DATA: without this, the
             // next MAIL would get "503 Sender already specified".

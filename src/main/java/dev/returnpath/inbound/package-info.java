@@ -13,7 +13,8 @@
  * PLAIN/LOGIN against the users file ({@code 538 5.7.11} before TLS, {@code 535 5.7.8}) and
  * the MAIL gate for {@code listen.auth.require-for} ({@code 530 5.7.0}); {@code ListenerLimits}
  * holds {@code listen.limits} (connections per IP, messages per minute, AUTH failures, the
- * session deadline; {@code DataDeadline} the DATA one).
+ * session deadline; {@code DataDeadline} the DATA one; {@code CommandErrors} the bad-command
+ * limit, read from the replies on the session's socket).
  *
  * <p>Never holds a message body in memory, never replies before DATA is drained, and never
  * decides what leaves: that is cleanup's.

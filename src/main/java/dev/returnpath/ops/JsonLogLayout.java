@@ -15,7 +15,10 @@ import java.util.Set;
  * {@code logger} first. A mail log line is written from its {@link MailEvent} (the key-value
  * pair {@code mail} that {@link MailLog#log} attaches), never from its text: {@code id} (absent
  * for a relay-wide event such as a reload), then one key per field of the event, in the order of
- * the text line, with the same names:
+ * the text line, with the same names. A line without an ID prefix whose event has an
+ * {@code id=} field of its own (a {@code bounce:} line: the queue ID the report was tied to, or
+ * {@code -}) writes that field as {@code id}, so that a JSON query by {@code id} finds it with the
+ * message's other lines:
  * <ul>
  * <li>{@code key=value} and {@code key="text"} become {@code "key":"value"};</li>
  * <li>{@code key=<address>} becomes {@code "key":"<address>"}, brackets included, so that the
@@ -40,10 +43,11 @@ public final class JsonLogLayout extends LayoutBase<ILoggingEvent> {
                 .append(",\"logger\":").append(Json.quote(e.getLoggerName()));
         MailEvent mail = mailEvent(e.getKeyValuePairs());
         if (mail != null) {
-            if (!mail.id().isEmpty()) {
+            boolean prefixed = !mail.id().isEmpty();
+            if (prefixed) {
                 b.append(",\"id\":").append(Json.quote(mail.id()));
             }
-            mail.render(new JsonFields(b));
+            mail.render(new JsonFields(b, prefixed));
         } else {
             b.append(",\"message\":").append(Json.quote(e.getFormattedMessage()));
         }
@@ -68,10 +72,14 @@ public final class JsonLogLayout extends LayoutBase<ILoggingEvent> {
     private static final class JsonFields implements MailEvent.Fields {
         private final StringBuilder b;
         // the layout's own keys come first; a key an event repeated by mistake gets a suffix
-        private final Set<String> keys = new HashSet<>(Set.of("time", "level", "logger", "id", "message", "error"));
+        private final Set<String> keys = new HashSet<>(Set.of("time", "level", "logger", "message", "error"));
 
-        JsonFields(StringBuilder b) {
+        /** @param idWritten the layout wrote {@code id} from the line's prefix; else an {@code id=} field is it */
+        JsonFields(StringBuilder b, boolean idWritten) {
             this.b = b;
+            if (idWritten) {
+                keys.add("id");
+            }
         }
 
         private MailEvent.Fields put(String key, String value) {

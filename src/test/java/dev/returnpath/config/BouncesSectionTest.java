@@ -7,8 +7,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class BouncesSectionTest {
     static final String BASE = "returnpath.bounces.imap { host = \"imap.example.com\", username = \"bounce\", password = \"pw-s3cret\" }, ";
@@ -44,5 +46,52 @@ class BouncesSectionTest {
         assertThat(SectionParsersTest.run(setting, r -> BouncesSection.parse(r).orElseThrow().toString())).doesNotContain("s3cret");
         assertThat(render("returnpath.bounces.imap { host = \"imap.example.com\", username = \"bounce\", password-file = \""
                 + dir.resolve("missing") + "\" }")).startsWith("error: line 1: returnpath.bounces.imap.password-file: cannot read");
+    }
+
+    @Test
+    void usernameAndPasswordComeFromTheEnvironment(@TempDir Path dir) throws Exception {
+        Path conf = dir.resolve("returnpath.conf");
+        Files.writeString(conf, "returnpath.bounces.imap.host = \"imap.example.com\"\n");
+        BouncesSection.Imap imap = ConfigLoader.load(conf, Map.of("RETURNPATH_BOUNCES_IMAP_USERNAME", "bounce@example.com",
+                "RETURNPATH_BOUNCES_IMAP_PASSWORD", "env-s3cret")).bouncesImap().orElseThrow();
+        assertThat(imap.username()).isEqualTo("bounce@example.com");
+        assertThat(imap.password()).isEqualTo("env-s3cret");
+        // a key in the operator's file wins over the variable, as for the smarthost
+        Files.writeString(conf, "returnpath.bounces.imap { host = \"imap.example.com\", username = \"other\" }\n");
+        assertThat(ConfigLoader.load(conf, Map.of("RETURNPATH_BOUNCES_IMAP_USERNAME", "bounce@example.com",
+                "RETURNPATH_BOUNCES_IMAP_PASSWORD", "env-s3cret")).bouncesImap().orElseThrow().username()).isEqualTo("other");
+    }
+
+    @Test
+    void withoutTheVariablesTheMissingLoginIsAConfigError(@TempDir Path dir) throws Exception {
+        Path conf = dir.resolve("returnpath.conf");
+        Files.writeString(conf, "returnpath.bounces.imap.host = \"imap.example.com\"\n");
+        assertThatThrownBy(() -> ConfigLoader.load(conf, Map.of()))
+                .isInstanceOfSatisfying(ConfigException.class,
+                        e -> assertThat(e.key()).isEqualTo("returnpath.bounces.imap.username"));
+        assertThatThrownBy(() -> ConfigLoader.load(conf, Map.of("RETURNPATH_BOUNCES_IMAP_USERNAME", "bounce")))
+                .isInstanceOfSatisfying(ConfigException.class, e -> {
+                    assertThat(e.key()).isEqualTo("returnpath.bounces.imap.password");
+                    assertThat(e.problem()).isEqualTo("required with bounces.imap.host (or password-file)");
+                });
+    }
+
+    @Test
+    void thePasswordFileGoesThroughSecretsAndTheFullLoader(@TempDir Path dir) throws Exception {
+        Path pw = dir.resolve("pw");
+        Files.writeString(pw, "  file-s3cret\n");
+        Path conf = dir.resolve("returnpath.conf");
+        Files.writeString(conf, "returnpath.bounces.imap { host = \"imap.example.com\", password-file = \"" + pw + "\" }\n");
+        assertThat(ConfigLoader.load(conf, Map.of("RETURNPATH_BOUNCES_IMAP_USERNAME", "bounce")).bouncesImap().orElseThrow()
+                .password()).isEqualTo("file-s3cret");
+        Path empty = dir.resolve("empty");
+        Files.writeString(empty, "\n");
+        Files.writeString(conf, "returnpath.bounces.imap { host = \"imap.example.com\", username = \"u\", password-file = \""
+                + empty + "\" }\n");
+        assertThatThrownBy(() -> ConfigLoader.load(conf, Map.of()))
+                .isInstanceOfSatisfying(ConfigException.class, e -> {
+                    assertThat(e.key()).isEqualTo("returnpath.bounces.imap.password-file");
+                    assertThat(e.problem()).isEqualTo("\"" + empty + "\" is empty");
+                });
     }
 }

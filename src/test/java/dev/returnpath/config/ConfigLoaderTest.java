@@ -435,13 +435,19 @@ class ConfigLoaderTest {
             "RETURNPATH_HASH_KEY", Map.entry("0123456789abcdef-from-env",
                     c -> c.rewrite().hashKey().map(k -> new String(k.bytes(), StandardCharsets.UTF_8)).orElse("")),
             "RETURNPATH_SMARTHOST_USERNAME", Map.entry("relay@example.com", c -> c.delivery().smarthost().username().orElse("")),
-            "RETURNPATH_SMARTHOST_PASSWORD", Map.entry("env-s3cret", c -> c.delivery().smarthost().password().orElse("")));
+            "RETURNPATH_SMARTHOST_PASSWORD", Map.entry("env-s3cret", c -> c.delivery().smarthost().password().orElse("")),
+            "RETURNPATH_BOUNCES_IMAP_USERNAME", Map.entry("bounce@example.com",
+                    c -> c.bouncesImap().map(BouncesSection.Imap::username).orElse("")),
+            "RETURNPATH_BOUNCES_IMAP_PASSWORD", Map.entry("imap-env-s3cret",
+                    c -> c.bouncesImap().map(BouncesSection.Imap::password).orElse("")));
 
     @Test
     void everyDocumentedVariableTakesEffectWithTheShippedFile() throws Exception {
         Map<String, String> env = new java.util.HashMap<>();
         VARIABLES.forEach((name, v) -> env.put(name, v.getKey()));
-        RelayConfig c = ConfigLoader.load(Path.of("conf/returnpath.conf"), env);
+        // the shipped file leaves bounces.imap off; the operator turns it on with a host
+        Path f = write(Files.readString(Path.of("conf/returnpath.conf")) + "\nreturnpath.bounces.imap.host = \"imap.example.com\"\n");
+        RelayConfig c = ConfigLoader.load(f, env);
         VARIABLES.forEach((name, v) -> assertThat(v.getValue().apply(c)).as(name).isEqualTo(v.getKey()));
     }
 

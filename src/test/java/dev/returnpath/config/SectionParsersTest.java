@@ -90,6 +90,25 @@ class SectionParsersTest {
         })).isEqualTo(expected);
     }
 
+    /** The one smarthost parser under another prefix (a route's block): its errors name that block's keys. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiterString = "=>", quoteCharacter = '`', textBlock = """
+            # setting under returnpath.x.smarthost                                  => endpoint tls user, or the error
+            { host = "smtp.example.net", port = 2525, tls = implicit }              => smtp.example.net:2525 IMPLICIT -
+            { host = "smtp.example.net", port = 587, tls = starttls, username = "u", password = "p" } => smtp.example.net:587 STARTTLS u
+            { host = "smtp.example.net:2525", port = 587, tls = starttls }          => error: line 1: returnpath.x.smarthost.host: "smtp.example.net:2525" has a port: write host = "smtp.example.net" and x.smarthost.port = 2525
+            { port = 587, tls = starttls }                                          => error: returnpath.x.smarthost.host: a route needs a host
+            { host = "smtp.example.net", port = 587, tls = starttls, password = "p" } => error: line 1: returnpath.x.smarthost.password: username and password go together
+            { host = "smtp.example.net", port = 587, tls = none, username = "u", password = "p" } => error: line 1: returnpath.x.smarthost.tls: AUTH would send the password in clear text: use starttls or implicit with a username
+            { host = "smtp.example.net", port = 0, tls = starttls }                 => error: line 1: returnpath.x.smarthost.port: must be between 1 and 65535, got 0
+            """)
+    void smarthostUnderAnotherPrefix(String block, String expected) {
+        assertThat(run("returnpath.x.smarthost " + block, r -> {
+            RelayConfig.Smarthost s = DeliverySection.smarthost(r, "returnpath.x.smarthost.", java.util.Optional.of("a route needs a host"), "");
+            return s.endpoint().map(Endpoint::toString).orElse("none") + " " + s.tls() + " " + s.username().orElse("-");
+        })).isEqualTo(expected);
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiterString = "=>", quoteCharacter = '`', textBlock = """
             # setting                                                   => mode dir first-retry max-age, or the error

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -80,6 +81,92 @@ class ListenerLimitsTest {
                 assertThat(other.command("MAIL FROM:<app@example.com>")).startsWith("451 4.7.1");
             }
         }
+    }
+
+    @Test
+    void messagesPerMinuteCountPerAuthenticatedUserNotPerClientIp() throws Exception {
+        TestPki pki = new TestPki(dir);
+        TestPki.Pair pair = pki.issue("relay", "ec");
+        Path users = dir.resolve("users");
+        Files.writeString(users, "app:" + PasswordHash.create("app password 12".toCharArray(), PasswordHash.MIN_ITERATIONS).text()
+                + "\npartner:" + PasswordHash.create("partner password".toCharArray(), PasswordHash.MIN_ITERATIONS).text() + "\n");
+        String hocon = """
+                returnpath.listen {
+                  tls { cert-file = "%s", key-file = "%s" }
+                  auth { users-file = "%s" }
+                  limits.messages-per-minute = 2
+                }
+                """.formatted(pair.cert(), pair.key(), users);
+        try (Upstream up = new Upstream();
+             TestRelay relay = new TestRelay(up.port(), dir.resolve("s"), hocon);
+             ListenerTlsTest.Client app = ListenerAuthTestAccess.tls(relay, pki);
+             ListenerTlsTest.Client partner = ListenerAuthTestAccess.tls(relay, pki);
+             ListenerTlsTest.Client anonymous = connect(relay)) {
+            assertThat(app.command("AUTH PLAIN " + plain("app", "app password 12"))).startsWith("235");
+            assertThat(partner.command("AUTH PLAIN " + plain("partner", "partner password"))).startsWith("235");
+            anonymous.reply();
+            anonymous.command("EHLO app.test");
+            for (int i = 0; i < 2; i++) {
+                assertThat(app.command("MAIL FROM:<app@example.com>")).startsWith("250");
+                assertThat(app.command("RSET")).startsWith("250");
+            }
+            assertThat(app.command("MAIL FROM:<app@example.com>")).startsWith("451 4.7.1").contains("this user");
+            // the same IP, another user: a count of its own; and one without AUTH counts by IP
+            for (int i = 0; i < 2; i++) {
+                assertThat(partner.command("MAIL FROM:<partner@example.com>")).startsWith("250");
+                assertThat(partner.command("RSET")).startsWith("250");
+                assertThat(anonymous.command("MAIL FROM:<web@example.com>")).startsWith("250");
+                assertThat(anonymous.command("RSET")).startsWith("250");
+            }
+            assertThat(partner.command("MAIL FROM:<partner@example.com>")).startsWith("451 4.7.1").contains("this user");
+            assertThat(anonymous.command("MAIL FROM:<web@example.com>")).startsWith("451 4.7.1").contains("this client");
+            // the user's count follows it to a new session
+            try (ListenerTlsTest.Client again = ListenerAuthTestAccess.tls(relay, pki)) {
+                assertThat(again.command("AUTH PLAIN " + plain("app", "app password 12"))).startsWith("235");
+                assertThat(again.command("MAIL FROM:<app@example.com>")).startsWith("451 4.7.1");
+            }
+        }
+    }
+
+    static String plain(String user, String password) {
+        return java.util.Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void loopbackClientsAreNotHeldToTheDefaultConnectionsPerClient() throws Exception {
+        // a sidecar: the app's 30 workers all connect from 127.0.0.1, the key is not set
+        try (Upstream up = new Upstream();
+             TestRelay relay = new TestRelay(up.port(), dir.resolve("s"), "")) {
+            List<ListenerTlsTest.Client> open = new ArrayList<>();
+            try {
+                for (int i = 0; i < 30; i++) {
+                    ListenerTlsTest.Client c = connect(relay);
+                    open.add(c);
+                    assertThat(c.reply()).as("connection %d", i + 1).startsWith("220");
+                }
+                assertThat(open.getLast().command("MAIL FROM:<app@example.com>")).startsWith("250");
+            } finally {
+                for (ListenerTlsTest.Client c : open) {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void connectionsPerClientDefaultsTo20FromTheNetworkAndHoldsForLoopbackOnceSet() throws Exception {
+        var unset = ConfigLoader.parseString(
+                "returnpath { domains { \"example.com\" { return-path = \"b@example.com\" } } }", "returnpath.conf")
+                .listen().limits();
+        assertThat(unset.connectionsPerClient(InetAddress.getByName("10.1.2.3"))).isEqualTo(20);
+        assertThat(unset.connectionsPerClient(InetAddress.getByName("2001:db8::1"))).isEqualTo(20);
+        assertThat(unset.connectionsPerClient(InetAddress.getByName("127.0.0.1"))).isEqualTo(Integer.MAX_VALUE);
+        assertThat(unset.connectionsPerClient(InetAddress.getByName("::1"))).isEqualTo(Integer.MAX_VALUE);
+        var set = ConfigLoader.parseString(
+                "returnpath { domains { \"example.com\" { return-path = \"b@example.com\" } }\n"
+                        + "  listen.limits.connections-per-client = 20 }", "returnpath.conf").listen().limits();
+        assertThat(set.connectionsPerClient(InetAddress.getByName("127.0.0.1"))).isEqualTo(20);
+        assertThat(set.connectionsPerClient(InetAddress.getByName("10.1.2.3"))).isEqualTo(20);
     }
 
     @Test

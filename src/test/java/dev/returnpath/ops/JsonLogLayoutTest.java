@@ -45,6 +45,18 @@ class JsonLogLayoutTest {
     }
 
     @Test
+    void aBounceLineKeysItsQueueIdAsIdSoThatItJoinsTheMessagesOtherLines() {
+        MailEvent e = new MailEvent.Bounce("18C2F3A4B5C6D", "apache@web01.internal", "x@gmail.com", "failed", "5.7.26",
+                "googlemail.com", "auth", "unauthenticated", "publish SPF", "received");
+        String json = layout(e);
+        assertThat(json).isEqualTo("{\"time\":\"1970-01-01T00:00:00Z\",\"level\":\"WARN\",\"logger\":\"returnpath.mail\","
+                + "\"event\":\"bounce\",\"id\":\"18C2F3A4B5C6D\",\"original-from\":\"<apache@web01.internal>\","
+                + "\"to\":\"<x@gmail.com>\",\"action\":\"failed\",\"status\":\"5.7.26\",\"reporting-mta\":\"googlemail.com\","
+                + "\"class\":\"auth\",\"cause\":\"unauthenticated\",\"fix\":\"publish SPF\",\"attributed-by\":\"received\"}\n");
+        assertThat(json).doesNotContain("id-2");
+    }
+
+    @Test
     void aLineThatOnlyLooksLikeAMailLineIsNotParsed() {
         // the text of a hand-built line is never read for keys: only an event has them
         assertThat(layout("{}: {}", "0195F3A2B4C01", "to=<user@gmail.com> status=sent (250 ok)"))

@@ -158,7 +158,7 @@ class MailLogWritersTest {
                         "bounce: id=18C2F3A4B5C6D original-from=<apache@web01.internal> to=<x@gmail.com> action=failed "
                                 + "status=5.7.26 reporting-mta=googlemail.com class=auth cause=unauthenticated "
                                 + "fix=\"publish the IP in SPF\" attributed-by=received",
-                        "'event':'bounce','id-2':'18C2F3A4B5C6D','original-from':'<apache@web01.internal>','to':'<x@gmail.com>',"
+                        "'event':'bounce','id':'18C2F3A4B5C6D','original-from':'<apache@web01.internal>','to':'<x@gmail.com>',"
                                 + "'action':'failed','status':'5.7.26','reporting-mta':'googlemail.com','class':'auth',"
                                 + "'cause':'unauthenticated','fix':'publish the IP in SPF','attributed-by':'received'"),
                 arguments(new MailEvent.Reload("conf/returnpath.conf", "changed: rules", false),
