@@ -216,4 +216,42 @@ class DestinationLimitsTest {
         assertThat(watched.mostPerDomain.get("wide.test")).as("deliveries at once on route wide").isBetween(2, 3);
         assertThat(runner.size()).isZero();
     }
+
+    @Test
+    void aReloadChangesARoutesLimitForTheNextDeliveries() throws Exception {
+        Upstream up = new Upstream();
+        open.add(up);
+        up.stallMillisAtData = 300;
+        Watched watched = new Watched(new Deliveries());
+        String route = TestRelay.baseHocon(25, dir) + """
+                returnpath.queue { mode = spool, max-concurrency = 8, destination-concurrency = 3 }
+                returnpath.delivery.routes = [
+                  { name = "shop", sender-domains = ["one.example"], destination-concurrency = %d,
+                    smarthost { host = "127.0.0.1", port = %d, tls = none } }
+                ]
+                """;
+        RelayConfig first = ConfigLoader.parseString(route.formatted(1, up.port()), "test.conf");
+        Spool spool = Spool.open(first.queue().dir());
+        open.add(spool);
+        ConfigHolder holder = new ConfigHolder(first);
+        QueueRunner runner = new QueueRunner(spool, holder, watched, clock, new QueueId()::next, new Metrics());
+        open.add(runner);
+        runner.start();
+        QueueId ids = new QueueId();
+        for (int i = 0; i < 3; i++) {
+            enqueue(runner, ids, "a" + i + "@shop.test", "bounce@one.example");
+        }
+        Await.until(WAIT, "three deliveries", () -> up.received.size() == 3);
+        assertThat(SpoolTesting.idle(runner, WAIT)).isTrue();
+        assertThat(watched.mostPerDomain.get("shop.test")).as("at once with destination-concurrency = 1").isEqualTo(1);
+
+        holder.swap(ConfigLoader.parseString(route.formatted(3, up.port()), "test.conf"));
+        watched.mostPerDomain.clear();
+        for (int i = 0; i < 3; i++) {
+            enqueue(runner, ids, "b" + i + "@shop.test", "bounce@one.example");
+        }
+        Await.until(WAIT, "three more deliveries", () -> up.received.size() == 6);
+        assertThat(SpoolTesting.idle(runner, WAIT)).isTrue();
+        assertThat(watched.mostPerDomain.get("shop.test")).as("at once after the reload to 3").isBetween(2, 3);
+    }
 }
