@@ -113,11 +113,17 @@ class DestinationLimitsTest {
                 List.of(new QueueEntry.Recipient(rcpt, QueueEntry.State.PENDING, "", ""))), OutboundMessage.inMemory(message));
     }
 
+    /** A plain upstream on loopback that takes 300 ms at DATA, closed after the test. */
+    Upstream slowUpstream() {
+        Upstream u = new Upstream();
+        open.add(u);
+        u.stallMillisAtData = 300;
+        return u;
+    }
+
     @Test
     void theSmarthostIsOneNextHopWhateverTheRecipientDomains() throws Exception {
-        Upstream upstream = new Upstream();
-        open.add(upstream);
-        upstream.stallMillisAtData = 300;
+        Upstream upstream = slowUpstream();
         Watched watched = new Watched(new Deliveries());
         QueueRunner runner = runner(TestRelay.baseHocon(upstream.port(), dir) + """
                 returnpath.queue { mode = spool, max-concurrency = 8, destination-concurrency = 2 }
@@ -185,12 +191,8 @@ class DestinationLimitsTest {
 
     @Test
     void eachRouteHasItsOwnLimitAndMayChooseIt() throws Exception {
-        Upstream one = new Upstream();
-        Upstream two = new Upstream();
-        open.add(one);
-        open.add(two);
-        one.stallMillisAtData = 300;
-        two.stallMillisAtData = 300;
+        Upstream one = slowUpstream();
+        Upstream two = slowUpstream();
         Watched watched = new Watched(new Deliveries());
         // route "narrow" says 1 at a time; route "wide" takes queue.destination-concurrency (3)
         QueueRunner runner = runner(TestRelay.baseHocon(25, dir) + """
@@ -219,9 +221,7 @@ class DestinationLimitsTest {
 
     @Test
     void aReloadChangesARoutesLimitForTheNextDeliveries() throws Exception {
-        Upstream up = new Upstream();
-        open.add(up);
-        up.stallMillisAtData = 300;
+        Upstream up = slowUpstream();
         Watched watched = new Watched(new Deliveries());
         String route = TestRelay.baseHocon(25, dir) + """
                 returnpath.queue { mode = spool, max-concurrency = 8, destination-concurrency = 3 }
