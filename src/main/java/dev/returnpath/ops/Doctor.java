@@ -502,6 +502,7 @@ public final class Doctor {
     private void report(List<Check> out, String subject, boolean direct, java.util.Optional<String> route,
                         List<UpstreamProbe.Step> steps) {
         String keys = route.map(n -> "the smarthost of route \"" + n + "\" (delivery.routes)").orElse("delivery.smarthost");
+        boolean xoauth2 = steps.stream().anyMatch(st -> st.step().equals("oauth")); // only an xoauth2 smarthost has a token step
         for (UpstreamProbe.Step s : steps) {
             String check = "upstream." + s.step();
             switch (s.verdict()) {
@@ -516,7 +517,13 @@ public final class Doctor {
                             : "check the host and port of " + keys + ", and that the relay can reach it";
                     case "tls" -> "the smarthost must offer STARTTLS with a certificate for its name, trusted by the JDK "
                             + (route.isEmpty() ? "or by delivery.smarthost.ca-file" : "or by the ca-file of " + keys);
-                    case "auth" -> route.isEmpty() ? "check RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD"
+                    case "oauth" -> "check the oauth block of " + keys + " (tenant, client-id, client-secret or the service"
+                            + " account key file) and that the relay reaches the token endpoint; docs/oauth.md";
+                    case "auth" -> xoauth2
+                            ? "the token was issued but the server refused it: check the app's SMTP permission, the"
+                            + " mailbox permission and that SMTP AUTH is on for the mailbox (Microsoft 365), or the"
+                            + " domain-wide delegation (Google); docs/oauth.md"
+                            : route.isEmpty() ? "check RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD"
                             : "check the username and password (or password-file) of " + keys;
                     default -> "";
                 }));
