@@ -5,6 +5,7 @@
 #   start_dns            NSD on 127.0.0.1:$DNS_PORT serving example.com and 113.0.203.in-addr.arpa
 #   dns_set_spf D TXT    rewrites D's SPF record in the zone and reloads NSD (SIGHUP)
 #                        (DNS_EXTRA_EXAMPLE: more records for the example.com zone, e.g. DKIM keys)
+#   test_ca DIR, test_cert DIR NAME   a private CA and a certificate for localhost/127.0.0.1
 #   start_sink [ARGS]    aiosmtpd sink on 127.0.0.1:$SINK_PORT, messages in $SINK_DIR
 #   start_smtp_sink      Postfix's smtp-sink on $SINK_PORT instead (load tests; records nothing)
 #   start_relay [HOCON]  returnpath on 127.0.0.1:$RELAY_PORT, smarthost = the sink, DNS = NSD
@@ -176,6 +177,27 @@ dns_set_spf() {
     sleep 0.1
   done
   fail "NSD did not serve the edited zone"
+}
+
+# --- TLS: a private CA ---------------------------------------------------------------------
+# test_ca DIR: a CA made with openssl, DIR/ca.pem and DIR/ca.key (EC P-256, two days).
+test_ca() {
+  mkdir -p "$1"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=$IT_NAME CA" \
+    -keyout "$1/ca.key" -out "$1/ca.pem" 2>/dev/null || fail "openssl could not make the test CA"
+  chmod 600 "$1/ca.key"
+}
+
+# test_cert DIR NAME: DIR/NAME.pem and DIR/NAME.key, a server certificate for localhost and
+# 127.0.0.1 signed by test_ca's CA in DIR.
+test_cert() {
+  local d=$1 n=$2
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+    -keyout "$d/$n.key" -out "$d/$n.csr" 2>/dev/null || fail "openssl could not make a key for $n"
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$d/$n.ext"
+  openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+    -extfile "$d/$n.ext" -out "$d/$n.pem" 2>/dev/null || fail "openssl could not sign the certificate for $n"
+  chmod 600 "$d/$n.key"
 }
 
 # --- the sink: aiosmtpd --------------------------------------------------------------------

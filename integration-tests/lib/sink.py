@@ -11,18 +11,24 @@ Usage: sink.py --port PORT --dir DIR [--host 127.0.0.1]
                [--rcpt-reply ADDR=CODE TEXT]...   answer RCPT TO:<ADDR> with that reply
                [--data-reply CODE TEXT]           answer every DATA with that reply
                [--reply-file FILE]                while FILE exists, its lines are the DATA reply
-It writes DIR/ready once it listens, and runs until SIGTERM/SIGINT.
+               [--tls-cert PEM --tls-key PEM]     offer STARTTLS and require it before MAIL
+               [--auth USER:PASSWORD-FILE]        require AUTH PLAIN or LOGIN (after TLS) as USER
+                                                  with the password in PASSWORD-FILE, as a
+                                                  provider's submission port does
+It writes DIR/ready once it listens, and runs until SIGTERM/SIGINT. With --tls-cert/--auth the
+.json also holds "tls" (the session had started TLS) and "auth_user" (who it authenticated as).
 """
 import argparse
 import asyncio
 import json
 import os
 import signal
+import ssl
 import threading
 import time
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Recorder:
@@ -68,6 +74,8 @@ class Recorder:
             "peer": list(session.peer) if session.peer else None,
             "size": len(raw),
             "time": time.time(),
+            "tls": session.ssl is not None,
+            "auth_user": session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None,
         }
         with open(base + ".json.tmp", "w", encoding="utf-8") as f:
             json.dump(meta, f, ensure_ascii=False)
@@ -85,7 +93,26 @@ def main():
     ap.add_argument("--rcpt-reply", action="append", default=[])
     ap.add_argument("--data-reply", default=None)
     ap.add_argument("--reply-file", default=None)
+    ap.add_argument("--tls-cert", default=None)
+    ap.add_argument("--tls-key", default=None)
+    ap.add_argument("--auth", default=None)
     a = ap.parse_args()
+    tls = None
+    if a.tls_cert:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(a.tls_cert, a.tls_key)
+    auth = {}
+    if a.auth:
+        user, _, password_file = a.auth.partition(":")
+        with open(password_file) as f:
+            auth = {"user": user.encode(), "password": f.read().strip().encode()}
+
+    def authenticator(server, session, envelope, mechanism, data):
+        ok = (isinstance(data, LoginPassword) and data.login == auth["user"]
+              and data.password == auth["password"])
+        print("sink: AUTH %s as %s: %s" % (mechanism, data.login.decode(errors="replace")
+              if isinstance(data, LoginPassword) else "?", "ok" if ok else "refused"), flush=True)
+        return AuthResult(success=ok, handled=False, auth_data=data)
     os.makedirs(a.dir, exist_ok=True)
     rcpt_replies = {}
     for spec in a.rcpt_reply:
@@ -96,18 +123,26 @@ def main():
     class Ctl(Controller):
         def factory(self):
             return SMTP(self.handler, enable_SMTPUTF8=True, decode_data=False,
-                        data_size_limit=None, ident="it-sink aiosmtpd")
+                        data_size_limit=None, ident="it-sink aiosmtpd",
+                        tls_context=tls, require_starttls=tls is not None,
+                        auth_required=bool(auth), auth_require_tls=True,
+                        authenticator=authenticator if auth else None)
 
     ctl = Ctl(handler, hostname=a.host, port=a.port, ready_timeout=10)
     ctl.start()
     open(os.path.join(a.dir, "ready"), "w").close()
     print("sink: listening on %s:%d, writing to %s" % (a.host, a.port, a.dir), flush=True)
+    wait_for_signal()
+    ctl.stop()
+
+
+def wait_for_signal():
+    """Returns on SIGTERM or SIGINT (the harness stops its components with SIGTERM)."""
     stop = threading.Event()
     for s in (signal.SIGTERM, signal.SIGINT):
         signal.signal(s, lambda *_: stop.set())
     while not stop.wait(1):
         pass
-    ctl.stop()
 
 
 if __name__ == "__main__":

@@ -19,17 +19,8 @@ command -v dovecot >/dev/null 2>&1 || skip "dovecot-imapd is not installed"
 command -v openssl >/dev/null 2>&1 || skip "openssl is not installed"
 
 # --- a private CA and the IMAP server's certificate -----------------------------------------
-C="$T/tls"; mkdir -p "$C"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=scenario 25 CA" \
-  -keyout "$C/ca.key" -out "$C/ca.pem" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
-  -keyout "$C/imap.key" -out "$C/imap.csr" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$C/ext"
-openssl x509 -req -in "$C/imap.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial -days 2 \
-  -extfile "$C/ext" -out "$C/imap.pem" 2>/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=another CA" \
-  -keyout "$C/other-ca.key" -out "$C/other-ca.pem" 2>/dev/null
-chmod 600 "$C"/*.key
+C="$T/tls"; test_ca "$C"; test_cert "$C" imap
+test_ca "$C/other"; cp "$C/other/ca.pem" "$C/other-ca.pem"   # a CA that did not sign imap.pem
 
 # --- Dovecot, private: its own config, run dir, maildir; nothing of the system's ------------
 D="$T/dovecot"; mkdir -p "$D/run" "$D/state" "$D/home"

@@ -1,13 +1,22 @@
 package dev.returnpath.auth;
 
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /**
@@ -15,6 +24,14 @@ import java.util.regex.Pattern;
  * NAME} prints one), blank lines and {@code #} comments allowed. Read with the configuration,
  * so that it reloads with it; a bad line is an error naming the file and the line (never the
  * hash). {@link #check} spends the same time for an unknown name as for a wrong password.
+ *
+ * <p>A slow hash makes every AUTH cost what it costs an attacker: 600,000 PBKDF2 rounds are
+ * about 0.1 s of CPU, and an app that opens a session per message (PHP's {@code mail()}) would
+ * pay it each time. As Dovecot's auth cache does, a successful check is remembered as an
+ * HMAC-SHA256 of the password under a key made for this instance at random (never written
+ * anywhere, gone with a reload), so the next AUTH with the same password is one HMAC; a
+ * password that does not match what is remembered still takes the slow path, so a wrong
+ * guess costs what it did. One entry per listed user at most.
  */
 public final class UsersFile {
     /** What a user name may be: no colon, no spaces, no control characters. */
@@ -24,12 +41,18 @@ public final class UsersFile {
     private final Map<String, PasswordHash> users;
     /** Verified against for an unknown name, so that it costs what a known one does. */
     private final PasswordHash decoy;
+    /** Per user, the HMAC of the last password that passed the slow check. */
+    private final Map<String, byte[]> verified = new ConcurrentHashMap<>();
+    private final SecretKeySpec cacheKey;
 
     private UsersFile(Path file, Map<String, PasswordHash> users) {
         this.file = file;
         this.users = Map.copyOf(users);
         int n = users.values().stream().findFirst().map(PasswordHash::iterations).orElse(PasswordHash.ITERATIONS);
         this.decoy = PasswordHash.decoy(n);
+        byte[] key = new byte[32];
+        new SecureRandom().nextBytes(key);
+        this.cacheKey = new SecretKeySpec(key, "HmacSHA256");
     }
 
     /** A line that cannot be used: its line number, and why. */
@@ -91,8 +114,37 @@ public final class UsersFile {
     /** The user, when {@code name} is listed and {@code password} is theirs. */
     public Optional<String> check(String name, char[] password) {
         PasswordHash h = users.get(name);
+        byte[] remembered = h == null ? null : verified.get(name);
+        byte[] mac = h == null ? null : mac(password);
+        if (remembered != null && MessageDigest.isEqual(remembered, mac)) {
+            return Optional.of(name);
+        }
         boolean ok = (h == null ? decoy : h).matches(password);
-        return ok && h != null ? Optional.of(name) : Optional.empty();
+        if (ok && h != null) {
+            verified.put(name, mac);
+            return Optional.of(name);
+        }
+        return Optional.empty();
+    }
+
+    /** Whether a password of {@code name} is remembered (for tests). */
+    boolean remembers(String name) {
+        return verified.containsKey(name);
+    }
+
+    private byte[] mac(char[] password) {
+        try {
+            Mac m = Mac.getInstance("HmacSHA256");
+            m.init(cacheKey);
+            ByteBuffer utf8 = StandardCharsets.UTF_8.encode(CharBuffer.wrap(password));
+            m.update(utf8);
+            if (utf8.hasArray()) {
+                Arrays.fill(utf8.array(), (byte) 0);
+            }
+            return m.doFinal();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+        }
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.returnpath.config.Cidr;
 import dev.returnpath.config.ConfigException;
 import dev.returnpath.config.ConfigLoader;
 import dev.returnpath.config.RelayConfig;
+import dev.returnpath.delivery.Router;
 import dev.returnpath.message.Addresses;
 import dev.returnpath.message.FromHeader;
 import dev.returnpath.message.HeaderBlock;
@@ -95,7 +96,7 @@ final class RewriteTestCommand implements Callable<Integer> {
         // the same cleanup as serve, without the SPF guard: what would leave, byte for byte
         Cleanup.Plan plan = Cleanup.plan(cfg, "REWRITETEST", clientAddress, "rewrite-test", reversePath, forwardPaths,
                 block, ZonedDateTime.now());
-        Map<String, Object> out = explain(reversePath, block, plan);
+        Map<String, Object> out = explain(reversePath, block, plan, cfg.delivery());
         if (!showHeaders) {
             out.remove("headers-out");
         }
@@ -148,7 +149,7 @@ final class RewriteTestCommand implements Callable<Integer> {
     }
 
     /** The answer as an ordered map: the JSON object, and the lines of the text form. */
-    static Map<String, Object> explain(String reversePath, HeaderBlock in, Cleanup.Plan plan) {
+    static Map<String, Object> explain(String reversePath, HeaderBlock in, Cleanup.Plan plan, RelayConfig.Delivery delivery) {
         RewriteDecision d = plan.decision();
         Map<String, Object> o = new LinkedHashMap<>();
         Optional<HeaderEdits> edits = switch (d) {
@@ -166,6 +167,13 @@ final class RewriteTestCommand implements Callable<Integer> {
             case RewriteDecision.Keep k -> angle(reversePath);
             case RewriteDecision.Reject r -> null;
         });
+        if (!delivery.routes().isEmpty() && !(d instanceof RewriteDecision.Reject)) {
+            String leaves = switch (d) {
+                case RewriteDecision.Rewrite r -> r.reversePath();
+                default -> reversePath;
+            };
+            route(o, delivery, leaves);
+        }
         o.put("from", edits.map(e -> fromValue(e.headers())).orElse(null));
         o.put("rule", d.rule());
         o.put("reason", d.reason());
@@ -205,6 +213,24 @@ final class RewriteTestCommand implements Callable<Integer> {
         return o;
     }
 
+    /**
+     * The route the message would take ({@code delivery.routes}, chosen by the envelope sender
+     * that leaves), and where it goes: {@code route}, {@code route-via}, {@code route-why}.
+     */
+    private static void route(Map<String, Object> o, RelayConfig.Delivery delivery, String reversePath) {
+        Optional<RelayConfig.Route> r = Router.routeOf(delivery, reversePath);
+        RelayConfig.DeliveryMode mode = r.map(RelayConfig.Route::mode).orElse(delivery.mode());
+        RelayConfig.Smarthost sm = r.flatMap(RelayConfig.Route::smarthost).orElse(delivery.smarthost());
+        o.put("route", r.map(RelayConfig.Route::name).orElse(Router.DEFAULT_ROUTE));
+        o.put("route-via", mode == RelayConfig.DeliveryMode.DIRECT ? "direct to each recipient domain's MX"
+                : "smarthost " + sm.endpoint().map(Object::toString).orElse("(delivery.smarthost.host is not set)"));
+        String domain = Addresses.domainOf(reversePath).orElse("");
+        o.put("route-why", r.isPresent()
+                ? "sender domain " + domain + " is in its sender-domains " + r.get().senderDomains()
+                : reversePath.isEmpty() ? "the null sender (a DSN) takes the default route"
+                : "no route's sender-domains holds " + domain);
+    }
+
     /** An envelope address for the output: as it is, and {@code <>} for the null sender. */
     private static String angle(String address) {
         return address.isEmpty() ? "<>" : address;
@@ -242,6 +268,9 @@ final class RewriteTestCommand implements Callable<Integer> {
         }
         if (o.get("reply-to") != null) {
             line(b, "reply-to", o.get("reply-to") + " (added)");
+        }
+        if (o.containsKey("route")) {
+            line(b, "route", o.get("route") + ": " + o.get("route-via") + " (" + o.get("route-why") + ")");
         }
         line(b, "rule", String.valueOf(o.get("rule")));
         line(b, "reason", String.valueOf(o.get("reason")));

@@ -110,6 +110,12 @@ public record ConfigDiff(List<String> changed, List<String> restartNeeded) {
             out.add(path + " (" + String.join(" ", parts) + ")");
             return;
         }
+        if (a instanceof List<?> la && b instanceof List<?> lb && (isRoutes(la) || isRoutes(lb))
+                && (la.isEmpty() || isRoutes(la)) && (lb.isEmpty() || isRoutes(lb))) {
+            // delivery.routes: name the routes added, removed or changed (+news ~shop)
+            walk(path, byName(la), byName(lb), out);
+            return;
+        }
         if (a instanceof List<?> la && b instanceof List<?> lb) {
             out.add(path + (la.size() == lb.size() ? "" : " (" + la.size() + " -> " + lb.size() + " entries)"));
             return;
@@ -117,6 +123,16 @@ public record ConfigDiff(List<String> changed, List<String> restartNeeded) {
         String va = shown(a);
         String vb = shown(b);
         out.add(path + (va != null && vb != null ? " (" + va + " -> " + vb + ")" : ""));
+    }
+
+    private static boolean isRoutes(List<?> l) {
+        return !l.isEmpty() && l.stream().allMatch(RelayConfig.Route.class::isInstance);
+    }
+
+    private static Map<String, RelayConfig.Route> byName(List<?> routes) {
+        Map<String, RelayConfig.Route> m = new java.util.LinkedHashMap<>();
+        routes.forEach(r -> m.put(((RelayConfig.Route) r).name(), (RelayConfig.Route) r));
+        return m;
     }
 
     private static Endpoint endpointOrNull(Object v) {

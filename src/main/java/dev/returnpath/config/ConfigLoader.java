@@ -131,6 +131,15 @@ public final class ConfigLoader {
         }
     }
 
+    /**
+     * reference.conf's block at {@code path}, resolved with no environment: the defaults of a
+     * block written again inside a list (a route's {@code smarthost}), which must not take the
+     * {@code ${?RETURNPATH_SMARTHOST_PASSWORD}} meant for the top-level block.
+     */
+    static Config referenceDefaults(String path) {
+        return ConfigFactory.defaultReferenceUnresolved().resolve(options(Map.of())).getConfig(path);
+    }
+
     private static ConfigResolveOptions options(Map<String, String> environment) {
         return ConfigResolveOptions.defaults()
                 .setUseSystemEnvironment(false)

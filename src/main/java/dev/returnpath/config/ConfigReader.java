@@ -31,10 +31,27 @@ import java.util.Optional;
 final class ConfigReader {
     private final Config root;
     private final String fileName;
+    /** Where an absent key is reported (an entry of a list, see {@link #entry}); null: the file, no line. */
+    private final ConfigValue anchor;
 
     ConfigReader(Config root, String fileName) {
+        this(root, fileName, null);
+    }
+
+    private ConfigReader(Config root, String fileName, ConfigValue anchor) {
         this.root = root;
         this.fileName = fileName;
+        this.anchor = anchor;
+    }
+
+    /**
+     * A reader over {@code entry}, an object inside a list (which has no Typesafe path), as though
+     * it stood at {@code path} ({@code returnpath.delivery.routes.0}), over {@code defaults}: so
+     * that the path-based reads and their messages serve a list entry too, each error at the
+     * value's own file and line, and an absent key at the entry's line.
+     */
+    ConfigReader entry(ConfigObject entry, String path, Config defaults) {
+        return new ConfigReader(entry.toConfig().withFallback(defaults).atPath(path), fileName, entry);
     }
 
     /** The operator's file, as the messages name it. */
@@ -261,6 +278,9 @@ final class ConfigReader {
     /** An error about the value at {@code path}, at its file and line. */
     ConfigException error(String path, String problem) {
         ConfigValue v = valueOrNull(path);
+        if (anchor != null && (v == null || v.origin().resource() != null)) {
+            return at(anchor, path, problem); // absent from a list entry: at the entry
+        }
         if (v == null || v.origin().resource() != null) {
             // the value is a default from reference.conf (a resource, in the jar or in
             // target/classes): name the operator's file, no line

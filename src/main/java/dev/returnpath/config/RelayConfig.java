@@ -155,15 +155,11 @@ public record RelayConfig(
      * finds {@code example.com}); {@code domain} may be in U-label or A-label form.
      */
     public static Optional<DomainPolicy> lookup(Map<String, DomainPolicy> domains, String domain) {
-        String d = domain.toLowerCase(java.util.Locale.ROOT);
-        if (d.endsWith(".")) {
-            d = d.substring(0, d.length() - 1);
-        }
-        try {
-            d = java.net.IDN.toASCII(d, java.net.IDN.ALLOW_UNASSIGNED).toLowerCase(java.util.Locale.ROOT);
-        } catch (IllegalArgumentException e) {
+        Optional<String> ascii = asciiDomain(domain);
+        if (ascii.isEmpty()) {
             return Optional.empty();
         }
+        String d = ascii.get();
         while (true) {
             DomainPolicy p = domains.get(d);
             if (p != null) {
@@ -177,33 +173,102 @@ public record RelayConfig(
         }
     }
 
+    /**
+     * {@code domain} as the configuration keeps domains: A-label form, lower case, no final dot;
+     * empty when it cannot be one ({@code domain} came from the wire, in U-label or A-label form).
+     */
+    public static Optional<String> asciiDomain(String domain) {
+        String d = domain.toLowerCase(java.util.Locale.ROOT);
+        if (d.endsWith(".")) {
+            d = d.substring(0, d.length() - 1);
+        }
+        try {
+            return Optional.of(java.net.IDN.toASCII(d, java.net.IDN.ALLOW_UNASSIGNED).toLowerCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
     /** @param hashKey the key of {@code {hash}}; required when a template uses it */
     public record Rewrite(UnknownDomain unknownDomain, Optional<String> defaultDomain, Optional<HashKey> hashKey) {}
 
     public enum UnknownDomain { REJECT, DEFAULT, KEEP }
 
+    /** The name of the route {@code delivery.mode} describes: mail that no route of {@code delivery.routes} takes. */
+    public static final String DEFAULT_ROUTE = "default";
+
+    /**
+     * {@code mode} and {@code smarthost} are the default route's; {@code routes} are
+     * {@code delivery.routes}, in the order written (the first that holds the sender's domain wins).
+     */
     public record Delivery(
             DeliveryMode mode,
             Smarthost smarthost,
             Direct direct,
             Duration connectTimeout,
-            Duration commandTimeout) {}
+            Duration commandTimeout,
+            List<Route> routes) {
+        public Delivery {
+            routes = List.copyOf(routes);
+        }
+
+        /** Some route delivers direct (the default or one of {@code routes}): MX lookups are needed. */
+        public boolean deliversDirect() {
+            return mode == DeliveryMode.DIRECT || routes.stream().anyMatch(r -> r.mode() == DeliveryMode.DIRECT);
+        }
+    }
+
+    /**
+     * One entry of {@code delivery.routes}: mail whose envelope sender is in one of
+     * {@code senderDomains} (A-labels, lower case; a subdomain counts) goes through
+     * {@code smarthost}, or direct to the MX hosts ({@code mode = direct}, with
+     * {@code delivery.direct}'s port and TLS).
+     *
+     * @param smarthost              present exactly when {@code mode} is {@code SMARTHOST}
+     * @param destinationConcurrency the spool's limit per next hop of this route; empty:
+     *                               {@code queue.destination-concurrency}
+     */
+    public record Route(String name, List<String> senderDomains, DeliveryMode mode, Optional<Smarthost> smarthost,
+                        java.util.OptionalInt destinationConcurrency) {
+        public Route {
+            senderDomains = List.copyOf(senderDomains);
+        }
+
+        /** {@code domain} (A-label, lower case) is one of {@code senderDomains} or under one. */
+        public boolean holds(String domain) {
+            for (String d : senderDomains) {
+                if (domain.equals(d) || domain.endsWith("." + d)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
 
     public enum DeliveryMode { DIRECT, SMARTHOST }
 
     /**
      * The smarthost. {@code endpoint} is {@code delivery.smarthost.host} with its port, present
-     * when a host is set (always, with {@code mode = smarthost}).
+     * when a host is set (always, with {@code mode = smarthost}). {@code auth} is the SASL
+     * mechanism; {@code oauth} is present exactly when it is {@link SmarthostAuth#XOAUTH2}
+     * (the username is then the mailbox the token is for, and there is no password).
      */
     public record Smarthost(
             Optional<Endpoint> endpoint,
             SmarthostTls tls,
             Optional<Path> caFile,
             Optional<String> username,
-            Optional<String> password) {
+            Optional<String> password,
+            SmarthostAuth auth,
+            Optional<OAuth> oauth) {
 
         /** The port of {@code delivery.smarthost} when no host is set: submission (RFC 6409). */
         public static final int DEFAULT_PORT = 587;
+
+        public Smarthost(Optional<Endpoint> endpoint, SmarthostTls tls, Optional<Path> caFile, Optional<String> username,
+                         Optional<String> password) {
+            this(endpoint, tls, caFile, username, password, SmarthostAuth.AUTO, Optional.empty());
+        }
 
         /** The host, never bracketed ({@code 2001:db8::25}, not {@code [2001:db8::25]}). */
         public Optional<String> host() {
@@ -220,7 +285,41 @@ public record RelayConfig(
             // never print the password, not even in a debug dump of the config
             return "Smarthost[endpoint=" + endpoint.map(Endpoint::toString).orElse("") + ", tls=" + tls
                     + ", caFile=" + caFile.map(Path::toString).orElse("")
-                    + ", username=" + username.orElse("") + ", password=" + (password.isPresent() ? "***" : "") + "]";
+                    + ", username=" + username.orElse("") + ", password=" + (password.isPresent() ? "***" : "")
+                    + ", auth=" + auth + ", oauth=" + oauth.map(OAuth::toString).orElse("") + "]";
+        }
+    }
+
+    /** {@code delivery.smarthost.auth}: {@code auto} is the strongest the server offers of PLAIN and LOGIN. */
+    public enum SmarthostAuth { AUTO, PLAIN, LOGIN, XOAUTH2 }
+
+    public enum OAuthProvider { MICROSOFT, GOOGLE, GENERIC }
+
+    /**
+     * {@code delivery.smarthost.oauth}, resolved at load: {@code tokenUrl} is the endpoint the
+     * token comes from (the provider's, or {@code token-url}; always https), {@code scope} the
+     * scope asked for. Microsoft and generic carry the client credentials; Google the service
+     * account. {@link #toString} never shows the client secret.
+     */
+    public record OAuth(OAuthProvider provider, java.net.URI tokenUrl, String scope, Optional<String> clientId,
+                        Optional<String> clientSecret, Optional<ServiceAccount> serviceAccount, Optional<Path> caFile) {
+        @Override
+        public String toString() {
+            return "OAuth[provider=" + provider + ", tokenUrl=" + tokenUrl + ", scope=" + scope
+                    + ", clientId=" + clientId.orElse("") + ", clientSecret=" + (clientSecret.isPresent() ? "***" : "")
+                    + ", serviceAccount=" + serviceAccount.map(ServiceAccount::toString).orElse("")
+                    + ", caFile=" + caFile.map(Path::toString).orElse("") + "]";
+        }
+    }
+
+    /**
+     * A Google service account key file ({@code service-account-file}), read and checked at
+     * load (so a reload re-reads it). {@link #toString} never shows the key.
+     */
+    public record ServiceAccount(Path file, String clientEmail, java.security.PrivateKey privateKey, java.net.URI tokenUri) {
+        @Override
+        public String toString() {
+            return "ServiceAccount[file=" + file + ", clientEmail=" + clientEmail + ", privateKey=***]";
         }
     }
 

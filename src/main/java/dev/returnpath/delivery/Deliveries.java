@@ -30,8 +30,7 @@ public final class Deliveries implements Function<RelayConfig, Delivery>, AutoCl
 
     @Override
     public synchronized Delivery apply(RelayConfig config) {
-        boolean dnsChanged = config.delivery().mode() == RelayConfig.DeliveryMode.DIRECT
-                && !config.dns().equals(dnsSettings);
+        boolean dnsChanged = config.delivery().deliversDirect() && !config.dns().equals(dnsSettings);
         if (current == null || !config.delivery().equals(settings) || !config.hostname().equals(hostname) || dnsChanged) {
             Delivery old = current;
             current = create(config);

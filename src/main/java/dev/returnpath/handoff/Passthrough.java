@@ -8,8 +8,10 @@ import dev.returnpath.delivery.DeliveryOutcome.RecipientOutcome;
 import dev.returnpath.delivery.DeliveryOutcome.Status;
 import dev.returnpath.delivery.Dsn;
 import dev.returnpath.delivery.Envelope;
+import dev.returnpath.delivery.NextHop;
 import dev.returnpath.delivery.OutboundMessage;
 import dev.returnpath.delivery.Reply;
+import dev.returnpath.delivery.Router;
 import dev.returnpath.inbound.QueueId;
 import dev.returnpath.inbound.Refusal;
 import dev.returnpath.ops.MailEvent;
@@ -19,6 +21,8 @@ import dev.returnpath.queue.Bounces;
 
 import java.time.Clock;
 import java.time.ZonedDateTime;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
@@ -53,7 +57,7 @@ public final class Passthrough implements Handoff {
         Delivery delivery = deliveries.apply(cfg);
         DeliveryOutcome outcome = delivery.deliver(p.envelope(), p.message());
         metrics.upstreamSeconds(outcome.seconds());
-        logOutcome(p.id(), outcome, p.received().arrival());
+        logOutcome(p.id(), cfg, p.envelope(), outcome, p.received().arrival());
         String reply;
         try {
             reply = answer(p, outcome, delivery);
@@ -103,7 +107,7 @@ public final class Passthrough implements Handoff {
             case Bounces.Notice.Send send -> {
                 send.lines().forEach(MailLog::log);
                 DeliveryOutcome o = delivery.deliver(send.envelope(), OutboundMessage.inMemory(send.message()));
-                logOutcome(send.id(), o, ZonedDateTime.now(clock));
+                logOutcome(send.id(), p.received().config(), send.envelope(), o, ZonedDateTime.now(clock));
             }
         }
     }
@@ -113,10 +117,22 @@ public final class Passthrough implements Handoff {
                 + (up.text().isEmpty() ? "" : " " + up.text());
     }
 
-    private void logOutcome(String id, DeliveryOutcome outcome, ZonedDateTime arrival) {
+    /**
+     * A line per recipient, naming its route as the spool's lines do: the router is a pure
+     * function, so routing {@code envelope} again gives the hops the delivery used.
+     */
+    private void logOutcome(String id, RelayConfig cfg, Envelope envelope, DeliveryOutcome outcome, ZonedDateTime arrival) {
         double delay = Math.max((clock.millis() - arrival.toInstant().toEpochMilli()) / 1000.0, outcome.seconds());
+        Map<String, NextHop> hops = new HashMap<>();
+        if (!cfg.delivery().routes().isEmpty()) {
+            for (Router.Leg leg : Router.route(cfg.delivery(), envelope.reversePath(), envelope.forwardPaths())) {
+                leg.forwardPaths().forEach(rcpt -> hops.put(rcpt, leg.hop()));
+            }
+        }
         for (RecipientOutcome o : outcome.recipients()) {
-            MailEvent.Recipient line = MailEvent.Recipient.of(id, o, outcome.relayOf(o), delay);
+            Optional<String> route = Optional.ofNullable(hops.get(o.recipient()))
+                    .flatMap(hop -> Router.logName(cfg.delivery(), hop));
+            MailEvent.Recipient line = MailEvent.Recipient.of(id, route, o, outcome.relayOf(o), delay);
             metrics.upstreamReply(o.upstreamSaid() ? o.reply().code() : 0, MailEvent.Recipient.metricCause(o, line));
             MailLog.log(line);
         }

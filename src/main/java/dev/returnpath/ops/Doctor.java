@@ -25,7 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * The deliverability doctor: checks the deployment the configuration describes, as a receiver
@@ -35,8 +34,9 @@ import java.util.function.Function;
  * lookups, {@code pass} for every outbound IP), return-path alignment with the From domain,
  * DMARC (at the domain, then at its organizational domain). Per outbound IP: PTR, forward
  * confirmation, and a PTR name equal to {@code hostname}. The host name: an FQDN that
- * resolves. The upstream: connection and EHLO, STARTTLS with a valid certificate, AUTH. With
- * {@code bounces.imap}: the authentication bounces the intake counted since the doctor last ran.
+ * resolves. The upstream of the default route and of each of {@code delivery.routes}: connection
+ * and EHLO, STARTTLS with a valid certificate, AUTH. With {@code bounces.imap}: the
+ * authentication bounces the intake counted since the doctor last ran.
  *
  * <p>It only reads: DNS lookups, SMTP sessions that never send mail, and the bounce intake's
  * file in {@code queue.dir}.
@@ -51,18 +51,24 @@ public final class Doctor {
     private final RelayConfig config;
     private final Dns dns;
     private final SpfEvaluator spf;
-    private final Function<RelayConfig, List<UpstreamProbe.Step>> upstream;
+    private final SmarthostProbe upstream;
     private final java.util.Optional<String> toDomain;
 
-    public Doctor(RelayConfig config, Dns dns, Function<RelayConfig, List<UpstreamProbe.Step>> upstream) {
+    /** Probes one smarthost, {@code delivery.smarthost} or a route's ({@link UpstreamProbe#probe(RelayConfig, RelayConfig.Smarthost)}). */
+    @FunctionalInterface
+    public interface SmarthostProbe {
+        List<UpstreamProbe.Step> probe(RelayConfig config, RelayConfig.Smarthost smarthost);
+    }
+
+    public Doctor(RelayConfig config, Dns dns, SmarthostProbe upstream) {
         this(config, dns, upstream, java.util.Optional.empty());
     }
 
     /**
-     * @param upstream the smarthost probe ({@link UpstreamProbe#probe})
+     * @param upstream the smarthost probe, run for {@code delivery.smarthost} and each route's
      * @param toDomain in direct mode, the domain whose MX is checked as the upstream
      */
-    public Doctor(RelayConfig config, Dns dns, Function<RelayConfig, List<UpstreamProbe.Step>> upstream,
+    public Doctor(RelayConfig config, Dns dns, SmarthostProbe upstream,
                   java.util.Optional<String> toDomain) {
         this.config = config;
         this.dns = dns;
@@ -416,23 +422,52 @@ public final class Doctor {
 
     // ----------------------------------------------------------------- upstream
 
+    /**
+     * The default route's upstream (the smarthost, or the MX of {@code --to-domain}), then each
+     * route's: its smarthost, or the MX check once more when the route is direct and the default
+     * is not (the default's check covers a direct route otherwise: both use {@code delivery.direct}).
+     */
     private void upstream(List<Check> out) {
-        String subject;
-        List<UpstreamProbe.Step> steps;
-        if (config.delivery().mode() == RelayConfig.DeliveryMode.DIRECT) {
-            if (toDomain.isEmpty()) {
-                out.add(new Check("upstream.connect", "direct", Status.WARN, "direct delivery: no recipient domain given, no MX checked",
-                        "run doctor --to-domain gmail.com (or a domain you send to) to check its MX from here"));
-                return;
-            }
-            subject = "MX of " + toDomain.get();
-            steps = new dev.returnpath.delivery.DirectDelivery(config, dns).probe(toDomain.get());
+        boolean direct = config.delivery().mode() == RelayConfig.DeliveryMode.DIRECT;
+        if (direct) {
+            directUpstream(out, "");
         } else {
             RelayConfig.Smarthost sm = config.delivery().smarthost();
-            subject = sm.endpoint().map(Object::toString).orElse(":" + sm.port()); // [v6]:port
-            steps = upstream.apply(config);
+            String subject = sm.endpoint().map(Object::toString).orElse(":" + sm.port()); // [v6]:port
+            report(out, subject, false, java.util.Optional.empty(), upstream.probe(config, sm));
         }
-        boolean direct = config.delivery().mode() == RelayConfig.DeliveryMode.DIRECT;
+        for (RelayConfig.Route r : config.delivery().routes()) {
+            String route = " (route " + r.name() + ")";
+            switch (r.mode()) {
+                case SMARTHOST -> {
+                    RelayConfig.Smarthost sm = r.smarthost().orElseThrow();
+                    report(out, sm.endpoint().map(Object::toString).orElse("") + route, false,
+                            java.util.Optional.of(r.name()), upstream.probe(config, sm));
+                }
+                case DIRECT -> {
+                    if (!direct) {
+                        directUpstream(out, route);
+                    }
+                }
+            }
+        }
+    }
+
+    private void directUpstream(List<Check> out, String route) {
+        if (toDomain.isEmpty()) {
+            out.add(new Check("upstream.connect", "direct" + route, Status.WARN, "direct delivery: no recipient domain given, no MX checked",
+                    "run doctor --to-domain gmail.com (or a domain you send to) to check its MX from here"));
+            return;
+        }
+        report(out, "MX of " + toDomain.get() + route, true, java.util.Optional.empty(),
+                new dev.returnpath.delivery.DirectDelivery(config, dns).probe(toDomain.get()));
+    }
+
+    /** The probe's steps as checks of {@code subject}; {@code route}: the route whose smarthost it is. */
+    private void report(List<Check> out, String subject, boolean direct, java.util.Optional<String> route,
+                        List<UpstreamProbe.Step> steps) {
+        String keys = route.map(n -> "the smarthost of route \"" + n + "\" (delivery.routes)").orElse("delivery.smarthost");
+        boolean xoauth2 = steps.stream().anyMatch(st -> st.step().equals("oauth")); // only an xoauth2 smarthost has a token step
         for (UpstreamProbe.Step s : steps) {
             String check = "upstream." + s.step();
             switch (s.verdict()) {
@@ -443,10 +478,18 @@ public final class Doctor {
                 case SKIPPED -> out.add(new Check(check, subject, Status.WARN, "not checked: " + s.found(), ""));
                 case FAILED -> out.add(new Check(check, subject, Status.FAIL, s.found(), switch (s.step()) {
                     case "connect" -> direct ? directConnectFix(toDomain.get(), s.found())
-                            : "check delivery.smarthost.host and port, and that the relay can reach it";
+                            : route.isEmpty() ? "check delivery.smarthost.host and port, and that the relay can reach it"
+                            : "check the host and port of " + keys + ", and that the relay can reach it";
                     case "tls" -> "the smarthost must offer STARTTLS with a certificate for its name, trusted by the JDK "
-                            + "or by delivery.smarthost.ca-file";
-                    case "auth" -> "check RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD";
+                            + (route.isEmpty() ? "or by delivery.smarthost.ca-file" : "or by the ca-file of " + keys);
+                    case "oauth" -> "check the oauth block of " + keys + " (tenant, client-id, client-secret or the service"
+                            + " account key file) and that the relay reaches the token endpoint; docs/oauth.md";
+                    case "auth" -> xoauth2
+                            ? "the token was issued but the server refused it: check the app's SMTP permission, the"
+                            + " mailbox permission and that SMTP AUTH is on for the mailbox (Microsoft 365), or the"
+                            + " domain-wide delegation (Google); docs/oauth.md"
+                            : route.isEmpty() ? "check RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD"
+                            : "check the username and password (or password-file) of " + keys;
                     default -> "";
                 }));
             }

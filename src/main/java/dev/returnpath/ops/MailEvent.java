@@ -1,9 +1,7 @@
 package dev.returnpath.ops;
 
 import dev.returnpath.delivery.DeliveryOutcome;
-import dev.returnpath.delivery.NextHop;
 import dev.returnpath.delivery.Reply;
-import dev.returnpath.delivery.Router;
 
 import java.util.Map;
 import java.util.Optional;
@@ -252,14 +250,15 @@ public sealed interface MailEvent {
 
         /**
          * As {@link #of(String, DeliveryOutcome.RecipientOutcome, String, double)}, naming the
-         * route of {@code hop} ({@code route=NAME}) unless it is the default route, whose lines
+         * route ({@code route=NAME} before {@code relay=}) when {@code route} is present: when
+         * {@code delivery.routes} is configured ({@code Router.logName}); without routes the lines
          * stay as they always were.
          */
-        public static Recipient of(String id, NextHop hop, DeliveryOutcome.RecipientOutcome outcome, String relay,
-                                   double delay) {
+        public static Recipient of(String id, Optional<String> route, DeliveryOutcome.RecipientOutcome outcome,
+                                   String relay, double delay) {
             Recipient r = of(id, outcome, relay, delay);
-            return hop.route().equals(Router.DEFAULT_ROUTE) ? r
-                    : new Recipient(id, r.to, Optional.of(hop.route()), r.relay, delay, r.dsn, r.status, r.reply, r.hint);
+            return route.isEmpty() ? r
+                    : new Recipient(id, r.to, route, r.relay, delay, r.dsn, r.status, r.reply, r.hint);
         }
 
         /**
@@ -431,7 +430,12 @@ public sealed interface MailEvent {
         }
     }
 
-    private static String seconds(double s) {
-        return String.format(java.util.Locale.ROOT, "%.2f", s);
+    static String seconds(double s) {
+        // what String.format("%.2f", s) writes (HALF_UP on the shortest decimal form of s),
+        // without a Formatter per log line
+        if (!Double.isFinite(s)) {
+            return String.format(java.util.Locale.ROOT, "%.2f", s);
+        }
+        return new java.math.BigDecimal(Double.toString(s)).setScale(2, java.math.RoundingMode.HALF_UP).toPlainString();
     }
 }

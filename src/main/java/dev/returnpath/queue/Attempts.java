@@ -76,7 +76,13 @@ final class Attempts implements Scheduler.Attempt {
     private final Metrics metrics;
     private final ExecutorService workers;
     private final Enqueue enqueue;
-    private final Map<NextHop, Semaphore> destinations = new ConcurrentHashMap<>();
+    /**
+     * Permits per next hop, keyed with their number too: a reload that changes a route's
+     * {@code destination-concurrency} takes effect with a new semaphore (the old one drains).
+     */
+    private final Map<Limit, Semaphore> destinations = new ConcurrentHashMap<>();
+
+    private record Limit(NextHop hop, int permits) {}
     private final DeadRoutes<NextHop> deadRoutes = new DeadRoutes<>();
     /** Entries deferred without a connection, per hop: tried again as soon as the hop is back. */
     private final Map<NextHop, java.util.Set<String>> waitingFor = new ConcurrentHashMap<>();
@@ -138,8 +144,8 @@ final class Attempts implements Scheduler.Attempt {
         Map<Integer, RecipientOutcome> outcomes = new TreeMap<>();
         for (Map.Entry<Integer, Delivered> e : delivered.entrySet()) {
             RecipientOutcome o = e.getValue().outcome();
-            MailEvent.Recipient line = e.getValue().hop().map(hop -> MailEvent.Recipient.of(id, hop, o, o.relay(), delay))
-                    .orElseGet(() -> MailEvent.Recipient.of(id, o, o.relay(), delay));
+            MailEvent.Recipient line = MailEvent.Recipient.of(id,
+                    e.getValue().hop().flatMap(hop -> Router.logName(cfg.delivery(), hop)), o, o.relay(), delay);
             metrics.upstreamReply(o.upstreamSaid() ? o.reply().code() : 0, MailEvent.Recipient.metricCause(o, line));
             MailLog.log(line);
             outcomes.put(e.getKey(), o);
@@ -245,8 +251,8 @@ final class Attempts implements Scheduler.Attempt {
                 }
                 idx.add(i);
             }
-            Semaphore permits = destinations.computeIfAbsent(leg.hop(),
-                    k -> new Semaphore(cfg.queue().destinationConcurrency()));
+            Semaphore permits = destinations.computeIfAbsent(new Limit(leg.hop(), permitsFor(cfg, leg.hop())),
+                    k -> new Semaphore(k.permits()));
             Envelope envelope = new Envelope(entry.id(), entry.returnPath(), leg.forwardPaths());
             DeadRoutes.Admit admit = deadRoutes.admit(leg.hop(), clock.instant());
             if (admit == DeadRoutes.Admit.DEFER) {
@@ -353,6 +359,16 @@ final class Attempts implements Scheduler.Attempt {
                 }
             }
         });
+    }
+
+    /** The deliveries in flight a hop may have: its route's {@code destination-concurrency}, else the queue's. */
+    static int permitsFor(RelayConfig cfg, NextHop hop) {
+        for (RelayConfig.Route r : cfg.delivery().routes()) {
+            if (r.name().equals(hop.route()) && r.destinationConcurrency().isPresent()) {
+                return r.destinationConcurrency().getAsInt();
+            }
+        }
+        return cfg.queue().destinationConcurrency();
     }
 
     /** A hop as an operator knows it, never its credentials. */

@@ -242,4 +242,49 @@ class RewriteTestCommandTest {
         assertThat(run("--mail-from", "apache@web01.internal", "--from", "Shop <noreply@example.com>", "--json").json()
                 .has("headers-out")).isFalse();
     }
+
+    @Test
+    void withRoutesItSaysWhichRouteTheMessageWouldTakeAndWhy() throws Exception {
+        Files.writeString(conf, CONFIG.replace("delivery.smarthost.host = \"smtp.example.net\"", """
+                delivery {
+                  mode = smarthost
+                  smarthost.host = "smtp.example.net"
+                  routes = [
+                    { name = "shop", sender-domains = ["example.com"], smarthost { host = "smtp.mailgun.test", port = 587 } }
+                    { name = "news", sender-domains = ["traced.example"], mode = direct }
+                  ]
+                }
+                """));
+        Run shop = run("--mail-from", "apache@web01.internal", "--from", "noreply@example.com", "--rcpt", "u@gmail.com");
+        assertThat(shop.code()).isZero();
+        assertThat(shop.out()).contains("\nroute        shop: smarthost smtp.mailgun.test:587 (sender domain example.com "
+                + "is in its sender-domains [example.com])\n");
+
+        JsonNode news = run("--mail-from", "apache@web01.internal", "--from", "noreply@traced.example", "--json").json();
+        assertThat(news.get("route").asText()).isEqualTo("news");
+        assertThat(news.get("route-via").asText()).isEqualTo("direct to each recipient domain's MX");
+
+        // cron mail is kept: its own sender (web01.internal) chooses, and no route holds it
+        JsonNode kept = run("--mail-from", "root@web01.internal", "--from", "root@web01.internal", "--json").json();
+        assertThat(kept.get("decision").asText()).isEqualTo("keep");
+        assertThat(kept.get("route").asText()).isEqualTo("default");
+        assertThat(kept.get("route-via").asText()).isEqualTo("smarthost smtp.example.net:587");
+        assertThat(kept.get("route-why").asText()).isEqualTo("no route's sender-domains holds web01.internal");
+
+        JsonNode dsn = run("--mail-from", "<>", "--from", "MAILER-DAEMON@example.com", "--json").json();
+        assertThat(dsn.get("route").asText()).isEqualTo("default");
+        assertThat(dsn.get("route-why").asText()).isEqualTo("the null sender (a DSN) takes the default route");
+
+        JsonNode reject = run("--mail-from", "apache@web01.internal", "--from", "x@spam.test", "--json").json();
+        assertThat(reject.has("route")).as("a rejected message takes no route").isFalse();
+    }
+
+    @Test
+    void withoutRoutesThereIsNoRouteLine() throws Exception {
+        Run r = run("--mail-from", "apache@web01.internal", "--from", "noreply@example.com");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).doesNotContain("route ");
+        assertThat(run("--mail-from", "apache@web01.internal", "--from", "noreply@example.com", "--json").json().has("route"))
+                .isFalse();
+    }
 }

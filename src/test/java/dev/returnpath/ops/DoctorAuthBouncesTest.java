@@ -39,7 +39,7 @@ class DoctorAuthBouncesTest {
 
     Optional<Check> authCheck(RelayConfig cfg) {
         List<Check> checks = new Doctor(cfg, DnsjavaDns.over(ZoneResolver.of("/doctor/doctor.zone"), Duration.ofSeconds(2)),
-                c -> List.of()).run();
+                (c, s) -> List.of()).run();
         return checks.stream().filter(c -> c.check().equals("bounces.auth")).findFirst();
     }
 

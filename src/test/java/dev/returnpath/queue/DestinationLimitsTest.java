@@ -101,11 +101,15 @@ class DestinationLimitsTest {
     }
 
     void enqueue(QueueRunner runner, QueueId ids, String rcpt) throws Exception {
+        enqueue(runner, ids, rcpt, "bounce@example.com");
+    }
+
+    void enqueue(QueueRunner runner, QueueId ids, String rcpt, String returnPath) throws Exception {
         byte[] message = ("From: noreply@example.com\r\nTo: " + rcpt + "\r\nSubject: hi\r\n\r\nhello\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
         Instant now = clock.instant();
         runner.enqueue(new QueueEntry(ids.next(), now, "127.0.0.1", "web01.internal", "apache@web01.internal",
-                "bounce@example.com", message.length, 0, now, false,
+                returnPath, message.length, 0, now, false,
                 List.of(new QueueEntry.Recipient(rcpt, QueueEntry.State.PENDING, "", ""))), OutboundMessage.inMemory(message));
     }
 
@@ -176,6 +180,40 @@ class DestinationLimitsTest {
         assertThat(watched.mostPerDomain).as("deliveries at once per domain")
                 .containsExactlyInAnyOrderEntriesOf(Map.of("pref.test", 1, "other.test", 1));
         assertThat(watched.mostInFlight).as("deliveries at once in all: the two domains side by side").hasValue(2);
+        assertThat(runner.size()).isZero();
+    }
+
+    @Test
+    void eachRouteHasItsOwnLimitAndMayChooseIt() throws Exception {
+        Upstream one = new Upstream();
+        Upstream two = new Upstream();
+        open.add(one);
+        open.add(two);
+        one.stallMillisAtData = 300;
+        two.stallMillisAtData = 300;
+        Watched watched = new Watched(new Deliveries());
+        // route "narrow" says 1 at a time; route "wide" takes queue.destination-concurrency (3)
+        QueueRunner runner = runner(TestRelay.baseHocon(25, dir) + """
+                returnpath.queue { mode = spool, max-concurrency = 8, destination-concurrency = 3 }
+                returnpath.delivery.routes = [
+                  { name = "narrow", sender-domains = ["one.example"], destination-concurrency = 1,
+                    smarthost { host = "127.0.0.1", port = %d, tls = none } }
+                  { name = "wide", sender-domains = ["two.example"],
+                    smarthost { host = "127.0.0.1", port = %d, tls = none } }
+                ]
+                """.formatted(one.port(), two.port()), watched);
+        QueueId ids = new QueueId();
+        for (int i = 0; i < 3; i++) {
+            enqueue(runner, ids, "n" + i + "@narrow.test", "bounce@one.example");
+            enqueue(runner, ids, "w" + i + "@wide.test", "bounce@two.example");
+        }
+        Await.until(WAIT, "six deliveries", () -> one.received.size() == 3 && two.received.size() == 3);
+        assertThat(SpoolTesting.idle(runner, WAIT)).isTrue();
+
+        assertThat(one.received).extracting(Upstream.Received::reversePath).containsOnly("bounce@one.example");
+        assertThat(two.received).extracting(Upstream.Received::reversePath).containsOnly("bounce@two.example");
+        assertThat(watched.mostPerDomain.get("narrow.test")).as("deliveries at once on route narrow").isEqualTo(1);
+        assertThat(watched.mostPerDomain.get("wide.test")).as("deliveries at once on route wide").isBetween(2, 3);
         assertThat(runner.size()).isZero();
     }
 }

@@ -61,7 +61,7 @@ class UncheckedSendersTest {
         RelayConfig cfg = config("rewrite.unknown-domain = keep\n"
                 + "rules = [{ name = \"cron\", match { envelope-sender = \"root@*.internal\" }, keep = true }]");
         List<Doctor.Check> checks = new Doctor(cfg, DnsjavaDns.over(ZoneResolver.of("/doctor/doctor.zone"), Duration.ofSeconds(2)),
-                c -> List.of()).run();
+                (c, s) -> List.of()).run();
         assertThat(checks).filteredOn(c -> c.check().startsWith("rewrite."))
                 .extracting(c -> c.check() + " " + c.subject() + " " + c.status())
                 .containsExactly("rewrite.keep-rule rule:cron WARN", "rewrite.unknown-domain config WARN");

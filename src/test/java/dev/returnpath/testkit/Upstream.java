@@ -43,6 +43,10 @@ public final class Upstream implements AutoCloseable {
     /** For each accepted message: whether the session had started TLS, and the client's HELO name. */
     public final List<Boolean> tlsUsed = new CopyOnWriteArrayList<>();
     public final List<String> helos = new CopyOnWriteArrayList<>();
+    /** For each accepted message: the client's address and port, so one connection per distinct value. */
+    public final List<String> clients = new CopyOnWriteArrayList<>();
+    /** For each accepted message: the user its session authenticated as ("" for none). */
+    public final List<String> users = new CopyOnWriteArrayList<>();
     private final SMTPServer server;
 
     public Upstream() {
@@ -65,6 +69,21 @@ public final class Upstream implements AutoCloseable {
     }
 
     public Upstream(InetAddress bind, int port, String keystore, boolean requireTls, String user, String password) {
+        this(bind, port, keystore == null ? null : sslContext(keystore), requireTls, user, password, false);
+    }
+
+    /**
+     * A smarthost on loopback with TLS from {@code tls} (e.g. a {@link TestPki} certificate
+     * through {@code ServerCredentials}) that requires STARTTLS and then AUTH as {@code user}
+     * with {@code password} before MAIL ({@code 530} otherwise), as a provider's submission
+     * port does.
+     */
+    public Upstream(javax.net.ssl.SSLContext tls, String user, String password) {
+        this(InetAddress.getLoopbackAddress(), 0, tls, true, user, password, true);
+    }
+
+    private Upstream(InetAddress bind, int port, javax.net.ssl.SSLContext tls, boolean requireTls, String user,
+                     String password, boolean requireAuth) {
         SMTPServer.Builder b = SMTPServer.port(port)
                 .bindAddress(bind)
                 .hostName("upstream.test")
@@ -72,8 +91,8 @@ public final class Upstream implements AutoCloseable {
                 .insertReceivedHeaders(false)
                 .executorService(Executors.newVirtualThreadPerTaskExecutor())
                 .messageHandlerFactory(Handler::new);
-        if (keystore != null) {
-            b.startTlsSocketFactory(sslContext(keystore)).enableTLS();
+        if (tls != null) {
+            b.startTlsSocketFactory(tls).enableTLS();
             if (requireTls) {
                 b.requireTLS();
             }
@@ -86,6 +105,9 @@ public final class Upstream implements AutoCloseable {
                         }
                         authenticated.add(u);
                     }));
+            if (requireAuth) {
+                b.requireAuth();
+            }
         }
         server = b.build();
         server.start();
@@ -171,6 +193,8 @@ public final class Upstream implements AutoCloseable {
             }
             tlsUsed.add(((Session) ctx).isTLSStarted());
             helos.add(ctx.getHelo().orElse(""));
+            clients.add(String.valueOf(ctx.getRemoteAddress()));
+            users.add(ctx.getAuthenticationHandler().map(h -> String.valueOf(h.getIdentity())).orElse(""));
             received.add(new Received(from, List.copyOf(to), b.toByteArray()));
             return "2.0.0 Ok: queued as UP" + received.size();
         }
