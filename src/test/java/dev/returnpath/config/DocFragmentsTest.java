@@ -111,6 +111,62 @@ class DocFragmentsTest {
         }));
     }
 
+    /**
+     * docs/configuration.md's key table against {@code reference.conf}: every key the reference
+     * has (so every key the loader accepts) is a row, with the reference's default in the row's
+     * default column, and every row names a key the reference has ({@code domains."D"} and
+     * {@code delivery.routes[]} entries are checked by their own parsers).
+     */
+    @Test
+    void theKeyTableOfConfigurationMdIsTheReference() throws Exception {
+        Map<String, String> table = new java.util.LinkedHashMap<>(); // key -> default cell
+        Pattern row = Pattern.compile("^\\|\\s*(`[^|]+?)\\s*\\|([^|]*)\\|");
+        for (String line : Files.readAllLines(Path.of("docs/configuration.md"))) {
+            Matcher m = row.matcher(line);
+            if (!m.find()) {
+                continue;
+            }
+            String previous = null;
+            for (String k : m.group(1).split(",\\s*")) {
+                k = k.replace("`", "").strip();
+                if (k.startsWith(".") && previous != null) {
+                    k = previous.substring(0, previous.lastIndexOf('.')) + k;
+                }
+                table.put(k, m.group(2));
+                previous = k;
+            }
+        }
+        Map<String, com.typesafe.config.ConfigValue> reference = new java.util.TreeMap<>();
+        leaves("", com.typesafe.config.ConfigFactory.parseResources("reference.conf")
+                .resolve(com.typesafe.config.ConfigResolveOptions.noSystem()).getObject("returnpath"), reference);
+        assertThat(table.keySet()).as("keys of docs/configuration.md").containsAll(reference.keySet());
+        for (String k : table.keySet()) {
+            if (!k.startsWith("domains.") && !k.contains("[]")) {
+                assertThat(reference).as("reference.conf has " + k + ", a row of docs/configuration.md").containsKey(k);
+            }
+        }
+        reference.forEach((k, v) -> {
+            if (v.valueType() == com.typesafe.config.ConfigValueType.NULL) {
+                return; // unset by default: the table says what unset means
+            }
+            String value = v.render(com.typesafe.config.ConfigRenderOptions.concise()).replaceAll("[\\s\"]", "");
+            assertThat(table.get(k).replaceAll("[\\s\"`]", "")).as("the default of " + k + " in docs/configuration.md")
+                    .contains(value);
+        });
+    }
+
+    private static void leaves(String prefix, com.typesafe.config.ConfigObject o,
+                               Map<String, com.typesafe.config.ConfigValue> out) {
+        o.forEach((k, v) -> {
+            String path = prefix + k;
+            if (v instanceof com.typesafe.config.ConfigObject child && !child.isEmpty()) {
+                leaves(path + ".", child, out);
+            } else if (!path.equals("domains")) {
+                out.put(path, v);
+            }
+        });
+    }
+
     /** The block with each absolute path replaced by a file of the right kind under {@code own}. */
     private static String withFiles(String text, Path own) throws Exception {
         Map<String, Path> made = new HashMap<>();
