@@ -100,10 +100,14 @@ class DocFragmentsTest {
                 env.put(v.group(1) != null ? v.group(1) : v.group(2), "placeholder-value-of-32-characters");
             }
             Path conf = own.resolve("returnpath.conf");
+            Path without = own.resolve("without.conf");
             Files.writeString(conf, f.wholeFile() ? text : shipped + "\n" + text);
+            Files.writeString(without, f.wholeFile() ? "returnpath { }\n" : shipped);
             try {
                 RelayConfig c = ConfigLoader.load(conf, env);
-                assertThat(c.domains()).as("a configuration with domains").isNotNull();
+                // the block does something: the configuration differs from the one without it
+                assertThat(ConfigDiff.between(ConfigLoader.load(without, env), c).isEmpty())
+                        .as(f + " changes the configuration").isFalse();
             } catch (ConfigException e) {
                 fail(f + " (" + (f.wholeFile() ? "as a whole file" : "at the end of conf/returnpath.conf")
                         + ") does not load: " + e.getMessage() + "\n" + f.text());
