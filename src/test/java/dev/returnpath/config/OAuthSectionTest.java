@@ -140,6 +140,8 @@ class OAuthSectionTest {
         assertThat(o.serviceAccount().orElseThrow().clientEmail()).isEqualTo("relay@p.iam.gserviceaccount.com");
         assertThat(o.serviceAccount().orElseThrow().privateKey().getAlgorithm()).isEqualTo("RSA");
         assertThat(o.toString()).contains("privateKey=***").doesNotContain("BEGIN");
+        // a reload that reads the same file gives an equal record: the delivery (its pool, its token) is kept
+        assertThat(parse(google(f))).isEqualTo(parse(google(f)));
     }
 
     @ParameterizedTest(name = "{1}")
