@@ -218,6 +218,12 @@ final class DataReceiver {
      * turns them into CRLF with {@code normalize}), captures the header block, and buffers the
      * file writes. Takes blocks; runs of bytes that are neither CR nor LF are copied whole.
      *
+     * <p>With {@code normalize}, CRs right before a CRLF are dropped: CR CR LF is one line end.
+     * That is what qmail-style clients (nullmailer) send for a line that already ended in CRLF
+     * when they took it for text ending in LF (PHP's {@code mail()} writes CRLF); making it two
+     * line ends would end the header section after its first field. Any other bare CR or LF
+     * becomes a CRLF.
+     *
      * <p>A write to the file that fails does not stop the reading: the rest of DATA must still be
      * drained, and the failure is thrown by {@link #finish}.
      */
@@ -240,8 +246,10 @@ final class DataReceiver {
         int headerFields;
         boolean headerDone;
         private boolean atLineStart = true; // the last emitted bytes were CRLF (or nothing)
-        private boolean cr;                 // the last byte seen was a CR, not emitted yet
+        private long crs;                   // CRs seen in a row, not emitted yet
         private IOException failed;
+        /** Bytes went to the file before finish: buf no longer starts at the file's first byte. */
+        private boolean spilled;
 
         Body(OutputStream out, long max, BareNewline policy, byte[] buf) {
             this.buf = buf;
@@ -254,14 +262,18 @@ final class DataReceiver {
             int i = off;
             int end = off + n;
             while (i < end) {
-                if (cr) {
-                    cr = false;
-                    if (b[i] == '\n') {
-                        crlf();
+                if (crs > 0) {
+                    if (b[i] == '\r') {
+                        crs++;
                         i++;
                         continue;
                     }
-                    bareCr(); // and b[i] is looked at below
+                    if (b[i] == '\n') {
+                        crsThenLf();
+                        i++;
+                        continue;
+                    }
+                    bareCrs(); // and b[i] is looked at below
                 }
                 int j = i;
                 while (j < end && b[j] != '\r' && b[j] != '\n') {
@@ -275,7 +287,7 @@ final class DataReceiver {
                     }
                 }
                 if (b[i++] == '\r') {
-                    cr = true;
+                    crs = 1;
                 } else {
                     bare = true; // bare LF
                     if (normalize) {
@@ -287,20 +299,42 @@ final class DataReceiver {
             }
         }
 
-        private void bareCr() {
+        /** The pending CRs, then an LF: a line end, after bare CRs when there were several. */
+        private void crsThenLf() {
+            long extra = crs - 1;
+            crs = 0;
+            if (extra > 0) {
+                bare = true;
+                if (!normalize) {
+                    for (long k = 0; k < extra; k++) {
+                        single('\r');
+                    }
+                } // normalize: dropped, CR CR LF is one line end
+            }
+            crlf();
+        }
+
+        /** The pending CRs, followed by something other than CR or LF: each a bare CR. */
+        private void bareCrs() {
             bare = true;
-            if (normalize) {
-                crlf();
-            } else {
-                single('\r');
+            for (; crs > 0; crs--) {
+                if (normalize) {
+                    crlf();
+                } else {
+                    single('\r');
+                }
             }
         }
 
         Received finish(FileChannel ch, boolean fsync) throws IOException {
-            if (cr) {
-                cr = false;
-                bareCr();
+            if (crs > 0) {
+                bareCrs();
             }
+            // what was written of the header (a message over max-message-size may have stopped it)
+            // (none when it is over the limit: the message is refused unread)
+            int keep = headerTooBig ? 0 : (int) Math.min(headerLength, Math.min(written, max));
+            // a message that fit the buffer: its header is still there, no need to read it back
+            byte[] fromBuffer = !spilled && failed == null && keep <= len ? java.util.Arrays.copyOf(buf, keep) : null;
             flush();
             if (failed != null) {
                 throw failed;
@@ -308,12 +342,9 @@ final class DataReceiver {
             if (fsync) {
                 ch.force(true);
             }
-            // what was written of the header (a message over max-message-size may have stopped it)
-            // (none when it is over the limit: the message is refused unread)
-            int keep = headerTooBig ? 0 : (int) Math.min(headerLength, Math.min(written, max));
-            byte[] h = new byte[keep];
+            byte[] h = fromBuffer != null ? fromBuffer : new byte[keep];
             java.nio.ByteBuffer hb = java.nio.ByteBuffer.wrap(h);
-            while (hb.hasRemaining()) {
+            while (fromBuffer == null && hb.hasRemaining()) {
                 if (ch.read(hb, hb.position()) < 0) {
                     throw new EOFException("the header section written to the spool file is gone");
                 }
@@ -374,6 +405,7 @@ final class DataReceiver {
                 if (n > buf.length - len) {
                     flushBuffer();
                     if (n >= buf.length) {
+                        spilled = true;
                         out.write(b, off, n);
                         return;
                     }
@@ -387,6 +419,7 @@ final class DataReceiver {
 
         private void flushBuffer() throws IOException {
             if (len > 0) {
+                spilled = true;
                 out.write(buf, 0, len);
                 len = 0;
             }
