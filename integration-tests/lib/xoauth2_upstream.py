@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A Microsoft-365-like pair for the XOAUTH2 scenario: an OAuth token endpoint and a smarthost.
+"""A Microsoft-365-like pair for the XOAUTH2 scenario (26): an OAuth token endpoint and a smarthost.
 
 - HTTPS on 127.0.0.1:TOKEN_PORT, POST /TENANT/oauth2/v2.0/token: the client-credentials grant
   (client_id, client_secret, scope https://outlook.office365.com/.default); a wrong secret is

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scenario 27: Microsoft 365 without a password. PHP mail() -> msmtp -> returnpath -> a smarthost
+# Scenario 26: Microsoft 365 without a password. PHP mail() -> msmtp -> returnpath -> a smarthost
 # that wants AUTH XOAUTH2 (aiosmtpd, STARTTLS required) with a token from an Entra-like HTTPS
 # token endpoint (lib/xoauth2_upstream.py, both with a certificate from a CA made here). The
 # relay is configured as docs/oauth.md says (provider = microsoft, the client secret in a file),
