@@ -50,6 +50,8 @@ public final class BounceIntake implements AutoCloseable {
     static final String DONE = "$ReturnpathDone";
     static final String CLAIMED = "$ReturnpathClaimed";
     private static final java.util.regex.Pattern MODSEQ = java.util.regex.Pattern.compile("MODSEQ \\((\\d+)\\)");
+    /** RFC 2177 §3: clients should renew IDLE within 29 minutes. */
+    private static final Duration MAX_IDLE = Duration.ofMinutes(25);
 
     public record Poll(int reports, int messages, int ignored) {}
 
@@ -59,6 +61,18 @@ public final class BounceIntake implements AutoCloseable {
     private final Consumer<MailEvent.Bounce> onBounce;
     private volatile boolean stopped;
     private Thread thread;
+    private java.util.concurrent.ScheduledExecutorService timer;
+    /** Whether the server offers IDLE: null until the first connection says. */
+    private volatile Boolean idle;
+    /** The folder in IDLE, for {@link #wake}; null when none is. */
+    private volatile IMAPFolder idling;
+    /** Passes over the folder done by {@link #run}, for tests. */
+    final java.util.concurrent.atomic.AtomicInteger passes = new java.util.concurrent.atomic.AtomicInteger();
+    // only the intake's thread: the last problem logged (until a pass succeeds), the last quiet
+    // reconnect, and the passes of the current connection
+    private String lastProblem;
+    private long quietRetry = System.nanoTime() - Long.MAX_VALUE / 2;
+    private int sessionPasses;
 
     public BounceIntake(Imap cfg, Attribution attribution, Metrics metrics, Consumer<MailEvent.Bounce> onBounce) {
         this.cfg = cfg;
@@ -144,24 +158,12 @@ public final class BounceIntake implements AutoCloseable {
         }
     }
 
-    /** The last problem logged, until a pass succeeds again; only the intake's thread uses it. */
-    private String lastProblem;
-    private long quietRetry = System.nanoTime() - Long.MAX_VALUE / 2;
-    private int sessionPasses;
-
     private void reachable() {
         if (lastProblem != null) {
             log.info("bounce intake: {} reachable again", cfg.endpoint());
             lastProblem = null;
         }
     }
-
-    /** Whether the server offers IDLE: null until the first connection says. */
-    private volatile Boolean idle;
-    /** The folder in IDLE, for {@link #wake}; null when none is. */
-    private volatile IMAPFolder idling;
-    /** Passes over the folder done by {@link #run}, for tests. */
-    final java.util.concurrent.atomic.AtomicInteger passes = new java.util.concurrent.atomic.AtomicInteger();
 
     /** Whether the intake's thread is in IDLE now (for tests). */
     boolean idling() {
@@ -207,9 +209,6 @@ public final class BounceIntake implements AutoCloseable {
             store.close();
         }
     }
-
-    private static final Duration MAX_IDLE = Duration.ofMinutes(25);
-    private java.util.concurrent.ScheduledExecutorService timer;
 
     /** IDLE until the first notification, {@code interval} (at most 25 minutes), or {@link #close}. */
     private void idleUntilNews(IMAPFolder folder) throws MessagingException {

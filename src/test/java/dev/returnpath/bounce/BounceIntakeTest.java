@@ -302,4 +302,27 @@ class BounceIntakeTest {
         assertThat(lines).anySatisfy(l -> assertThat(l).isEqualTo("bounce intake: localhost:" + port + " reachable again"));
         assertThat(lines.stream().filter(l -> l.contains("cannot read")).count()).isEqualTo(1);
     }
+
+    /** GreenMail's plain IMAP offers no STARTTLS: tls = starttls must refuse it, never log in in the clear. */
+    @Test
+    void starttlsIsRequiredNotOpportunistic() throws Exception {
+        ServerSetup plainSetup = new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_IMAP);
+        plainSetup.setServerStartupTimeout(15_000);
+        GreenMail plain = new GreenMail(plainSetup);
+        plain.start();
+        try {
+            plain.setUser("bounce@example.com", "bounce", "s3cret-imap");
+            plain.getUserManager().getUser("bounce").deliver(new MimeMessage(Session.getInstance(new Properties()),
+                    new ByteArrayInputStream(ReportParserTest.sample("postfix-dsn.eml"))));
+            Imap starttls = new Imap(new Endpoint("localhost", plain.getImap().getPort()), ImapTls.STARTTLS, "bounce",
+                    "s3cret-imap", "INBOX", Duration.ofSeconds(1), After.MOVE, "returnpath-processed",
+                    Optional.of(resource("/tls/localhost.pem")));
+            assertThatThrownBy(() -> intake(starttls, new Metrics()).pollOnce())
+                    .isInstanceOf(MessagingException.class).hasMessageContaining("STARTTLS");
+            assertThat(plain.getManagers().getImapHostManager().getInbox(plain.getUserManager().getUser("bounce"))
+                    .getMessageCount()).as("the report is still there, unread").isEqualTo(1);
+        } finally {
+            plain.stop();
+        }
+    }
 }

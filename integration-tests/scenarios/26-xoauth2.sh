@@ -13,7 +13,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$IT_LIB/messages.sh"
-it_init 27-xoauth2
+it_init 26-xoauth2
 
 command -v openssl >/dev/null || skip "openssl is not installed"
 K="$T/tls"
