@@ -2,8 +2,6 @@ package dev.returnpath.inbound;
 
 import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.internal.server.Command;
-import org.subethamail.smtp.internal.server.CommandException;
-import org.subethamail.smtp.internal.server.HelpMessage;
 import org.subethamail.smtp.server.ServerSocketCreator;
 import org.subethamail.smtp.server.Session;
 
@@ -59,24 +57,14 @@ final class CoalescedReplies {
 
     /** {@code command} with its replies written as soon as it is done (DATA, BDAT). */
     static Command flushingAfter(Command command) {
-        return new Command() {
+        return new CommandErrors.Around(command) {
             @Override
             public void execute(String commandString, Session session) throws IOException, DropConnectionException {
                 try {
-                    command.execute(commandString, session);
+                    inner.execute(commandString, session);
                 } finally {
                     flushHeld();
                 }
-            }
-
-            @Override
-            public HelpMessage getHelp() throws CommandException {
-                return command.getHelp();
-            }
-
-            @Override
-            public String getName() {
-                return command.getName();
             }
         };
     }

@@ -63,6 +63,14 @@ class CoalescedRepliesTest {
         return out;
     }
 
+    /** A connection to {@code relay}, its greeting read. */
+    private static Socket greeted(TestRelay relay) throws Exception {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), relay.port());
+        s.setSoTimeout(10_000);
+        assertThat(readReplies(s.getInputStream(), 1)).startsWith("220 ");
+        return s;
+    }
+
     @Test
     void heldBytesGoOutWhenTheSessionReadsOrClosesAndNotBefore() throws Exception {
         try (ServerSocket server = CoalescedReplies.serverSockets().createServerSocket()) {
@@ -123,11 +131,9 @@ class CoalescedRepliesTest {
     @Test
     void aPipelinedGroupIsAnsweredInOrderInOneWriteAndTheMessageIsRelayedOnce() throws Exception {
         try (Upstream upstream = new Upstream(); TestRelay relay = new TestRelay(upstream.port(), dir.resolve("spool"), "");
-             Socket s = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
-            s.setSoTimeout(10_000);
+             Socket s = greeted(relay)) {
             InputStream in = s.getInputStream();
             OutputStream out = s.getOutputStream();
-            assertThat(readReplies(in, 1)).startsWith("220 ");
             out.write("EHLO web01.internal\r\n".getBytes(StandardCharsets.US_ASCII));
             assertThat(readReplies(in, 1)).contains("250-PIPELINING\r\n");
             out.write(("MAIL FROM:<apache@web01.internal>\r\nRCPT TO:<a@gmail.test>\r\nRCPT TO:<no address>\r\n"
@@ -154,11 +160,9 @@ class CoalescedRepliesTest {
     @Test
     void aClientInLockstepGetsEachReplyWithoutSendingMore() throws Exception {
         try (Upstream upstream = new Upstream(); TestRelay relay = new TestRelay(upstream.port(), dir.resolve("spool"), "");
-             Socket s = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
-            s.setSoTimeout(10_000);
+             Socket s = greeted(relay)) {
             InputStream in = s.getInputStream();
             OutputStream out = s.getOutputStream();
-            assertThat(readReplies(in, 1)).startsWith("220 ");
             for (String[] step : new String[][] {{"HELO web01.internal", "250"}, {"MAIL FROM:<apache@web01.internal>", "250"},
                     {"RCPT TO:<a@gmail.test>", "250"}, {"DATA", "354"},
                     {"From: noreply@example.com\r\nSubject: l\r\n\r\nbody\r\n.", "250"}, {"QUIT", "221"}}) {
