@@ -3,13 +3,16 @@
 # Sourced by each scenario script (scenarios/NN-name.sh), which runs in its own bash process:
 #   it_init NAME         temp dir $T, EXIT trap that stops everything started below
 #   start_dns            NSD on 127.0.0.1:$DNS_PORT serving example.com and 113.0.203.in-addr.arpa
+#                        (DNS_PORT preset: that port; DNS_EXTRA_EXAMPLE: more records for the
+#                        example.com zone, e.g. DKIM keys; DNS_RCPT_ZONE=D: a zone for the
+#                        recipients' domain D too, its MX unreachable, 192.0.2.25)
 #   dns_set_spf D TXT    rewrites D's SPF record in the zone and reloads NSD (SIGHUP)
-#                        (DNS_EXTRA_EXAMPLE: more records for the example.com zone, e.g. DKIM keys)
 #   test_ca DIR, test_cert DIR NAME   a private CA and a certificate for localhost/127.0.0.1
 #   start_sink [ARGS]    aiosmtpd sink on 127.0.0.1:$SINK_PORT, messages in $SINK_DIR
 #   start_smtp_sink      Postfix's smtp-sink on $SINK_PORT instead (load tests; records nothing)
 #   start_relay [HOCON]  returnpath on 127.0.0.1:$RELAY_PORT, smarthost = the sink, DNS = NSD
-#   start_postfix        a private Postfix null client, relayhost = [127.0.0.1]:$RELAY_PORT;
+#   start_postfix        a private Postfix null client, relayhost = [127.0.0.1]:$RELAY_PORT
+#                        (PF_MAIN_EXTRA: lines appended to its main.cf, where the last one wins);
 #                        its sendmail is "$PF_SENDMAIL"
 #   write_msmtprc FILE   msmtp configured for the relay; its sendmail is "msmtp -C FILE -t"
 #   php_mail ...         PHP mail() through a given sendmail_path
@@ -115,11 +118,19 @@ EOF
 5       IN PTR relay.example.com.
 10      IN PTR www.example.com.
 EOF
+  [ -z "${DNS_RCPT_ZONE:-}" ] || cat > "$T/dns/rcpt.zone" <<EOF
+\$ORIGIN $DNS_RCPT_ZONE.
+\$TTL 1
+@       IN SOA ns1.example.com. hostmaster.example.com. ( $DNS_SERIAL 60 60 3600 1 )
+        IN NS  ns1.example.com.
+        IN MX  10 mx
+mx      IN A   192.0.2.25
+EOF
 }
 
 start_dns() {
   mkdir -p "$T/dns"
-  DNS_PORT=$(free_port)
+  DNS_PORT=${DNS_PORT:-$(free_port)}
   dns_write_zones
   cat > "$T/dns/nsd.conf" <<EOF
 server:
@@ -146,6 +157,7 @@ zone:
     name: 113.0.203.in-addr.arpa
     zonefile: 113.0.203.in-addr.arpa.zone
 EOF
+  [ -z "${DNS_RCPT_ZONE:-}" ] || printf 'zone:\n    name: %s\n    zonefile: rcpt.zone\n' "$DNS_RCPT_ZONE" >> "$T/dns/nsd.conf"
   nsd-checkconf "$T/dns/nsd.conf" || fail "nsd.conf does not check"
   nsd -d -c "$T/dns/nsd.conf" >>"$T/dns/nsd.log" 2>&1 &
   DNS_PID=$!
@@ -350,6 +362,7 @@ bounce_queue_lifetime = 0
 maximal_queue_lifetime = 1d
 alias_maps =
 alias_database =
+${PF_MAIN_EXTRA:-}
 EOF
   cp "$IT_LIB/postfix-master.cf" "$PF/master.cf"
   postfix -c "$PF" check >>"$PF/start.log" 2>&1 || fail "postfix check failed (see pf/maillog)"

@@ -218,6 +218,12 @@ final class DataReceiver {
      * turns them into CRLF with {@code normalize}), captures the header block, and buffers the
      * file writes. Takes blocks; runs of bytes that are neither CR nor LF are copied whole.
      *
+     * <p>With {@code normalize}, CRs right before a CRLF are dropped: CR CR LF is one line end.
+     * That is what qmail-style clients (nullmailer) send for a line that already ended in CRLF
+     * when they took it for text ending in LF (PHP's {@code mail()} writes CRLF); making it two
+     * line ends would end the header section after its first field. Any other bare CR or LF
+     * becomes a CRLF.
+     *
      * <p>A write to the file that fails does not stop the reading: the rest of DATA must still be
      * drained, and the failure is thrown by {@link #finish}.
      */
@@ -240,7 +246,7 @@ final class DataReceiver {
         int headerFields;
         boolean headerDone;
         private boolean atLineStart = true; // the last emitted bytes were CRLF (or nothing)
-        private boolean cr;                 // the last byte seen was a CR, not emitted yet
+        private long crs;                   // CRs seen in a row, not emitted yet
         private IOException failed;
         /** Bytes went to the file before finish: buf no longer starts at the file's first byte. */
         private boolean spilled;
@@ -256,14 +262,18 @@ final class DataReceiver {
             int i = off;
             int end = off + n;
             while (i < end) {
-                if (cr) {
-                    cr = false;
-                    if (b[i] == '\n') {
-                        crlf();
+                if (crs > 0) {
+                    if (b[i] == '\r') {
+                        crs++;
                         i++;
                         continue;
                     }
-                    bareCr(); // and b[i] is looked at below
+                    if (b[i] == '\n') {
+                        crsThenLf();
+                        i++;
+                        continue;
+                    }
+                    bareCrs(); // and b[i] is looked at below
                 }
                 int j = i;
                 while (j < end && b[j] != '\r' && b[j] != '\n') {
@@ -277,7 +287,7 @@ final class DataReceiver {
                     }
                 }
                 if (b[i++] == '\r') {
-                    cr = true;
+                    crs = 1;
                 } else {
                     bare = true; // bare LF
                     if (normalize) {
@@ -289,19 +299,36 @@ final class DataReceiver {
             }
         }
 
-        private void bareCr() {
+        /** The pending CRs, then an LF: a line end, after bare CRs when there were several. */
+        private void crsThenLf() {
+            long extra = crs - 1;
+            crs = 0;
+            if (extra > 0) {
+                bare = true;
+                if (!normalize) {
+                    for (long k = 0; k < extra; k++) {
+                        single('\r');
+                    }
+                } // normalize: dropped, CR CR LF is one line end
+            }
+            crlf();
+        }
+
+        /** The pending CRs, followed by something other than CR or LF: each a bare CR. */
+        private void bareCrs() {
             bare = true;
-            if (normalize) {
-                crlf();
-            } else {
-                single('\r');
+            for (; crs > 0; crs--) {
+                if (normalize) {
+                    crlf();
+                } else {
+                    single('\r');
+                }
             }
         }
 
         Received finish(FileChannel ch, boolean fsync) throws IOException {
-            if (cr) {
-                cr = false;
-                bareCr();
+            if (crs > 0) {
+                bareCrs();
             }
             // what was written of the header (a message over max-message-size may have stopped it)
             // (none when it is over the limit: the message is refused unread)

@@ -158,6 +158,33 @@ class DataReceiverTest {
         }
     }
 
+    /**
+     * Bare CRs: with normalize, CRs right before a CRLF are dropped (CR CR LF is what nullmailer
+     * sends for PHP's CRLF lines: one line end, so the header keeps all its fields); any other
+     * bare CR is a line end. With reject the bytes stay as they came, and the message is flagged.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "To: a\\r\\r\\nSubject: b\\r\\r\\n\\r\\r\\nbody\\r\\r\\n.\\r\\n | NORMALIZE | To: a\\r\\nSubject: b\\r\\n\\r\\nbody\\r\\n | To: a\\r\\nSubject: b\\r\\n",
+            "S: x\\r\\n\\r\\na\\r\\r\\r\\nb\\r\\n.\\r\\n | NORMALIZE | S: x\\r\\n\\r\\na\\r\\nb\\r\\n | S: x\\r\\n",
+            "S: x\\r\\n\\r\\na\\rb\\r\\r.\\r\\n.\\r\\n | NORMALIZE | S: x\\r\\n\\r\\na\\r\\nb\\r\\n\\r\\n.\\r\\n | S: x\\r\\n",
+            "To: a\\r\\r\\nS: b\\r\\n\\r\\nc\\r\\r\\n.\\r\\n | REJECT | To: a\\r\\r\\nS: b\\r\\n\\r\\nc\\r\\r\\n | To: a\\r\\r\\nS: b\\r\\n",
+    })
+    void crsBeforeALineEnd(String input, BareNewline policy, String file, String header) throws Exception {
+        byte[] in = bytes(unescape(input.strip()));
+        Outcome got = viaRaw(in, 1 << 20, policy, 1, 8192);
+        assertThat(printable(got.file())).isEqualTo(file.strip());
+        assertThat(printable(got.r().headerBytes())).isEqualTo(header.strip());
+        assertThat(got.r().bareNewline()).isTrue();
+        for (int most : new int[] {1, 2, 3, 8192}) {
+            assertSame(in, 1 << 20, policy, 1, most);
+        }
+    }
+
+    private static String unescape(String s) {
+        return s.replace("\\r", "\r").replace("\\n", "\n");
+    }
+
     @Test
     void randomDataReadsTheSameBothWays() throws Exception {
         Random random = new Random(8);
