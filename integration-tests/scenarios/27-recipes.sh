@@ -78,7 +78,8 @@ mta_mount() {
   printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > /etc/resolv.conf
   printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s %s\n' "$(hostname)" "$(hostname | cut -d. -f1)" > /etc/hosts
   [ "$(hostname)" = web01.internal ] || printf '127.0.2.1\tweb01.internal\n' >> /etc/hosts   # the app's sender domain
-  log "$set: its packages over /usr, /etc and /var ($(tr '\n' ' ' < "$root/.unpacked"))"
+  if [ "$set" = system ]; then log "system: /usr, /etc and /var writable, the machine's own programs"
+  else log "$set: its packages over /usr, /etc and /var ($(tr '\n' ' ' < "$root/.unpacked" | sed 's/ $//'))"; fi
 }
 mta_umount() {
   local d
