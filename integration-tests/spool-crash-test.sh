@@ -282,7 +282,12 @@ for ((i = 0; i < 60; i++)); do
 done
 [ "$left" -eq 0 ] || fail "$left entries are still in the spool after every accepted message was delivered"
 listing=$("$JAVA" -jar "$JAR" queue list --config "$W/returnpath.conf" 2>"$W/queue-list.err")
-[ "$listing" = "the spool is empty" ] || fail "queue list says: $listing"
+if [ "$FLIP" = 1 ]; then # the damaged segment kept in corrupt/ is said above the total
+  [ "$listing" = "-- kept in $W/spool/corrupt: 1 damaged journal segment(s), 0 message(s) with an unreadable envelope
+the spool is empty" ] || fail "queue list says: $listing"
+else
+  [ "$listing" = "the spool is empty" ] || fail "queue list says: $listing"
+fi
 
 flipped=""
 if [ "$FLIP" = 1 ]; then

@@ -425,19 +425,6 @@ if [ "${FS_NOTE%% *}" = ext4 ]; then
 fi
 log "bench: work directory $WORK ($FS_NOTE)"
 
-# What else runs here: the share of both CPUs busy over 5 s with nothing of the benchmark
-# running, before and after (the load average is no measure during a run: the spool and Postfix
-# columns keep dozens of processes waiting on fsync, which it counts).
-busy_share() {
-  $PY - <<'EOF2'
-import time
-def snap():
-    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
-    return sum(f), f[3] + f[4]
-t0, i0 = snap(); time.sleep(5); t1, i1 = snap()
-print("%.0f%%" % (100.0 * (1 - (i1 - i0) / max(1, t1 - t0))))
-EOF2
-}
 BUSY_BEFORE=$(busy_share)
 log "bench: CPUs busy with other work before the run: $BUSY_BEFORE"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -731,14 +718,6 @@ cat "$WORK/results.md"
 cp "$WORK/results.md" "$ROOT/target/bench/results.md"
 
 if [ "$docs" = 1 ] && [ -f docs/benchmarks.md ] && grep -q '<!-- bench:results:begin -->' docs/benchmarks.md; then
-  $PY - docs/benchmarks.md "$WORK/results.md" <<'EOF'
-import sys
-doc, res = sys.argv[1], open(sys.argv[2]).read()
-text = open(doc).read()
-b, e = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
-head, rest = text.split(b, 1)
-_, tail = rest.split(e, 1)
-open(doc, "w").write(head + b + "\n" + res + e + tail)
-EOF
+  into_docs results "$WORK/results.md"
   log "docs/benchmarks.md: results section replaced"
 fi

@@ -132,12 +132,17 @@ def main():
     ctl.start()
     open(os.path.join(a.dir, "ready"), "w").close()
     print("sink: listening on %s:%d, writing to %s" % (a.host, a.port, a.dir), flush=True)
+    wait_for_signal()
+    ctl.stop()
+
+
+def wait_for_signal():
+    """Returns on SIGTERM or SIGINT (the harness stops its components with SIGTERM)."""
     stop = threading.Event()
     for s in (signal.SIGTERM, signal.SIGINT):
         signal.signal(s, lambda *_: stop.set())
     while not stop.wait(1):
         pass
-    ctl.stop()
 
 
 if __name__ == "__main__":

@@ -92,8 +92,9 @@ check_sink "$SHOP_DIR" bounce@shop.example.com customer@gmail.test shop-relay "$
 check_sink "$CORP_DIR" bounce@corp.example.com colleague@outlook.test corp-relay "$T/msg/corp.expected"
 expect_envelope 1 bounce@example.com someone@yahoo.test
 
-# --- the relay's log: route= on each recipient line, no password ------------------------------
+# --- the relay's log: the routes at start, route= on each recipient line, no password -----------
 L="$RELAY_DIR/relay.log"
+grep -q 'returnpath listening on .*, routes shop corp, ' "$L" || fail "the start line does not list the routes: $(grep 'listening on' "$L")"
 grep -E "to=<customer@gmail.test> route=shop relay=127\.0\.0\.1\[127\.0\.0\.1\]:$SHOP_PORT .*status=sent" "$L" >/dev/null \
   || fail "no 'route=shop relay=127.0.0.1[127.0.0.1]:$SHOP_PORT ... status=sent' line: $(grep 'to=<customer' "$L")"
 grep -E "to=<colleague@outlook.test> route=corp relay=127\.0\.0\.1\[127\.0\.0\.1\]:$CORP_PORT .*status=sent" "$L" >/dev/null \

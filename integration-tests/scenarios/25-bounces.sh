@@ -6,8 +6,11 @@
 # Received line of ours) and a person's reply are appended to INBOX. The relay logs
 # "bounce: id=<the queue ID> original-from=<apache@web01.internal> ... class=auth", counts
 # returnpath_bounces_total, moves both reports to returnpath-processed and leaves the reply
-# unread in INBOX. After a restart, nothing is logged twice; then two relays poll one mailbox
-# together and each new report is logged exactly once.
+# unread in INBOX; doctor WARNs about the two authentication bounces once. After a restart,
+# nothing is logged twice; then two relays (both in IDLE) read one mailbox together and each new
+# report is logged exactly once. Last, STARTTLS on Dovecot's port for plain IMAP: a relay with
+# tls = starttls and the right CA reads a report; one with another CA refuses the server, says
+# why, and leaves the report where it is.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 it_init 25-bounces
@@ -17,10 +20,12 @@ command -v openssl >/dev/null 2>&1 || skip "openssl is not installed"
 
 # --- a private CA and the IMAP server's certificate -----------------------------------------
 C="$T/tls"; test_ca "$C"; test_cert "$C" imap
+test_ca "$C/other"; cp "$C/other/ca.pem" "$C/other-ca.pem"   # a CA that did not sign imap.pem
 
 # --- Dovecot, private: its own config, run dir, maildir; nothing of the system's ------------
 D="$T/dovecot"; mkdir -p "$D/run" "$D/state" "$D/home"
 IMAPS_PORT=$(free_port)
+IMAP_PORT=$(free_port)
 IMAP_PASSWORD="it25-$(openssl rand -hex 8)"
 printf 'bounce:{PLAIN}%s\n' "$IMAP_PASSWORD" > "$D/passwd"
 chmod 640 "$D/passwd"; chgrp dovecot "$D/passwd"
@@ -56,7 +61,8 @@ namespace inbox {
 }
 service imap-login {
   inet_listener imap {
-    port = 0
+    address = 127.0.0.1
+    port = $IMAP_PORT
   }
   inet_listener imaps {
     address = 127.0.0.1
@@ -79,7 +85,8 @@ EOF
 dovecot -F -c "$D/dovecot.conf" >>"$D/stdout.log" 2>&1 &
 IT_PIDS+=($!)
 wait_tcp "$IMAPS_PORT" 20 "$!" || { cat "$D/dovecot.log" "$D/stdout.log" 2>/dev/null | tail -20; fail "dovecot did not listen on $IMAPS_PORT"; }
-log "dovecot: imaps on 127.0.0.1:$IMAPS_PORT"
+wait_tcp "$IMAP_PORT" 10 || fail "dovecot did not listen on $IMAP_PORT"
+log "dovecot: imaps on 127.0.0.1:$IMAPS_PORT, imap (STARTTLS required) on 127.0.0.1:$IMAP_PORT"
 
 # imap.py ACTION ...: the test's own IMAP client (Python imaplib, verified TLS against the CA)
 cat > "$T/imap.py" <<'PYEOF'
@@ -199,6 +206,16 @@ inbox=$(imap list INBOX)
 log "INBOX: $inbox"; log "returnpath-processed: $processed"
 expect "both reports were moved" test "$(grep -c . <<<"$processed")" = 2
 expect "the person's reply stays in INBOX, unread" test "$inbox" = "A reply from a person|unseen"
+expect "the intake waits in IDLE (Dovecot offers it)" grep -q "bounce intake: the server offers IDLE" "$RELAY_DIR/relay.log"
+
+# --- the doctor: the two 5.7.26 bounces once, then nothing new ------------------------------------
+doc1=$(cd "$RELAY_DIR" && "$JAVA" -jar "$RELAY_JAR" doctor --config "$RELAY_CONF" 2>&1 || true)
+grep 'bounces.auth' <<<"$doc1" || true
+expect "doctor WARNs with the count, the domains and the status" \
+  grep -q "^WARN  bounces.auth .*2 authentication bounce(s) recorded: domain unknown, web01.internal, status 5.7.26" <<<"$doc1"
+expect "doctor gives the fix" grep -q "fix: the message passed neither SPF nor DKIM" <<<"$doc1"
+doc2=$(cd "$RELAY_DIR" && "$JAVA" -jar "$RELAY_JAR" doctor --config "$RELAY_CONF" 2>&1 || true)
+expect "the next doctor run PASSes" grep -q "^PASS  bounces.auth .*no authentication bounce since the doctor's last run" <<<"$doc2"
 
 # --- a restart processes nothing twice --------------------------------------------------------
 stop_relay
@@ -208,12 +225,14 @@ expect "after a restart no report is logged again" test "$(bounce_lines)" = 2
 
 # --- two relays on one mailbox: each report once --------------------------------------------
 RELAY1_LOG="$RELAY_DIR/relay.log"
+RELAY1_CONF_SAVED="$T/relay1.conf"; cp "$RELAY_CONF" "$RELAY1_CONF_SAVED"
 R2="$T/relay2"; mkdir -p "$R2/spool"
 R2_PORT=$(free_port) R2_MGMT=$(free_port)
 sed -e "s|port = $RELAY_PORT|port = $R2_PORT|" -e "s|port = $RELAY_MGMT_PORT|port = $R2_MGMT|" \
   -e "s|dir = \"$RELAY_DIR/spool\"|dir = \"$R2/spool\"|" "$RELAY_CONF" > "$R2/returnpath.conf"
 (cd "$R2" && exec "$JAVA" -jar "$RELAY_JAR" serve --config "$R2/returnpath.conf") >>"$R2/relay.log" 2>&1 &
 IT_PIDS+=($!)
+R2_PID=$!
 wait_tcp "$R2_PORT" 60 "$!" || fail "the second relay did not start"
 for i in $(seq 1 10); do imap append "$T/dsn.eml"; done
 for _ in $(seq 1 150); do
@@ -225,4 +244,33 @@ n1=$(( $(grep -c 'bounce: id=' "$RELAY1_LOG" || true) - 2 )); n2=$(grep -c 'boun
 log "two relays: $n1 + $n2 lines for 10 reports"
 expect "each of 10 reports logged once by one of two relays ($n1 + $n2)" test "$((n1 + n2))" = 10
 expect "all 12 reports moved" test "$(imap list returnpath-processed | grep -c .)" = 12
+
+# --- STARTTLS: the right CA reads; another CA is refused, clearly ------------------------------
+stop_relay
+kill "$R2_PID" 2>/dev/null || true
+starttls_conf() { # starttls_conf CA-FILE
+  sed -e "s|port = $IMAPS_PORT|port = $IMAP_PORT|" -e "s|tls = implicit|tls = starttls|" \
+    -e "s|ca-file = \"$C/ca.pem\"|ca-file = \"$1\"|" "$RELAY1_CONF_SAVED"
+}
+wait_gone() { for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.2; done; }
+wait_gone "$R2_PID"
+starttls_conf "$C/other-ca.pem" > "$RELAY_CONF"
+: > "$RELAY_DIR/relay.log"
+relay_launch
+imap append "$T/dsn.eml"
+for _ in $(seq 1 50); do grep -q "bounce intake: cannot read" "$RELAY_DIR/relay.log" && break; sleep 0.2; done
+grep "bounce intake: cannot read" "$RELAY_DIR/relay.log" || true
+expect "another CA: the server is refused, and the line says why" grep -q \
+  "bounce intake: cannot read INBOX at localhost:$IMAP_PORT: .*(the server's certificate does not verify against bounces.imap.ca-file $C/other-ca.pem)" \
+  "$RELAY_DIR/relay.log"
+expect "another CA: nothing is read" test "$(bounce_lines)" = 0
+expect "another CA: the report stays in INBOX" grep -q "^Delivery Status Notification (Failure)|unseen" <<<"$(imap list INBOX)"
+stop_relay
+starttls_conf "$C/ca.pem" > "$RELAY_CONF"
+relay_launch
+for _ in $(seq 1 50); do [ "$(bounce_lines)" -ge 1 ] && break; sleep 0.2; done
+expect "STARTTLS with the right CA: the report is read" \
+  grep -q "bounce: id=$QID original-from=<apache@web01.internal> .*status=5.7.26" "$RELAY_DIR/relay.log"
+expect "STARTTLS: 13 reports moved" test "$(imap list returnpath-processed | grep -c .)" = 13
+expect "STARTTLS: the password is not logged" bash -c "! grep -q '$IMAP_PASSWORD' '$RELAY_DIR/relay.log'"
 pass

@@ -11,10 +11,12 @@
  * {@link dev.returnpath.bounce.BounceClass} gives the metric's class and the log line's cause and fix.
  *
  * <p>{@link dev.returnpath.bounce.BounceIntake} is the poller {@code RelayAssembly} starts when
- * {@code bounces.imap.host} is set: one platform thread, a new IMAP connection per pass
+ * {@code bounces.imap.host} is set: one platform thread, one IMAP connection kept in IDLE between
+ * passes where the server offers it, else a new connection per pass every {@code interval}
  * ({@code Mailbox}: Angus Mail, TLS verified), a claim per report before its {@code bounce:}
  * line and {@code returnpath_bounces_total} (a CONDSTORE conditional STORE, else the UID MOVE's
  * COPYUID), then move, delete or flag. An unreachable server is logged once per new problem,
- * and the next interval tries again. See docs/bounces.md.
+ * and the next interval tries again. {@code BounceRecords} notes each report in {@code queue.dir}
+ * for {@code queue show} and the doctor. See docs/bounces.md.
  */
 package dev.returnpath.bounce;

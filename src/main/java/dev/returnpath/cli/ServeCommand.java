@@ -116,12 +116,14 @@ final class ServeCommand implements Callable<Integer> {
             }
         }
         Management managementListener = management;
-        log.info("returnpath listening on {} as {} (delivery {} {}, {} domain(s), queue {}, management {}) in {} ms",
+        log.info("returnpath listening on {} as {} (delivery {} {}{}, {} domain(s), queue {}, management {}) in {} ms",
                 new dev.returnpath.config.Endpoint(cfg.listen().host(), relay.port()), cfg.hostname(),
                 cfg.delivery().mode().name().toLowerCase(java.util.Locale.ROOT),
                 cfg.delivery().mode() == RelayConfig.DeliveryMode.DIRECT
                         ? "to MX port " + cfg.delivery().direct().port() + " tls " + cfg.delivery().direct().tls().name().toLowerCase(java.util.Locale.ROOT)
                         : cfg.delivery().smarthost().endpoint().map(Object::toString).orElse(""),
+                cfg.delivery().routes().isEmpty() ? "" : ", routes " + String.join(" ",
+                        cfg.delivery().routes().stream().map(RelayConfig.Route::name).toList()),
                 cfg.domains().size(), cfg.queue().mode().name().toLowerCase(java.util.Locale.ROOT),
                 management == null ? "off" : new dev.returnpath.config.Endpoint(cfg.management().host(), management.port()).toString(),
                 (System.nanoTime() - t0) / 1_000_000);

@@ -32,7 +32,7 @@ public record ConfigDiff(List<String> changed, List<String> restartNeeded) {
      */
     static final Set<String> RESTART = Set.of("hostname", "listen.host", "listen.port", "listen.max-connections",
             "listen.idle-timeout", "listen.max-message-size", "listen.max-recipients", "queue.mode", "queue.dir",
-            "queue.max-concurrency", "queue.destination-concurrency",
+            "queue.max-concurrency",
             "management.host", "management.port", "listen.implicit-tls-port", "bounces-imap");
 
     public static ConfigDiff between(RelayConfig before, RelayConfig after) {

@@ -3,8 +3,10 @@ package dev.returnpath.config;
 import dev.returnpath.config.RelayConfig.Delivery;
 import dev.returnpath.config.RelayConfig.DeliveryMode;
 import dev.returnpath.config.RelayConfig.Direct;
+import dev.returnpath.config.RelayConfig.OAuth;
 import dev.returnpath.config.RelayConfig.DirectTls;
 import dev.returnpath.config.RelayConfig.Smarthost;
+import dev.returnpath.config.RelayConfig.SmarthostAuth;
 import dev.returnpath.config.RelayConfig.SmarthostTls;
 
 import com.typesafe.config.Config;
@@ -36,7 +38,9 @@ import java.util.regex.Pattern;
  * <p>The smarthost's host and port are one {@link Endpoint}, present when a host is set; a host
  * is required only when {@code mode = smarthost}, so that the shipped file can carry an example
  * host while delivering direct. Credentials go together, and never over plain text; the
- * password may come from {@code password-file} ({@link Secrets}).
+ * password may come from {@code password-file} ({@link Secrets}). {@code auth = xoauth2} takes
+ * the username (the mailbox) and an {@code oauth} block ({@link OAuthSection}) instead of a
+ * password.
  *
  * <p>{@code delivery.routes} is a list of routes by sender domain, each a {@code smarthost { }}
  * block (read by the same {@link #smarthost} as the default's, over reference.conf's defaults
@@ -221,15 +225,37 @@ final class DeliverySection {
         }
         Optional<String> user = r.optString(prefix + "username");
         Optional<String> pass = Secrets.optSecret(r, prefix + "password");
+        // a block without the key (read with no reference.conf under it) authenticates as before
+        SmarthostAuth auth = r.has(prefix + "auth") ? r.enumOf(prefix + "auth", SmarthostAuth.class) : SmarthostAuth.AUTO;
+        Optional<OAuth> oauth = OAuthSection.parse(r, prefix);
+        SmarthostTls tls = r.enumOf(prefix + "tls", SmarthostTls.class);
+        if (auth == SmarthostAuth.XOAUTH2) {
+            if (user.isEmpty()) {
+                throw r.error(prefix + "username", "required with auth = xoauth2: the mailbox the token is for (relay@example.com)");
+            }
+            if (oauth.isEmpty()) {
+                throw r.error(prefix + "oauth.provider", "required with auth = xoauth2: microsoft, google or generic");
+            }
+            if (pass.isPresent()) {
+                throw r.error(r.has(prefix + "password-file") ? prefix + "password-file" : prefix + "password",
+                        "auth = xoauth2 takes no password: the token comes from the oauth block");
+            }
+            if (tls == SmarthostTls.NONE) {
+                throw r.error(prefix + "tls", "AUTH XOAUTH2 would send the token in clear text: use starttls or implicit");
+            }
+            return new Smarthost(host.map(h -> new Endpoint(h, port)), tls, caFile, user, pass, auth, oauth);
+        }
+        if (oauth.isPresent()) {
+            throw r.error(prefix + "oauth.provider", "an oauth block needs auth = xoauth2");
+        }
         if (user.isPresent() != pass.isPresent()) {
             throw r.error(user.isPresent() ? prefix + "username"
                             : r.has(prefix + "password-file") ? prefix + "password-file" : prefix + "password",
                     "username and password go together" + credentialsHint);
         }
-        SmarthostTls tls = r.enumOf(prefix + "tls", SmarthostTls.class);
         if (tls == SmarthostTls.NONE && user.isPresent()) {
             throw r.error(prefix + "tls", "AUTH would send the password in clear text: use starttls or implicit with a username");
         }
-        return new Smarthost(host.map(h -> new Endpoint(h, port)), tls, caFile, user, pass);
+        return new Smarthost(host.map(h -> new Endpoint(h, port)), tls, caFile, user, pass, auth, oauth);
     }
 }

@@ -249,17 +249,26 @@ public record RelayConfig(
 
     /**
      * The smarthost. {@code endpoint} is {@code delivery.smarthost.host} with its port, present
-     * when a host is set (always, with {@code mode = smarthost}).
+     * when a host is set (always, with {@code mode = smarthost}). {@code auth} is the SASL
+     * mechanism; {@code oauth} is present exactly when it is {@link SmarthostAuth#XOAUTH2}
+     * (the username is then the mailbox the token is for, and there is no password).
      */
     public record Smarthost(
             Optional<Endpoint> endpoint,
             SmarthostTls tls,
             Optional<Path> caFile,
             Optional<String> username,
-            Optional<String> password) {
+            Optional<String> password,
+            SmarthostAuth auth,
+            Optional<OAuth> oauth) {
 
         /** The port of {@code delivery.smarthost} when no host is set: submission (RFC 6409). */
         public static final int DEFAULT_PORT = 587;
+
+        public Smarthost(Optional<Endpoint> endpoint, SmarthostTls tls, Optional<Path> caFile, Optional<String> username,
+                         Optional<String> password) {
+            this(endpoint, tls, caFile, username, password, SmarthostAuth.AUTO, Optional.empty());
+        }
 
         /** The host, never bracketed ({@code 2001:db8::25}, not {@code [2001:db8::25]}). */
         public Optional<String> host() {
@@ -276,7 +285,41 @@ public record RelayConfig(
             // never print the password, not even in a debug dump of the config
             return "Smarthost[endpoint=" + endpoint.map(Endpoint::toString).orElse("") + ", tls=" + tls
                     + ", caFile=" + caFile.map(Path::toString).orElse("")
-                    + ", username=" + username.orElse("") + ", password=" + (password.isPresent() ? "***" : "") + "]";
+                    + ", username=" + username.orElse("") + ", password=" + (password.isPresent() ? "***" : "")
+                    + ", auth=" + auth + ", oauth=" + oauth.map(OAuth::toString).orElse("") + "]";
+        }
+    }
+
+    /** {@code delivery.smarthost.auth}: {@code auto} is the strongest the server offers of PLAIN and LOGIN. */
+    public enum SmarthostAuth { AUTO, PLAIN, LOGIN, XOAUTH2 }
+
+    public enum OAuthProvider { MICROSOFT, GOOGLE, GENERIC }
+
+    /**
+     * {@code delivery.smarthost.oauth}, resolved at load: {@code tokenUrl} is the endpoint the
+     * token comes from (the provider's, or {@code token-url}; always https), {@code scope} the
+     * scope asked for. Microsoft and generic carry the client credentials; Google the service
+     * account. {@link #toString} never shows the client secret.
+     */
+    public record OAuth(OAuthProvider provider, java.net.URI tokenUrl, String scope, Optional<String> clientId,
+                        Optional<String> clientSecret, Optional<ServiceAccount> serviceAccount, Optional<Path> caFile) {
+        @Override
+        public String toString() {
+            return "OAuth[provider=" + provider + ", tokenUrl=" + tokenUrl + ", scope=" + scope
+                    + ", clientId=" + clientId.orElse("") + ", clientSecret=" + (clientSecret.isPresent() ? "***" : "")
+                    + ", serviceAccount=" + serviceAccount.map(ServiceAccount::toString).orElse("")
+                    + ", caFile=" + caFile.map(Path::toString).orElse("") + "]";
+        }
+    }
+
+    /**
+     * A Google service account key file ({@code service-account-file}), read and checked at
+     * load (so a reload re-reads it). {@link #toString} never shows the key.
+     */
+    public record ServiceAccount(Path file, String clientEmail, java.security.PrivateKey privateKey, java.net.URI tokenUri) {
+        @Override
+        public String toString() {
+            return "ServiceAccount[file=" + file + ", clientEmail=" + clientEmail + ", privateKey=***]";
         }
     }
 

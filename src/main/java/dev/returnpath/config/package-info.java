@@ -21,9 +21,12 @@
  * {@code PT0.005S}); one parser per section turns a part of the tree into its record:
  * {@code ListenSection}, {@code DomainsSection}, {@code RulesSection}, {@code RewriteSection},
  * {@code DeliverySection}, {@code QueueSection}, {@code DnsSection}, {@code SpfSection},
- * {@code ManagementSection}, {@code LogSection}; {@code Secrets} reads a secret key {@code K} or
- * its {@code K-file} (content trimmed, read at every parse, so a reload re-reads it; both set is
- * an error), for {@code delivery.smarthost.password}, each route's and {@code bounces.imap}'s.
+ * {@code ManagementSection}, {@code LogSection}, and {@code OAuthSection} for a smarthost's
+ * {@code oauth} block (under any smarthost key prefix, so a route's too; a Google service account
+ * key file is read and checked there); {@code Secrets} reads a secret key {@code K} or its
+ * {@code K-file} (content trimmed, read at every parse, so a reload re-reads it; both set is an
+ * error), for {@code delivery.smarthost.password}, each route's, {@code bounces.imap}'s and
+ * {@code oauth.client-secret}.
  * {@code DeliverySection} reads {@code delivery.routes}: each entry through
  * {@code ConfigReader.entry} (a list entry read as though it stood at
  * {@code returnpath.delivery.routes.N}), its {@code smarthost} block by the one smarthost parser.
@@ -32,7 +35,8 @@
  * string value; a missing file is never an empty configuration; a key it does not know is never
  * ignored; a default the container image sets through the environment ({@code RETURNPATH_*},
  * read by {@code reference.conf}) is never overridden by the shipped {@code conf/returnpath.conf};
- * and the hash key and the smarthost passwords never appear in a message or a {@code toString()}.
+ * and the hash key, the smarthost passwords, the OAuth client secrets and a service account's key
+ * never appear in a message or a {@code toString()}.
  * It opens no socket, and looks up no name but the machine's own (the default {@code hostname}):
  * any other host is checked for its form only.
  */

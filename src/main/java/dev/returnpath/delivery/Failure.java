@@ -23,6 +23,12 @@ enum Failure {
     /** The smarthost refused the credentials, or offers no mechanism for them. */
     AUTH(451, "4.7.8", "authentication with %s failed"),
     /**
+     * {@code auth = xoauth2} and no token: the token endpoint was down, slow or refused; the
+     * detail names the endpoint's host and its OAuth error ({@code invalid_client}). Temporary:
+     * the message waits (spool) or the app retries (passthrough) while the operator fixes it.
+     */
+    TOKEN(451, "4.7.8", "no OAuth token for %s"),
+    /**
      * RFC 6531 §3.2: a non-ASCII address must not go to a server that does not offer SMTPUTF8;
      * §3.5 gives X.6.7 for "non-ASCII addresses not permitted for that sender/recipient".
      */

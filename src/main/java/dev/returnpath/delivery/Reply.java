@@ -21,8 +21,14 @@ public record Reply(int code, String enhanced, String text) {
         int code = fallbackCode;
         String enhanced = "";
         StringBuilder text = new StringBuilder();
-        for (String line : raw.split("\r?\n")) {
-            String l = line.strip();
+        // lines split on LF by hand (a CR before it is stripped with the other white space):
+        // String.split("\r?\n") compiled its pattern anew for every reply read
+        for (int start = 0, end; start < raw.length(); start = end + 1) {
+            end = raw.indexOf('\n', start);
+            if (end < 0) {
+                end = raw.length();
+            }
+            String l = raw.substring(start, end).strip();
             if (l.isEmpty()) {
                 continue;
             }

@@ -64,5 +64,12 @@ public final class RoutedDelivery implements Delivery {
     @Override
     public void close() {
         engine.close();
+        SmarthostDelivery s;
+        synchronized (this) {
+            s = smarthost;
+        }
+        if (s != null) {
+            s.close(); // its token sources: a fetch under way still finishes
+        }
     }
 }

@@ -7,10 +7,13 @@ import dev.returnpath.delivery.SmtpConnection.Dial;
 import dev.returnpath.delivery.SmtpConnection.Login;
 import dev.returnpath.delivery.SmtpConnection.TlsMode;
 
+import dev.returnpath.oauth.TokenSource;
+
 import javax.net.ssl.SSLSocketFactory;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,21 +29,26 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>TLS: {@code starttls} requires STARTTLS (no plaintext fallback), {@code implicit} is TLS
  * from the first byte; both verify the certificate chain and the host name, against the JDK's
  * trust store or a private CA file. There is no trust-all option. AUTH PLAIN (or LOGIN when
- * that is all the server offers) with the configured credentials.
+ * that is all the server offers, or the one {@code auth} names) with the configured
+ * credentials, or XOAUTH2 with a token from the smarthost's own {@link TokenSource}, reused by
+ * every connection until it is due for refresh.
  */
 public final class SmarthostDelivery implements Delivery {
     private final RelayConfig.Smarthost smarthost;
     private final SmtpClient engine;
     private final boolean ownsEngine;
     private final Map<Path, SSLSocketFactory> trust = new ConcurrentHashMap<>();
+    /** One token source per XOAUTH2 smarthost (per route), for as long as this delivery lives. */
+    private final Map<RelayConfig.Smarthost, TokenSource> tokens = new ConcurrentHashMap<>();
+    private final Clock clock;
 
     /** The smarthost of {@code delivery.smarthost}, with an engine of its own. */
     public SmarthostDelivery(RelayConfig config) {
-        this(config, new SmtpClient(settings(config)), true);
+        this(config, new SmtpClient(settings(config)), true, true, Clock.systemUTC());
     }
 
     SmarthostDelivery(RelayConfig config, SmtpClient engine, boolean ownsEngine) {
-        this(config, engine, ownsEngine, true);
+        this(config, engine, ownsEngine, true, Clock.systemUTC());
     }
 
     /**
@@ -49,12 +57,18 @@ public final class SmarthostDelivery implements Delivery {
      * {@code delivery.smarthost.host} need not be set.
      */
     SmarthostDelivery(RelayConfig config, SmtpClient engine, boolean ownsEngine, boolean defaultSmarthost) {
+        this(config, engine, ownsEngine, defaultSmarthost, Clock.systemUTC());
+    }
+
+    /** {@code clock} decides when a token is due for refresh (tests pass a MutableClock). */
+    SmarthostDelivery(RelayConfig config, SmtpClient engine, boolean ownsEngine, boolean defaultSmarthost, Clock clock) {
         this.smarthost = config.delivery().smarthost();
         if (defaultSmarthost && smarthost.host().isEmpty()) {
             throw new IllegalArgumentException("delivery.smarthost.host is not set");
         }
         this.engine = engine;
         this.ownsEngine = ownsEngine;
+        this.clock = clock;
     }
 
     static SmtpClient.Settings settings(RelayConfig config) {
@@ -120,12 +134,21 @@ public final class SmarthostDelivery implements Delivery {
         };
         SSLSocketFactory verified = sm.caFile().map(f -> trust.computeIfAbsent(f, Tls::trusting)).orElseGet(Tls::jdk);
         Optional<Login> login = withLogin && sm.username().isPresent()
-                ? Optional.of(new Login(sm.username().get(), sm.password().orElse(""))) : Optional.empty();
+                ? Optional.of(new Login(sm.username().get(), sm.password().orElse(""), sm.auth(), tokens(sm)))
+                : Optional.empty();
         return new Dial(sm.host().orElseThrow(), address, sm.port(), where(sm), relay, tls, verified, login, false);
     }
 
     SmtpClient engine() {
         return engine;
+    }
+
+    /** The token source of an XOAUTH2 smarthost: made once, shared by every connection to it. */
+    Optional<TokenSource> tokens(RelayConfig.Smarthost sm) {
+        if (sm.auth() != RelayConfig.SmarthostAuth.XOAUTH2 || sm.oauth().isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(tokens.computeIfAbsent(sm, s -> new TokenSource(s.oauth().orElseThrow(), s.username().orElseThrow(), clock)));
     }
 
     /** An SSL socket factory that trusts the certificates in {@code caFile} (PEM), and only them. */
@@ -148,5 +171,6 @@ public final class SmarthostDelivery implements Delivery {
         if (ownsEngine) {
             engine.close();
         }
+        tokens.values().forEach(TokenSource::close);
     }
 }

@@ -1,5 +1,10 @@
 package dev.returnpath.delivery;
 
+import dev.returnpath.config.RelayConfig.SmarthostAuth;
+import dev.returnpath.oauth.TokenException;
+import dev.returnpath.oauth.TokenSource;
+import dev.returnpath.ops.Json;
+
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -28,7 +33,7 @@ import java.util.Optional;
 /**
  * One SMTP connection to one server (RFC 5321 §3, §4.1), the engine's only wire code: connect,
  * implicit TLS or STARTTLS (RFC 3207), EHLO (HELO when EHLO is refused), AUTH PLAIN or LOGIN
- * (RFC 4954), then any number of mail transactions, each pipelined (RFC 2920: MAIL, every RCPT
+ * (RFC 4954) or XOAUTH2 with a token from the smarthost's {@link TokenSource}, then any number of mail transactions, each pipelined (RFC 2920: MAIL, every RCPT
  * and DATA in one write, the replies read in order) when the server offers PIPELINING, in
  * lockstep otherwise.
  *
@@ -56,11 +61,19 @@ final class SmtpConnection implements AutoCloseable {
         IMPLICIT
     }
 
-    /** Credentials for AUTH; {@link #toString} never shows the password. */
-    record Login(String username, String password) {
+    /**
+     * Credentials for AUTH: a password for PLAIN or LOGIN ({@code mechanism} AUTO picks the
+     * strongest offered), or, for XOAUTH2, the token source of the smarthost.
+     * {@link #toString} never shows the password.
+     */
+    record Login(String username, String password, SmarthostAuth mechanism, Optional<TokenSource> tokens) {
+        Login(String username, String password) {
+            this(username, password, SmarthostAuth.AUTO, Optional.empty());
+        }
+
         @Override
         public String toString() {
-            return "Login[" + username + "]";
+            return "Login[" + username + ", " + mechanism + "]";
         }
     }
 
@@ -223,12 +236,18 @@ final class SmtpConnection implements AutoCloseable {
 
     private void authenticate(Login login) throws IOException, Refused {
         List<String> mechanisms = List.of(extensions.getOrDefault("AUTH", "").toUpperCase(Locale.ROOT).split("\\s+"));
+        if (login.mechanism() == SmarthostAuth.XOAUTH2) {
+            xoauth2(login, mechanisms);
+            return;
+        }
+        boolean plain = mechanisms.contains("PLAIN") && login.mechanism() != SmarthostAuth.LOGIN;
+        boolean loginMech = mechanisms.contains("LOGIN") && login.mechanism() != SmarthostAuth.PLAIN;
         Reply r;
-        if (mechanisms.contains("PLAIN")) {
+        if (plain) {
             // RFC 4616: authzid NUL authcid NUL passwd, sent as the initial response
-            byte[] plain = ("\0" + login.username() + "\0" + login.password()).getBytes(StandardCharsets.UTF_8);
-            r = command("AUTH PLAIN " + Base64.getEncoder().encodeToString(plain));
-        } else if (mechanisms.contains("LOGIN")) {
+            byte[] bytes = ("\0" + login.username() + "\0" + login.password()).getBytes(StandardCharsets.UTF_8);
+            r = command("AUTH PLAIN " + Base64.getEncoder().encodeToString(bytes));
+        } else if (loginMech) {
             r = command("AUTH LOGIN");
             if (r.code() == 334) {
                 r = command(Base64.getEncoder().encodeToString(login.username().getBytes(StandardCharsets.UTF_8)));
@@ -237,13 +256,82 @@ final class SmtpConnection implements AutoCloseable {
                 r = command(Base64.getEncoder().encodeToString(login.password().getBytes(StandardCharsets.UTF_8)));
             }
         } else {
-            throw new Refused(Failure.AUTH.reply(dial.where(), extensions.containsKey("AUTH")
-                    ? "it offers neither AUTH PLAIN nor AUTH LOGIN" : "it offers no AUTH" + (tls ? "" : " without TLS")), false, false);
+            throw new Refused(Failure.AUTH.reply(dial.where(), !extensions.containsKey("AUTH")
+                    ? "it offers no AUTH" + (tls ? "" : " without TLS")
+                    : switch (login.mechanism()) {
+                        case PLAIN -> "it does not offer AUTH PLAIN (delivery.smarthost.auth = plain)";
+                        case LOGIN -> "it does not offer AUTH LOGIN (delivery.smarthost.auth = login)";
+                        default -> "it offers neither AUTH PLAIN nor AUTH LOGIN";
+                    }), false, false);
         }
         if (r.code() != 235) {
             // the reply is the server's: never the credentials
             throw new Refused(Failure.AUTH.reply(dial.where(), r.toString()), false, false);
         }
+    }
+
+    /**
+     * SASL XOAUTH2 as Google and Microsoft define it: the initial response
+     * {@code base64("user=" U ^A "auth=Bearer " T ^A ^A)}. A refused token gets a 334 whose
+     * text is a base64 JSON error ({@code {"status":"401",...}}); the client answers it with an
+     * empty line and reads the final 535 (or 454). A token the server calls expired or invalid
+     * (or a 535 to a cached token) is dropped and one new one tried, on the same connection (RFC 4954 §4: AUTH may be
+     * issued again after a failure). No token: {@link Failure#TOKEN}, a 4xx naming the token
+     * endpoint and its OAuth error. The token never reaches a log line or a reply.
+     */
+    private void xoauth2(Login login, List<String> mechanisms) throws IOException, Refused {
+        if (!mechanisms.contains("XOAUTH2")) {
+            throw new Refused(Failure.AUTH.reply(dial.where(), !extensions.containsKey("AUTH")
+                    ? "it offers no AUTH" + (tls ? "" : " without TLS")
+                    : "it does not offer AUTH XOAUTH2 (delivery.smarthost.auth = xoauth2)"), false, false);
+        }
+        TokenSource tokens = login.tokens().orElseThrow();
+        for (int attempt = 0; ; attempt++) {
+            TokenSource.Token token;
+            int fetchesBefore = tokens.fetches();
+            try {
+                token = tokens.token();
+            } catch (TokenException e) {
+                throw new Refused(Failure.TOKEN.reply(dial.where(), e.getMessage()), false, false);
+            }
+            byte[] ir = ("user=" + login.username() + "\u0001auth=Bearer " + token.value() + "\u0001\u0001")
+                    .getBytes(StandardCharsets.UTF_8);
+            Reply r = command("AUTH XOAUTH2 " + Base64.getEncoder().encodeToString(ir));
+            String status = "";
+            if (r.code() == 334) {
+                status = challengeStatus(r.text());
+                r = command(""); // the empty response that ends the exchange: the server's verdict follows
+            }
+            if (r.code() == 235) {
+                return;
+            }
+            // Gmail says 401 in the challenge; Exchange Online only "535 5.7.3 Authentication
+            // unsuccessful", so a 535 to a token from the cache (fetched before this AUTH) is
+            // tried once more with a new one: it may have been revoked or expired early
+            boolean cached = tokens.fetches() == fetchesBefore;
+            boolean stale = status.equals("401") || r.code() == 535 && cached
+                    || r.text().toLowerCase(Locale.ROOT).matches(".*(expired|invalid[^a-z]*token|token[^a-z]*invalid).*");
+            if (attempt == 0 && stale && !r.isPositive()) {
+                tokens.rejected(token);
+                continue;
+            }
+            throw new Refused(Failure.AUTH.reply(dial.where(), r + (status.isEmpty() ? "" : " (XOAUTH2 status " + status + ")")),
+                    false, false);
+        }
+    }
+
+    /** The {@code status} of a 334 XOAUTH2 error challenge (a base64 JSON object), or empty. */
+    static String challengeStatus(String challenge) {
+        try {
+            String json = new String(Base64.getDecoder().decode(challenge.strip()), StandardCharsets.UTF_8);
+            if (json.length() <= 4096 && Json.parse(json) instanceof Map<?, ?> m && m.get("status") instanceof String st
+                    && st.matches("[0-9]{3}")) {
+                return st;
+            }
+        } catch (IllegalArgumentException e) {
+            // not base64 JSON: no status to act on
+        }
+        return "";
     }
 
     boolean offers(String extension) {

@@ -3,6 +3,9 @@ package dev.returnpath.delivery;
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.config.RelayConfig.SmarthostTls;
 
+import dev.returnpath.oauth.TokenException;
+import dev.returnpath.oauth.TokenSource;
+
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -10,8 +13,9 @@ import java.util.List;
 
 /**
  * Checks the smarthost without sending mail: it accepts a TCP connection and EHLO; it offers
- * STARTTLS with a certificate that verifies (or speaks TLS at once, for {@code implicit}); and
- * it accepts AUTH with the configured credentials. Each step is its own connection, closed with
+ * STARTTLS with a certificate that verifies (or speaks TLS at once, for {@code implicit}); for
+ * {@code auth = xoauth2}, the token endpoint gives a token; and it accepts AUTH with the
+ * configured credentials (or that token). Each step is its own connection, closed with
  * QUIT, made by the same engine and settings as delivery. {@link #probe(RelayConfig, RelayConfig.Smarthost)}
  * probes any smarthost ({@code delivery.smarthost} or a route's); the doctor calls it once per route.
  */
@@ -89,7 +93,15 @@ public final class UpstreamProbe {
                     }
                 }
             }
-            // 3. AUTH
+            // 3. the OAuth token (xoauth2), then AUTH
+            if (sm.username().isPresent() && delivery.tokens(sm).isPresent()) {
+                Step token = token(delivery.tokens(sm).get(), sm);
+                out.add(token);
+                if (token.verdict() == Verdict.FAILED) {
+                    out.add(new Step("auth", Verdict.SKIPPED, "no OAuth token"));
+                    return out;
+                }
+            }
             if (sm.username().isPresent()) {
                 if (out.get(out.size() - 1).verdict() == Verdict.FAILED) {
                     out.add(new Step("auth", Verdict.SKIPPED, "TLS failed: credentials not sent"));
@@ -101,6 +113,18 @@ public final class UpstreamProbe {
         }
     }
 
+    /** The token step: the smarthost's token endpoint gives a token (the same source delivery would use). */
+    private static Step token(TokenSource tokens, RelayConfig.Smarthost sm) {
+        try {
+            TokenSource.Token t = tokens.token();
+            long minutes = java.time.Duration.between(java.time.Instant.now(), t.expiresAt()).toMinutes();
+            return new Step("oauth", Verdict.OK, "token from " + tokens.endpointHost() + " for " + sm.username().get()
+                    + ", valid " + minutes + " min");
+        } catch (TokenException e) {
+            return new Step("oauth", Verdict.FAILED, e.getMessage());
+        }
+    }
+
     /**
      * The AUTH step: a session that logs in as delivery would (the mechanism and credentials
      * {@link SmarthostDelivery#dial} gives), then QUIT. A mechanism that needs a step of its own
@@ -109,7 +133,8 @@ public final class UpstreamProbe {
     private static Step auth(SmarthostDelivery delivery, RelayConfig.Smarthost sm, InetAddress address, String relay) {
         try {
             delivery.engine().open(delivery.dial(sm, address, relay, true), true).quit();
-            return new Step("auth", Verdict.OK, "accepted AUTH for " + sm.username().get());
+            return new Step("auth", Verdict.OK, "accepted AUTH" + (sm.auth() == RelayConfig.SmarthostAuth.XOAUTH2 ? " XOAUTH2" : "")
+                    + " for " + sm.username().get());
         } catch (SmtpConnection.Refused r) {
             return new Step("auth", Verdict.FAILED, r.reply.enhanced().equals("4.7.8")
                     ? "refused AUTH for " + sm.username().get() + ": " + r.reply.text()

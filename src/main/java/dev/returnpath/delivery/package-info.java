@@ -18,17 +18,18 @@
  * (several legs at once) with one SMTP client engine, {@code SmtpClient}, whatever the next hop:
  * {@link dev.returnpath.delivery.SmarthostDelivery} (pooled connections, keyed by next hop,
  * reused with RSET after a transaction that ended early; STARTTLS required or implicit TLS,
- * verified; AUTH PLAIN or LOGIN) and {@link dev.returnpath.delivery.DirectDelivery} (MX lookup
+ * verified; AUTH PLAIN or LOGIN, or XOAUTH2 with a token from the smarthost's
+ * {@link dev.returnpath.oauth.TokenSource}) and {@link dev.returnpath.delivery.DirectDelivery} (MX lookup
  * through {@code dns} per RFC 5321 §5.1 and RFC 7505, a connection per attempt, opportunistic
  * or required STARTTLS). {@code SmtpConnection} speaks the protocol: PIPELINING (RFC 2920) when
  * offered, SMTPUTF8 (RFC 6531) when needed and offered, never a non-ASCII address without it
  * (553 5.6.7). {@code Failure} is the one table of the replies the relay writes itself
- * (4.4.1 connect, 4.4.2 timeout or lost connection, 4.7.5 TLS, 4.7.8 AUTH, ...).
+ * (4.4.1 connect, 4.4.2 timeout or lost connection, 4.7.5 TLS, 4.7.8 AUTH or no OAuth token, ...).
  *
  * <p><b>Never.</b> It never throws for an upstream problem: refusals, timeouts and broken
  * connections become per-recipient outcomes. It never waits without a deadline (connect, every
  * write, and every reply as a whole) and never reads a reply past its bounds (lines, bytes): a
  * server cannot make it hold memory or a thread. It never changes a byte of the message beyond
- * SMTP's own dot-stuffing and CRLF line ends, and never logs or echoes a password.
+ * SMTP's own dot-stuffing and CRLF line ends, and never logs or echoes a password or a token.
  */
 package dev.returnpath.delivery;

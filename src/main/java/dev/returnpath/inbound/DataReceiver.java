@@ -248,6 +248,8 @@ final class DataReceiver {
         private boolean atLineStart = true; // the last emitted bytes were CRLF (or nothing)
         private long crs;                   // CRs seen in a row, not emitted yet
         private IOException failed;
+        /** Bytes went to the file before finish: buf no longer starts at the file's first byte. */
+        private boolean spilled;
 
         Body(OutputStream out, long max, BareNewline policy, byte[] buf) {
             this.buf = buf;
@@ -328,6 +330,11 @@ final class DataReceiver {
             if (crs > 0) {
                 bareCrs();
             }
+            // what was written of the header (a message over max-message-size may have stopped it)
+            // (none when it is over the limit: the message is refused unread)
+            int keep = headerTooBig ? 0 : (int) Math.min(headerLength, Math.min(written, max));
+            // a message that fit the buffer: its header is still there, no need to read it back
+            byte[] fromBuffer = !spilled && failed == null && keep <= len ? java.util.Arrays.copyOf(buf, keep) : null;
             flush();
             if (failed != null) {
                 throw failed;
@@ -335,12 +342,9 @@ final class DataReceiver {
             if (fsync) {
                 ch.force(true);
             }
-            // what was written of the header (a message over max-message-size may have stopped it)
-            // (none when it is over the limit: the message is refused unread)
-            int keep = headerTooBig ? 0 : (int) Math.min(headerLength, Math.min(written, max));
-            byte[] h = new byte[keep];
+            byte[] h = fromBuffer != null ? fromBuffer : new byte[keep];
             java.nio.ByteBuffer hb = java.nio.ByteBuffer.wrap(h);
-            while (hb.hasRemaining()) {
+            while (fromBuffer == null && hb.hasRemaining()) {
                 if (ch.read(hb, hb.position()) < 0) {
                     throw new EOFException("the header section written to the spool file is gone");
                 }
@@ -401,6 +405,7 @@ final class DataReceiver {
                 if (n > buf.length - len) {
                     flushBuffer();
                     if (n >= buf.length) {
+                        spilled = true;
                         out.write(b, off, n);
                         return;
                     }
@@ -414,6 +419,7 @@ final class DataReceiver {
 
         private void flushBuffer() throws IOException {
             if (len > 0) {
+                spilled = true;
                 out.write(buf, 0, len);
                 len = 0;
             }

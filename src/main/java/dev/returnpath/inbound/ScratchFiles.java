@@ -50,6 +50,12 @@ final class ScratchFiles implements AutoCloseable {
         final FileChannel channel;
         /** DataReceiver's write buffer, lent with the file: one per scratch file, not per message. */
         final byte[] buffer = new byte[DataReceiver.BUFFER];
+        /**
+         * The file's length is at most this (each message is written from offset 0, so after
+         * one of {@code size} bytes it is at most the larger of the two): when the next one is
+         * no shorter, there is nothing to cut, and its truncate (fstat, two lseeks) is skipped.
+         */
+        long lengthAtMost;
 
         private Scratch(Path dir, Path path, FileChannel channel) {
             this.dir = dir;
@@ -123,7 +129,11 @@ final class ScratchFiles implements AutoCloseable {
         try {
             // a message's bytes must not outlive it past the next, shorter one: the file holds
             // only the last message (ftruncate to a smaller size: no allocation, no new inode)
-            s.channel.truncate(size > KEEP_BYTES ? 0 : size);
+            long keep = size > KEEP_BYTES ? 0 : size;
+            if (keep < Math.max(s.lengthAtMost, size)) {
+                s.channel.truncate(keep);
+            }
+            s.lengthAtMost = keep;
         } catch (IOException e) {
             s.delete();
             return;

@@ -23,7 +23,31 @@ import java.util.Set;
 public record FromHeader(List<String> addresses, Optional<String> domain, String problem) {
 
     public static FromHeader of(HeaderBlock headers) {
-        List<HeaderBlock.Field> from = headers.all("From");
+        FromHeader known = headers.from;
+        if (known == null) {
+            // cleanup asks for the received block, the rewriter's and the outgoing one: a copy
+            // with the very same From fields has the same answer, parsed once per message
+            List<HeaderBlock.Field> from = headers.all("From");
+            HeaderBlock parent = headers.parent();
+            known = parent != null && same(from, parent.all("From")) ? of(parent) : parse(from);
+            headers.from = known;
+        }
+        return known;
+    }
+
+    private static boolean same(List<HeaderBlock.Field> a, List<HeaderBlock.Field> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i) != b.get(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static FromHeader parse(List<HeaderBlock.Field> from) {
         if (from.isEmpty()) {
             return new FromHeader(List.of(), Optional.empty(), "no From header");
         }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 /**
  * The header block of a message (RFC 5322 §2.2), kept as the raw bytes of each field so that
@@ -27,12 +28,50 @@ public final class HeaderBlock {
             return new byte[0];
         }
 
+        /** A line break that folds (continued by white space): what {@link #unfold} removes. */
+        static final Pattern FOLD = Pattern.compile("\r?\n(?=[ \t])");
+        private static final Pattern FINAL_LINE_END = Pattern.compile("[\r\n]+$");
+
         /** The unfolded value, decoded as UTF-8 (RFC 6532), for reading only. */
         public String value() {
             String s = new String(raw, StandardCharsets.UTF_8);
             int colon = s.indexOf(':');
             String v = colon < 0 ? "" : s.substring(colon + 1);
-            return v.replaceAll("\r?\n(?=[ \t])", "").replaceAll("[\r\n]+$", "").trim();
+            String unfolded = unfold(v);
+            // trim() takes every CR and LF off the end already; the pattern only differs from it
+            // when a Unicode line separator (which "$" also stops before) ends the value
+            return hasUnicodeLineEnd(unfolded) ? FINAL_LINE_END.matcher(unfolded).replaceAll("").trim() : unfolded.trim();
+        }
+
+        /** {@code v} without each line break that is followed by a space or a tab: FOLD's replaceAll, by hand. */
+        static String unfold(String v) {
+            int lf = v.indexOf('\n');
+            if (lf < 0) {
+                return v;
+            }
+            StringBuilder b = null;
+            int copied = 0;
+            for (int i = lf; i >= 0; i = v.indexOf('\n', i + 1)) {
+                if (i + 1 < v.length() && (v.charAt(i + 1) == ' ' || v.charAt(i + 1) == '\t')) {
+                    int cut = i > 0 && v.charAt(i - 1) == '\r' ? i - 1 : i;
+                    if (b == null) {
+                        b = new StringBuilder(v.length());
+                    }
+                    b.append(v, copied, Math.max(copied, cut));
+                    copied = i + 1;
+                }
+            }
+            return b == null ? v : b.append(v, copied, v.length()).toString();
+        }
+
+        private static boolean hasUnicodeLineEnd(String v) {
+            for (int i = 0; i < v.length(); i++) {
+                char c = v.charAt(i);
+                if (c == '\u0085' || c == '\u2028' || c == '\u2029') {
+                    return true;
+                }
+            }
+            return false;
         }
 
         public boolean is(String other) {
@@ -41,9 +80,18 @@ public final class HeaderBlock {
     }
 
     private final List<Field> fields;
+    /** The block this one is a changed copy of (null for a parsed one): {@link FromHeader#of} reuses its answer. */
+    private final HeaderBlock parent;
+    /** {@link FromHeader#of} this block, once asked (a pure function of the From fields, set at most racily twice). */
+    volatile FromHeader from;
 
-    private HeaderBlock(List<Field> fields) {
+    private HeaderBlock(List<Field> fields, HeaderBlock parent) {
         this.fields = Collections.unmodifiableList(fields);
+        this.parent = parent;
+    }
+
+    HeaderBlock parent() {
+        return parent;
     }
 
     /**
@@ -66,7 +114,7 @@ public final class HeaderBlock {
             out.add(new Field(nameOf(field), field));
             i = end;
         }
-        return new HeaderBlock(out);
+        return new HeaderBlock(out, null);
     }
 
     private static int lineEnd(byte[] b, int from) {
@@ -106,7 +154,7 @@ public final class HeaderBlock {
 
     /** A copy without the fields {@code drop} matches. */
     public HeaderBlock without(Predicate<Field> drop) {
-        return new HeaderBlock(new ArrayList<>(fields.stream().filter(drop.negate()).toList()));
+        return new HeaderBlock(new ArrayList<>(fields.stream().filter(drop.negate()).toList()), this);
     }
 
     /** A copy with {@code field} replacing every field of that name, at the place of the first. */
@@ -126,7 +174,7 @@ public final class HeaderBlock {
         if (!placed) {
             out.add(new Field(name, raw));
         }
-        return new HeaderBlock(out);
+        return new HeaderBlock(out, this);
     }
 
     /**
@@ -149,14 +197,14 @@ public final class HeaderBlock {
         if (!placed) {
             out.addAll(replacement);
         }
-        return new HeaderBlock(out);
+        return new HeaderBlock(out, this);
     }
 
     /** A copy with {@code raw} added at the end of the block. */
     public HeaderBlock adding(String name, byte[] raw) {
         List<Field> out = new ArrayList<>(fields);
         out.add(new Field(name, raw));
-        return new HeaderBlock(out);
+        return new HeaderBlock(out, this);
     }
 
     /** The bytes of every field, in order: {@link #length} of them, in one array of that size. */

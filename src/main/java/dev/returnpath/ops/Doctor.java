@@ -105,6 +105,7 @@ public final class Doctor {
         for (InetAddress ip : config.spf().outboundIps()) {
             ptr(ip, out);
         }
+        routeDomains(out);
         upstream(out);
         authBounces(out);
         return out;
@@ -420,6 +421,40 @@ public final class Doctor {
         return s.endsWith(".") ? s.substring(0, s.length() - 1) : s;
     }
 
+    // ----------------------------------------------------------------- routes
+
+    /**
+     * A route is chosen by the envelope sender that leaves: the return-path the relay writes.
+     * A route none of whose {@code sender-domains} holds such a return-path takes only mail whose
+     * sender is kept as it is, which is seldom what was meant (the From domain listed, while the
+     * return-path is at the organizational domain): a WARN naming the return-paths there are.
+     */
+    private void routeDomains(List<Check> out) {
+        java.util.Set<String> written = new java.util.TreeSet<>();
+        for (DomainPolicy d : config.domains().values()) {
+            written.add(RelayConfig.asciiDomain(d.template().domain()).orElse(d.template().domain()));
+        }
+        for (dev.returnpath.config.Rule rule : config.rules()) {
+            if (rule.action() instanceof dev.returnpath.config.Rule.Action.SetReturnPath set) {
+                written.add(RelayConfig.asciiDomain(set.returnPath().domain()).orElse(set.returnPath().domain()));
+            }
+        }
+        for (RelayConfig.Route r : config.delivery().routes()) {
+            List<String> held = written.stream().filter(r::holds).toList();
+            String subject = "route " + r.name();
+            if (!held.isEmpty()) {
+                out.add(new Check("route.sender-domains", subject, Status.PASS,
+                        "takes the mail whose return-path is in " + String.join(", ", held), ""));
+            } else {
+                out.add(new Check("route.sender-domains", subject, Status.WARN, "no return-path the relay writes is in "
+                        + String.join(", ", r.senderDomains()) + " (they are in " + (written.isEmpty() ? "no domain"
+                        : String.join(", ", written)) + "): only mail whose envelope sender is kept takes this route",
+                        "routes choose by the return-path's domain, not the From domain: list that domain in the "
+                                + "route's sender-domains, or give a domain a return-path in it"));
+            }
+        }
+    }
+
     // ----------------------------------------------------------------- upstream
 
     /**
@@ -467,6 +502,7 @@ public final class Doctor {
     private void report(List<Check> out, String subject, boolean direct, java.util.Optional<String> route,
                         List<UpstreamProbe.Step> steps) {
         String keys = route.map(n -> "the smarthost of route \"" + n + "\" (delivery.routes)").orElse("delivery.smarthost");
+        boolean xoauth2 = steps.stream().anyMatch(st -> st.step().equals("oauth")); // only an xoauth2 smarthost has a token step
         for (UpstreamProbe.Step s : steps) {
             String check = "upstream." + s.step();
             switch (s.verdict()) {
@@ -481,7 +517,13 @@ public final class Doctor {
                             : "check the host and port of " + keys + ", and that the relay can reach it";
                     case "tls" -> "the smarthost must offer STARTTLS with a certificate for its name, trusted by the JDK "
                             + (route.isEmpty() ? "or by delivery.smarthost.ca-file" : "or by the ca-file of " + keys);
-                    case "auth" -> route.isEmpty() ? "check RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD"
+                    case "oauth" -> "check the oauth block of " + keys + " (tenant, client-id, client-secret or the service"
+                            + " account key file) and that the relay reaches the token endpoint; docs/oauth.md";
+                    case "auth" -> xoauth2
+                            ? "the token was issued but the server refused it: check the app's SMTP permission, the"
+                            + " mailbox permission and that SMTP AUTH is on for the mailbox (Microsoft 365), or the"
+                            + " domain-wide delegation (Google); docs/oauth.md"
+                            : route.isEmpty() ? "check RETURNPATH_SMARTHOST_USERNAME and RETURNPATH_SMARTHOST_PASSWORD"
                             : "check the username and password (or password-file) of " + keys;
                     default -> "";
                 }));

@@ -430,7 +430,12 @@ public sealed interface MailEvent {
         }
     }
 
-    private static String seconds(double s) {
-        return String.format(java.util.Locale.ROOT, "%.2f", s);
+    static String seconds(double s) {
+        // what String.format("%.2f", s) writes (HALF_UP on the shortest decimal form of s),
+        // without a Formatter per log line
+        if (!Double.isFinite(s)) {
+            return String.format(java.util.Locale.ROOT, "%.2f", s);
+        }
+        return new java.math.BigDecimal(Double.toString(s)).setScale(2, java.math.RoundingMode.HALF_UP).toPlainString();
     }
 }

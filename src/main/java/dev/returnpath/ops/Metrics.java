@@ -26,6 +26,8 @@ public final class Metrics {
     private final Counter dkimSignatures;
     private final Counter bounces;
     private final Histogram upstreamSeconds;
+    private final Counter spoolRecordsLost;
+    private volatile java.util.function.Supplier<int[]> spoolCorrupt = () -> new int[2];
     private final Map<String, Integer> doctor = new ConcurrentHashMap<>();
     private volatile DoubleSupplier spoolMessages = () -> 0;
     private volatile DoubleSupplier spoolOldestSeconds = () -> 0;
@@ -55,6 +57,18 @@ public final class Metrics {
                 .callback(cb -> cb.call(spoolMessages.getAsDouble())).register(registry);
         GaugeWithCallback.builder().name("returnpath_spool_oldest_seconds").help("Age of the oldest spooled message")
                 .callback(cb -> cb.call(spoolOldestSeconds.getAsDouble())).register(registry);
+        GaugeWithCallback.builder().name("returnpath_spool_corrupt_files")
+                .help("What queue.dir/corrupt/ holds: damaged journal segments (kind journal-segment) and messages "
+                        + "whose envelope could not be read (kind envelope); non-zero until the operator removes them")
+                .labelNames("kind")
+                .callback(cb -> {
+                    int[] c = spoolCorrupt.get();
+                    cb.call(c[0], "journal-segment");
+                    cb.call(c[1], "envelope");
+                }).register(registry);
+        spoolRecordsLost = Counter.builder().name("returnpath_spool_journal_records_lost_total")
+                .help("Journal records found damaged at start and not recovered (each damage counts at least 1)")
+                .register(registry);
         GaugeWithCallback.builder().name("returnpath_doctor_check")
                 .help("Doctor check states: 0 pass, 1 warn, 2 fail").labelNames("check", "subject")
                 .callback(cb -> doctor.forEach((k, v) -> {
@@ -95,6 +109,16 @@ public final class Metrics {
     public void spool(DoubleSupplier messages, DoubleSupplier oldestSeconds) {
         this.spoolMessages = messages;
         this.spoolOldestSeconds = oldestSeconds;
+    }
+
+    /**
+     * The spool's damage: {@code corrupt} gives (journal segments, envelopes) kept in
+     * {@code queue.dir/corrupt/} at each scrape; {@code recordsLost} is what this start's
+     * recovery could not read.
+     */
+    public void spoolDamage(java.util.function.Supplier<int[]> corrupt, long recordsLost) {
+        this.spoolCorrupt = corrupt;
+        spoolRecordsLost.inc(recordsLost);
     }
 
     /** Replaces every doctor state with {@code states} (check, subject) to 0, 1 or 2. */

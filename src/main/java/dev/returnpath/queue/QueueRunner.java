@@ -49,6 +49,10 @@ public final class QueueRunner implements AutoCloseable {
         attempts.onRetryNow(scheduler::retryNow);
         scheduler.onFlush(attempts::flushRoutes);
         metrics.spool(scheduler::size, scheduler::oldestSeconds);
+        metrics.spoolDamage(() -> {
+            Spool.Corrupt c = spool.corrupt();
+            return new int[] {c.journalSegments(), c.envelopes()};
+        }, spool.recordsLost());
     }
 
     /** Schedules every entry of the spool at its next attempt, and starts the loop. */

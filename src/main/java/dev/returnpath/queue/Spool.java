@@ -18,7 +18,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -70,6 +72,7 @@ public final class Spool implements AutoCloseable {
     private final GroupSync committer;       // null for inspect()
     private Journal journal;
     private int quarantined;
+    private long recordsLost;
     /** Serialize, per entry, its move out of the journal with the update or removal that ends an attempt. */
     private final java.util.concurrent.locks.ReentrantLock[] stripes = new java.util.concurrent.locks.ReentrantLock[64];
 
@@ -398,8 +401,14 @@ public final class Spool implements AutoCloseable {
         } catch (NoSuchFileException e) {
             // no queue/ yet
         }
-        // a sort and one pass, not a TreeSet: 100,000 IDs for queue list (an ID may be in both
-        // the journal and queue/ while it moves)
+        return sortedUnique(out);
+    }
+
+    /**
+     * A sort and one pass, not a TreeSet: 100,000 IDs for queue list (an ID may be in both the
+     * journal and queue/ while it moves).
+     */
+    private static List<String> sortedUnique(List<String> out) {
         out.sort(null);
         List<String> unique = new ArrayList<>(out.size());
         for (String id : out) {
@@ -408,6 +417,117 @@ public final class Spool implements AutoCloseable {
             }
         }
         return unique;
+    }
+
+    /**
+     * One entry as {@code queue list} sees it: the entry, or empty when it left the spool while
+     * we looked; {@code problem} is not empty when its envelope cannot be read.
+     */
+    public record Listing(String id, Optional<QueueEntry> entry, String problem) {
+    }
+
+    /**
+     * Every entry, in ID order, handed to {@code sink} {@code chunk} at a time (each chunk read
+     * in parallel), for {@code queue list}. Entries in {@code queue/} come from the list index
+     * ({@link ListIndex}) where it vouches for them and from their envelopes otherwise; the
+     * index is then rewritten when anything it held was stale. Entries in the journal are read
+     * from the journal.
+     */
+    public void list(int chunk, java.util.function.Consumer<List<Listing>> sink) throws IOException {
+        long scanStart = nowNanos();
+        long dirTime;
+        try {
+            dirTime = Files.getLastModifiedTime(queue).to(java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (NoSuchFileException e) {
+            dirTime = -1; // no queue/ yet
+        }
+        Optional<ListIndex.Loaded> index = dirTime < 0 ? Optional.empty() : ListIndex.load(root);
+        boolean quiet = index.isPresent() && index.get().quiet(dirTime);
+        List<String> ids;
+        if (quiet) {
+            List<String> all = new ArrayList<>(journal.ids());
+            all.addAll(Arrays.asList(index.get().ids()));
+            ids = sortedUnique(all);
+        } else {
+            ids = ids();
+        }
+        ListIndex.Record[] next = new ListIndex.Record[ids.size()];
+        java.util.concurrent.atomic.AtomicBoolean changed = new java.util.concurrent.atomic.AtomicBoolean(); // an entry the index did not vouch for, or not as it is now
+        for (int from = 0; from < ids.size(); from += chunk) {
+            List<Listing> listed = java.util.stream.IntStream.range(from, Math.min(ids.size(), from + chunk)).parallel()
+                    .mapToObj(i -> listOne(ids.get(i), index, quiet, next, i, changed)).toList();
+            sink.accept(listed);
+        }
+        if (quiet && !changed.get() || dirTime < 0) {
+            return;
+        }
+        long fromIndex = java.util.Arrays.stream(next).filter(r -> r != null && r.fromIndex()).count();
+        try {
+            if (!changed.get() && index.isPresent() && fromIndex == index.get().ids().length) {
+                ListIndex.retime(root, index.get(), dirTime, scanStart); // the same records, a newer directory time
+                return;
+            }
+        } catch (IOException e) {
+            log.debug("cannot write {}: {}", root.resolve(ListIndex.FILE), e.toString());
+            return;
+        }
+        List<ListIndex.Record> records = new ArrayList<>(next.length);
+        for (ListIndex.Record r : next) {
+            if (r != null) {
+                records.add(r);
+            }
+        }
+        try {
+            ListIndex.write(root, dirTime, scanStart, records);
+        } catch (IOException | RuntimeException e) {
+            log.debug("cannot write {}: {}", root.resolve(ListIndex.FILE), e.toString()); // the next listing reads the envelopes
+        }
+    }
+
+    private Listing listOne(String id, Optional<ListIndex.Loaded> index, boolean quiet, ListIndex.Record[] next, int slot,
+                            java.util.concurrent.atomic.AtomicBoolean changed) {
+        Optional<Journal.Located> journaled = journal.get(id);
+        if (journaled.isPresent()) {
+            return new Listing(id, Optional.of(journaled.get().entry()), "");
+        }
+        int at = index.map(x -> x.find(id)).orElse(-1);
+        try {
+            if (quiet && at >= 0 && index.get().hasCopy(at)) {
+                next[slot] = index.get().record(at);
+                return new Listing(id, Optional.of(next[slot].entry()), "");
+            }
+            Path env = envelopeFile(id);
+            Optional<ListIndex.Validator> v = ListIndex.Validator.of(env); // before the read, never after
+            if (v.isEmpty()) {
+                changed.set(true);
+                return new Listing(id, Optional.empty(), ""); // delivered or deleted meanwhile
+            }
+            Optional<QueueEntry> copy = index.isPresent() ? index.get().entryIf(at, v.get()) : Optional.empty();
+            if (copy.isPresent()) {
+                next[slot] = new ListIndex.Record(id, v.get(), copy.get(), true);
+                return new Listing(id, copy, "");
+            }
+            Optional<QueueEntry> read = read(id);
+            changed.set(true);
+            next[slot] = read.isPresent() ? new ListIndex.Record(id, v.get(), read.get(), false) : null;
+            return new Listing(id, read, "");
+        } catch (CorruptEntryException e) {
+            next[slot] = index.isPresent() && at >= 0 && !index.get().hasCopy(at) ? index.get().record(at)
+                    : ListIndex.Record.uncopied(id, false); // the same uncopied record: no change to the index
+            if (!next[slot].fromIndex()) {
+                changed.set(true);
+            }
+            return new Listing(id, Optional.empty(), e.getMessage());
+        } catch (IOException e) {
+            changed.set(true);
+            next[slot] = ListIndex.Record.uncopied(id, false);
+            return new Listing(id, Optional.empty(), "envelope of " + id + " cannot be read: " + e.getMessage());
+        }
+    }
+
+    private static long nowNanos() {
+        Instant now = Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
     /** True while entry {@code id} is in the spool (journal or {@code queue/}). */
@@ -583,6 +703,7 @@ public final class Spool implements AutoCloseable {
         fsyncDirectory(corrupt);
         quarantined++;
         for (Journal.Damage d : report.damages()) {
+            recordsLost += Math.max(1, d.lost()); // -1: at least one
             String lost = d.lost() < 0 ? "at least 1 record" : d.lost() + " record" + (d.lost() == 1 ? "" : "s");
             log.error("journal {}: damaged record at offset {} ({}{}); {}; {} lost, {} recovered after it; "
                             + "segment kept as {}",
@@ -595,9 +716,43 @@ public final class Spool implements AutoCloseable {
         }
     }
 
-    /** Journal segments set aside in {@code corrupt/} by this start (a gauge for the operator). */
+    /** Journal segments set aside in {@code corrupt/} by this start. */
     public int quarantinedSegments() {
         return quarantined;
+    }
+
+    /** Journal records this start found damaged and could not read (at least one per damage). */
+    public long recordsLost() {
+        return recordsLost;
+    }
+
+    /**
+     * What {@code queue.dir/corrupt/} holds now: damaged journal segments ({@code journal-*}) and
+     * entries set aside because their envelope could not be read (one per {@code ID.env}). They
+     * stay there until the operator removes them.
+     */
+    public record Corrupt(int journalSegments, int envelopes) {
+        public boolean isEmpty() {
+            return journalSegments == 0 && envelopes == 0;
+        }
+    }
+
+    public Corrupt corrupt() {
+        int segments = 0;
+        int envelopes = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(root.resolve("corrupt"))) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                if (name.startsWith("journal-")) {
+                    segments++;
+                } else if (name.endsWith(".env")) {
+                    envelopes++;
+                }
+            }
+        } catch (IOException e) {
+            // none set aside yet (no corrupt/), or it cannot be read: nothing to count
+        }
+        return new Corrupt(segments, envelopes);
     }
 
     private void removeHalfWritten() throws IOException {
@@ -620,6 +775,11 @@ public final class Spool implements AutoCloseable {
                     Files.deleteIfExists(p);
                     removed++;
                 }
+            }
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, ListIndex.FILE + ".tmp.*")) {
+            for (Path p : ds) {
+                Files.deleteIfExists(p); // a queue list killed while it rewrote the list index
             }
         }
         if (removed > 0) {

@@ -8,7 +8,8 @@
  * and an atomic rename; start-up removes what a crash left half-written and moves what the
  * journal holds to those files; per-entry locks let the {@code queue} command work beside
  * {@code serve}. {@link dev.returnpath.queue.ContainerVolume} warns when the spool would vanish
- * with its container.
+ * with its container. {@code ListIndex} is {@code queue list}'s copy of every envelope in one
+ * file: derived data, checked against the directory and the envelopes, never decided on.
  *
  * <p><b>The queue manager</b>, in parts as Postfix's {@code qmgr} is:
  * <ul>

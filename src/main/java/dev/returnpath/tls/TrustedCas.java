@@ -15,13 +15,19 @@ import java.security.cert.CertificateFactory;
 /**
  * A {@code ca-file}: the client side of a private CA. One implementation for every client that
  * verifies a server against such a file (the smarthost, the bounce mailbox), so that they trust
- * alike: the certificates in the PEM file, and only them.
+ * alike: the certificates in the PEM file, and only them. The OAuth token client takes the
+ * same trust as a TLS context.
  */
 public final class TrustedCas {
     private TrustedCas() {}
 
     /** A socket factory that trusts the certificates in {@code caFile} (PEM), and only them. */
     public static SSLSocketFactory socketFactory(Path caFile) throws GeneralSecurityException, IOException {
+        return context(caFile).getSocketFactory();
+    }
+
+    /** A TLS context that trusts the certificates in {@code caFile} (PEM), and only them (for an HTTPS client). */
+    public static SSLContext context(Path caFile) throws GeneralSecurityException, IOException {
         try (InputStream in = Files.newInputStream(caFile)) {
             KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
             ks.load(null, null);
@@ -36,7 +42,7 @@ public final class TrustedCas {
             tmf.init(ks);
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(null, tmf.getTrustManagers(), null);
-            return ctx.getSocketFactory();
+            return ctx;
         }
     }
 }

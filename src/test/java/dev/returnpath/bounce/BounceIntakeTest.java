@@ -56,7 +56,9 @@ class BounceIntakeTest {
 
     @BeforeEach
     void start() throws Exception {
-        imap = new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_IMAPS));
+        ServerSetup setup = new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_IMAPS);
+        setup.setServerStartupTimeout(15_000); // 2 s by default: too short on a busy 2-core machine
+        imap = new GreenMail(setup);
         imap.start();
         imap.setUser("bounce@example.com", "bounce", "s3cret-imap");
     }
@@ -200,5 +202,127 @@ class BounceIntakeTest {
         assertThatThrownBy(() -> intake(config(After.MOVE, "/tls/other.pem"), new Metrics()).pollOnce())
                 .isInstanceOf(MessagingException.class);
         assertThat(subjects("INBOX", false)).hasSize(4);
+    }
+
+    Imap every(Duration interval) throws Exception {
+        return new Imap(new Endpoint("localhost", imap.getImaps().getPort()), ImapTls.IMPLICIT, "bounce", "s3cret-imap",
+                "INBOX", interval, After.MOVE, "returnpath-processed", Optional.of(resource("/tls/localhost.pem")));
+    }
+
+    @Test
+    void aReportDeliveredWhileIdlingIsReadWellBeforeTheIntervalAndCloseEndsTheIdleAtOnce() throws Exception {
+        BounceIntake intake = intake(every(Duration.ofMinutes(10)), new Metrics());
+        try (LogCapture logs = new LogCapture("returnpath.mail")) {
+            intake.start();
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(10), "the first pass, then IDLE",
+                    () -> intake.passes.get() >= 1 && intake.idling());
+            Thread.sleep(200); // IDLE sent and acknowledged by GreenMail
+            long t0 = System.nanoTime();
+            deliver(ReportParserTest.sample("postfix-dsn.eml"));
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(10), "the report's line",
+                    () -> logs.lines().stream().anyMatch(l -> l.startsWith("bounce: id=18C2F3A4B5C6D")));
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+            assertThat(took).as("read on the server's notification, not after the 10-minute interval")
+                    .isLessThan(Duration.ofSeconds(5));
+            assertThat(intake.passes.get()).isGreaterThanOrEqualTo(2);
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(5), "IDLE again", intake::idling);
+        } finally {
+            long t1 = System.nanoTime();
+            intake.close();
+            assertThat(Duration.ofNanos(System.nanoTime() - t1)).as("close ends the IDLE promptly").isLessThan(Duration.ofSeconds(2));
+        }
+        assertThat(intake.idling()).isFalse();
+        assertThat(subjects("returnpath-processed", false)).hasSize(1);
+    }
+
+    @Test
+    void whileIdlingTheFolderIsStillReadEveryInterval() throws Exception {
+        BounceIntake intake = intake(every(Duration.ofSeconds(1)), new Metrics());
+        try {
+            intake.start();
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(10), "the first pass", () -> intake.passes.get() >= 1);
+            int first = intake.passes.get();
+            Thread.sleep(3_500);
+            // no news from the server: the safety net ended each IDLE after the interval
+            assertThat(intake.passes.get() - first).isBetween(2, 5);
+        } finally {
+            intake.close();
+        }
+    }
+
+    @Test
+    void aWrongCaIsLoggedOnceWithWhatToCheck() throws Exception {
+        Imap wrong = new Imap(new Endpoint("localhost", imap.getImaps().getPort()), ImapTls.IMPLICIT, "bounce", "s3cret-imap",
+                "INBOX", Duration.ofSeconds(1), After.MOVE, "returnpath-processed", Optional.of(resource("/tls/other.pem")));
+        BounceIntake intake = intake(wrong, new Metrics());
+        List<String> lines;
+        try (LogCapture logs = new LogCapture("returnpath.bounces")) {
+            intake.start();
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(10), "the warning",
+                    () -> logs.lines().stream().anyMatch(l -> l.contains("cannot read")));
+            Thread.sleep(2_500); // two more attempts
+            lines = logs.lines();
+        } finally {
+            intake.close();
+        }
+        List<String> warnings = lines.stream().filter(l -> l.contains("cannot read")).toList();
+        assertThat(warnings).singleElement().satisfies(l -> assertThat(l)
+                .startsWith("bounce intake: cannot read INBOX at localhost:" + imap.getImaps().getPort() + ": ")
+                .endsWith("(the server's certificate does not verify against bounces.imap.ca-file "
+                        + resource("/tls/other.pem") + ")")
+                .doesNotContain("s3cret"));
+    }
+
+    @Test
+    void anIdleConnectionLostToAServerRestartIsReadAgainAndSaysSo() throws Exception {
+        int port = imap.getImaps().getPort();
+        BounceIntake intake = intake(every(Duration.ofSeconds(1)), new Metrics());
+        List<String> lines;
+        try (LogCapture intakeLog = new LogCapture("returnpath.bounces"); LogCapture mail = new LogCapture("returnpath.mail")) {
+            intake.start();
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(10), "IDLE", intake::idling);
+            imap.stop();
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(10), "the warning",
+                    () -> intakeLog.lines().stream().anyMatch(l -> l.contains("cannot read")));
+            ServerSetup again = new ServerSetup(port, "127.0.0.1", ServerSetup.PROTOCOL_IMAPS);
+            again.setServerStartupTimeout(15_000);
+            imap = new GreenMail(again);
+            imap.start();
+            imap.setUser("bounce@example.com", "bounce", "s3cret-imap");
+            deliver(ReportParserTest.sample("postfix-dsn.eml"));
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(15), "the report after the restart",
+                    () -> mail.lines().stream().anyMatch(l -> l.startsWith("bounce: id=18C2F3A4B5C6D")));
+            // said after the pass that read it
+            dev.returnpath.testkit.Await.until(Duration.ofSeconds(5), "reachable again",
+                    () -> intakeLog.lines().stream().anyMatch(l -> l.contains("reachable again")));
+            lines = intakeLog.lines();
+        } finally {
+            intake.close();
+        }
+        assertThat(lines).anySatisfy(l -> assertThat(l).isEqualTo("bounce intake: localhost:" + port + " reachable again"));
+        assertThat(lines.stream().filter(l -> l.contains("cannot read")).count()).isEqualTo(1);
+    }
+
+    /** GreenMail's plain IMAP offers no STARTTLS: tls = starttls must refuse it, never log in in the clear. */
+    @Test
+    void starttlsIsRequiredNotOpportunistic() throws Exception {
+        ServerSetup plainSetup = new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_IMAP);
+        plainSetup.setServerStartupTimeout(15_000);
+        GreenMail plain = new GreenMail(plainSetup);
+        plain.start();
+        try {
+            plain.setUser("bounce@example.com", "bounce", "s3cret-imap");
+            plain.getUserManager().getUser("bounce").deliver(new MimeMessage(Session.getInstance(new Properties()),
+                    new ByteArrayInputStream(ReportParserTest.sample("postfix-dsn.eml"))));
+            Imap starttls = new Imap(new Endpoint("localhost", plain.getImap().getPort()), ImapTls.STARTTLS, "bounce",
+                    "s3cret-imap", "INBOX", Duration.ofSeconds(1), After.MOVE, "returnpath-processed",
+                    Optional.of(resource("/tls/localhost.pem")));
+            assertThatThrownBy(() -> intake(starttls, new Metrics()).pollOnce())
+                    .isInstanceOf(MessagingException.class).hasMessageContaining("STARTTLS");
+            assertThat(plain.getManagers().getImapHostManager().getInbox(plain.getUserManager().getUser("bounce"))
+                    .getMessageCount()).as("the report is still there, unread").isEqualTo(1);
+        } finally {
+            plain.stop();
+        }
     }
 }

@@ -60,7 +60,9 @@ class BounceAfterDeliveryTest {
 
     @BeforeEach
     void start() throws Exception {
-        imap = new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_IMAPS));
+        ServerSetup setup = new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_IMAPS);
+        setup.setServerStartupTimeout(15_000); // 2 s by default: too short on a busy 2-core machine
+        imap = new GreenMail(setup);
         imap.start();
         imap.setUser("bounce@example.com", "bounce", "s3cret-imap");
         upstream = new Upstream();

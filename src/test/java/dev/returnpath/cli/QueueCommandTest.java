@@ -163,6 +163,22 @@ class QueueCommandTest {
     }
 
     @Test
+    void aFlushWhileServeIsStoppedIsDeliveredAtItsNextStartAndRewritesNoEnvelope() throws Exception {
+        String a = queue("apache@web01.internal", "one@gmail.test");
+        relay.close();
+        Path env = spoolDir.resolve("queue").resolve(a + ".env");
+        byte[] before = Files.readAllBytes(env);
+        Run r = run("queue", "flush", "--config", conf.toString());
+        assertThat(r.out()).isEqualTo("1 message(s) scheduled for delivery now\n"
+                + "serve is not running on " + spoolDir + ": they are tried when it starts\n");
+        assertThat(Files.readAllBytes(env)).isEqualTo(before); // its next attempt is still in 5 minutes
+        upstream.rcptReply = x -> null;
+        relay = new TestRelay(upstream.port(), spoolDir, "returnpath.queue.mode = spool", clock);
+        // the test clock has not moved: only the flush file can make it go now
+        Await.until(Duration.ofSeconds(10), "the flushed message", () -> upstream.received.size() == 1);
+    }
+
+    @Test
     void listOfASpoolThatWasNeverCreatedIsEmpty() throws Exception {
         Path other = dir.resolve("other.conf");
         Files.writeString(other, Files.readString(conf).replace(spoolDir.toString(), dir.resolve("nothing-here").toString()));
@@ -202,5 +218,50 @@ class QueueCommandTest {
     @Test
     void queueWithoutASubcommandIsAUsageError() {
         assertThat(run("queue").exit()).isEqualTo(Main.EXIT_USAGE);
+    }
+
+    @Test
+    void aDamagedJournalIsCountedOnMetricsAndQueueListShowsWhatWasRecoveredAndWhatIsKept() throws Exception {
+        relay.close();
+        // three messages in the journal as a kill -9 during an outage leaves them, the second one's
+        // envelope then damaged (a flipped byte in its sender)
+        java.time.Instant t = clock.instant().minusSeconds(60);
+        try (Spool s = Spool.open(spoolDir)) {
+            for (String id : List.of("D1", "D2", "D3")) {
+                s.commit(new dev.returnpath.queue.QueueEntry(id, t, "127.0.0.1", "web01", "apache@web01.internal",
+                                "bounce@example.com", 20, 0, t, false, List.of(new dev.returnpath.queue.QueueEntry.Recipient(
+                                id.toLowerCase() + "@gmail.test", dev.returnpath.queue.QueueEntry.State.PENDING, "", ""))),
+                        dev.returnpath.delivery.OutboundMessage.inMemory("Subject: x\r\n\r\nbody\r\n".getBytes()));
+            }
+        }
+        Path segment;
+        try (var files = Files.list(spoolDir.resolve("journal"))) {
+            segment = files.filter(f -> f.toString().endsWith(".log")).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(segment);
+        int at = new String(bytes, StandardCharsets.ISO_8859_1).indexOf("d2@gmail.test");
+        assertThat(at).isPositive();
+        bytes[at] ^= 0x01;
+        Files.write(segment, bytes);
+
+        relay = new TestRelay(upstream.port(), spoolDir, "returnpath.queue.mode = spool", clock);
+        assertThat(SpoolTesting.idle(relay.queue, Duration.ofSeconds(10))).isTrue();
+        try (dev.returnpath.ops.Management m = new dev.returnpath.ops.Management("127.0.0.1", 0, relay.metrics,
+                new dev.returnpath.ops.Management.Readiness(), () -> true)) {
+            java.net.http.HttpResponse<String> scrape = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + m.port() + "/metrics")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(scrape.body())
+                    .contains("returnpath_spool_corrupt_files{kind=\"journal-segment\"} 1.0")
+                    .contains("returnpath_spool_corrupt_files{kind=\"envelope\"} 0.0")
+                    .contains("returnpath_spool_journal_records_lost_total 1.0");
+        }
+        Run r = run("queue", "list", "--config", conf.toString());
+        assertThat(r.exit()).isZero();
+        assertThat(r.out()).contains("D1  age ", "<d1@gmail.test>", "D3  age ", "<d3@gmail.test>")
+                .doesNotContain("D2  age ")
+                .contains("-- kept in " + spoolDir.resolve("corrupt") + ": 1 damaged journal segment(s), "
+                        + "0 message(s) with an unreadable envelope\n")
+                .endsWith("-- 2 message(s), 2 recipient(s) to deliver\n");
     }
 }

@@ -33,4 +33,30 @@ class ConfigDiffTest {
         RelayConfig after = ConfigLoader.parseString(BASE + change + "\n", "test.conf");
         assertThat(ConfigDiff.between(before, after).summary()).isEqualTo(summary);
     }
+
+    static String routes(String shopSmarthost, String more) {
+        return "returnpath.delivery.routes = [ { name = shop, sender-domains = [shop.example.org], smarthost { "
+                + shopSmarthost + " } }" + more + " ]\n";
+    }
+
+    static final String SHOP = "host = \"smtp.mailgun.org\", username = \"u\", password = \"old-s3cret\"";
+    static final String NEWS = ", { name = news, sender-domains = [news.example.com], mode = direct }";
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiterString = "=>", quoteCharacter = '`', textBlock = """
+            # routes after (before: shop and news)                                        => the summary
+            `SHOP, port = 2525|NEWS`                                                          => changed: delivery.routes (~shop)
+            `host = "smtp.mailgun.org", username = "u", password = "new-s3cret"|NEWS`        => changed: delivery.routes (~shop)
+            `SHOP|, { name = corp, sender-domains = [example.com], mode = direct }`          => changed: delivery.routes (-news +corp)
+            `SHOP|`                                                                           => changed: delivery.routes (-news)
+            `SHOP|NEWS, { name = corp, sender-domains = [example.com], mode = direct }`      => changed: delivery.routes (+corp)
+            none                                                                              => changed: delivery.routes (-news -shop)
+            """)
+    void aReloadNamesTheRoutesAddedRemovedOrChangedNeverASecret(String after, String summary) throws Exception {
+        RelayConfig before = ConfigLoader.parseString(BASE + routes(SHOP, NEWS), "test.conf");
+        String next = after.equals("none") ? "" : routes(after.split("\\|", -1)[0].replace("SHOP", SHOP),
+                after.split("\\|", -1)[1].replace("NEWS", NEWS));
+        String line = ConfigDiff.between(before, ConfigLoader.parseString(BASE + next, "test.conf")).summary();
+        assertThat(line).isEqualTo(summary).doesNotContain("s3cret");
+    }
 }

@@ -13,9 +13,12 @@ class ReplyTest {
             250 Ok                                                       | 250 |        | Ok
             550-5.7.26 This mail is unauthenticated\\n550 5.7.26 see help | 550 | 5.7.26 | This mail is unauthenticated see help
             421 4.7.0 [203.0.113.5 15] Our system has detected           | 421 | 4.7.0  | [203.0.113.5 15] Our system has detected
+            452-4.2.2 full\\r\\n452-\\r\\n\\r\\n452 4.2.2 try later\\r\\n            | 452 | 4.2.2  | full try later
+            554 5.7.1 one\\r\\r\\n554 two\\n                               | 554 | 5.7.1  | one two
+            \\n\\n250 Ok\\n                                               | 250 |        | Ok
             """)
     void upstreamRepliesAreParsedIntoCodeEnhancedAndOneLine(String raw, int code, String enhanced, String text) {
-        Reply r = Reply.parse(0, raw.replace("\\n", "\n"));
+        Reply r = Reply.parse(0, raw.replace("\\r", "\r").replace("\\n", "\n"));
         assertThat(r.code()).isEqualTo(code);
         assertThat(r.enhanced()).isEqualTo(enhanced == null ? "" : enhanced);
         assertThat(r.text()).isEqualTo(text);

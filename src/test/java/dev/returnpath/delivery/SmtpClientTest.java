@@ -328,4 +328,63 @@ class SmtpClientTest {
             });
         }
     }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "auth = {0}, server offers {1}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+            // auth  | AUTH offered | the first AUTH line, or the reply
+            "AUTO    | PLAIN LOGIN  | AUTH PLAIN AGFwcAB0MHBzZWNyZXQ=",
+            "AUTO    | LOGIN        | AUTH LOGIN",
+            "PLAIN   | PLAIN LOGIN  | AUTH PLAIN AGFwcAB0MHBzZWNyZXQ=",
+            "LOGIN   | PLAIN LOGIN  | AUTH LOGIN",
+            "PLAIN   | LOGIN        | 451 4.7.8 authentication with WHERE failed: it does not offer AUTH PLAIN (delivery.smarthost.auth = plain)",
+            "LOGIN   | PLAIN        | 451 4.7.8 authentication with WHERE failed: it does not offer AUTH LOGIN (delivery.smarthost.auth = login)",
+    })
+    void theConfiguredMechanismIsTheOneUsed(dev.returnpath.config.RelayConfig.SmarthostAuth auth, String offered, String expected)
+            throws Exception {
+        java.util.List<String> authLines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (RawSmtpServer server = RawSmtpServer.talking(s -> {
+            var in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
+            OutputStream out = s.getOutputStream();
+            out.write("220 auth.test\r\n".getBytes(StandardCharsets.US_ASCII));
+            String line;
+            boolean data = false;
+            while ((line = in.readLine()) != null) {
+                if (data) {
+                    if (!line.equals(".")) {
+                        continue;
+                    }
+                    data = false;
+                }
+                if (line.startsWith("AUTH")) {
+                    authLines.add(line);
+                }
+                String reply = line.startsWith("EHLO") ? "250-auth.test\r\n250 AUTH " + offered
+                        : line.startsWith("AUTH PLAIN ") ? "235 2.7.0 ok"
+                        : line.equals("AUTH LOGIN") ? "334 VXNlcm5hbWU6"
+                        : line.equals("YXBw") ? "334 UGFzc3dvcmQ6"
+                        : line.equals("dDBwc2VjcmV0") ? "235 2.7.0 ok"
+                        : line.equals("DATA") ? "354 go" : "250 2.0.0 ok";
+                data = line.equals("DATA");
+                out.write((reply + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            }
+        }); SmtpClient engine = new SmtpClient(new SmtpClient.Settings("relay.test",
+                java.time.Duration.ofSeconds(2), java.time.Duration.ofSeconds(3)))) {
+            String where = "127.0.0.1:" + server.port();
+            SmtpConnection.Dial dial = new SmtpConnection.Dial("127.0.0.1", java.net.InetAddress.getLoopbackAddress(),
+                    server.port(), where, "127.0.0.1[127.0.0.1]:" + server.port(), SmtpConnection.TlsMode.NONE,
+                    Tls.jdk(), java.util.Optional.of(new SmtpConnection.Login("app", "t0psecret", auth, java.util.Optional.empty())),
+                    false);
+            SmtpClient.Attempt a = engine.deliver(new NextHop.Relay("default", null), dial, false, "bounce@example.com",
+                    List.of("a@example.net"), MESSAGE, true);
+            if (expected.startsWith("451")) {
+                assertThat(a.outcomes()).singleElement().satisfies(r -> assertThat(r.reply().toString())
+                        .isEqualTo(expected.replace("WHERE", where)));
+                assertThat(authLines).isEmpty();
+            } else {
+                assertThat(a.outcomes()).singleElement().satisfies(r -> assertThat(r.status()).isEqualTo(Status.SENT));
+                assertThat(authLines).first().isEqualTo(expected);
+            }
+        }
+    }
 }

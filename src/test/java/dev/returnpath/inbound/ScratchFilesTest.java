@@ -52,6 +52,18 @@ class ScratchFilesTest {
             String content = Files.readString(f, StandardCharsets.ISO_8859_1);
             assertThat(content).doesNotContain("secret").endsWith("hi\r\n");
             assertThat(upstream.received).hasSize(2);
+            // growing, the same size (nothing to cut), then shorter again: never a stale tail
+            try (SmtpClient c = relay.client()) {
+                for (String body : List.of("a".repeat(100), "b".repeat(5000), "c".repeat(5000), "tail-secret ".repeat(300), "d".repeat(40))) {
+                    assertThat(c.send("apache@web01.internal", List.of("a@gmail.test"),
+                            ("From: noreply@example.com\r\nSubject: n\r\n\r\n" + body + "\r\n").getBytes(StandardCharsets.US_ASCII)))
+                            .startsWith("250 ");
+                    String now = Files.readString(scratchFiles(incoming).get(0), StandardCharsets.ISO_8859_1);
+                    assertThat(now).as("the scratch file after a message of %d bytes", body.length())
+                            .isEqualTo("From: noreply@example.com\r\nSubject: n\r\n\r\n" + body + "\r\n");
+                }
+            }
+            assertThat(upstream.received).hasSize(7);
         }
     }
 

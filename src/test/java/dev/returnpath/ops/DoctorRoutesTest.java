@@ -54,10 +54,16 @@ class DoctorRoutesTest {
     }
 
     List<Check> doctor(String defaultDelivery, String corpPassword, Optional<String> toDomain) throws Exception {
+        return doctor(defaultDelivery, corpPassword, toDomain, "");
+    }
+
+    List<Check> doctor(String defaultDelivery, String corpPassword, Optional<String> toDomain, String more)
+            throws Exception {
         RelayConfig cfg = ConfigLoader.parseString("""
                 returnpath {
                   hostname = "relay.good.example"
                   domains { "good.example" { return-path = "bounce@good.example" } }
+                  %s
                   spf.outbound-ips = ["203.0.113.5"]
                   delivery {
                     %s
@@ -70,7 +76,7 @@ class DoctorRoutesTest {
                     ]
                   }
                 }
-                """.formatted(defaultDelivery, shop.port(), ca, corp.port(), ca, corpPassword), "doctor.conf");
+                """.formatted(more, defaultDelivery, shop.port(), ca, corp.port(), ca, corpPassword), "doctor.conf");
         return new Doctor(cfg, DnsjavaDns.over(ZoneResolver.of("/doctor/doctor.zone"), Duration.ofSeconds(2)),
                 UpstreamProbe::probe, toDomain).run();
     }
@@ -111,5 +117,24 @@ class DoctorRoutesTest {
         // the default is direct: its check covers the direct route, which gets none of its own
         assertThat(upstream(checks)).contains("WARN upstream.connect direct").doesNotContain("WARN upstream.connect direct (route news)");
         assertThat(corp.authenticated).isEmpty();
+    }
+
+    @Test
+    void aRouteNoReturnPathTheRelayWritesCanReachIsAWarning() throws Exception {
+        // shop.good.example's mail leaves as bounce@shop.good.example: route shop takes it; a
+        // From in corp.good.example is rewritten to bounce@good.example (the parent's policy),
+        // which route corp does not hold; a rule writes news.good.example's return-path
+        List<Check> checks = doctor("mode = direct", "corp-pass", Optional.empty(), """
+                domains."shop.good.example" { return-path = "bounce@shop.good.example" }
+                rules = [ { name = "news", match { header-from = "*@news.good.example" },
+                            return-path = "bounce@news.good.example" } ]
+                """);
+        assertThat(checks).filteredOn(c -> c.check().equals("route.sender-domains"))
+                .extracting(c -> c.subject() + " " + c.status())
+                .containsExactly("route shop PASS", "route corp WARN", "route news PASS");
+        Check corp = checks.stream().filter(c -> c.subject().equals("route corp")).findFirst().orElseThrow();
+        assertThat(corp.found()).isEqualTo("no return-path the relay writes is in corp.good.example (they are in "
+                + "good.example, news.good.example, shop.good.example): only mail whose envelope sender is kept takes this route");
+        assertThat(corp.fix()).startsWith("routes choose by the return-path's domain, not the From domain");
     }
 }

@@ -196,4 +196,19 @@ class MailLogWritersTest {
                 .collect(java.util.stream.Collectors.toSet());
         assertThat(covered).containsExactlyInAnyOrder(MailEvent.class.getPermittedSubclasses());
     }
+
+    /** delay= is written as String.format("%.2f") wrote it: half up on the shortest decimal form. */
+    @org.junit.jupiter.api.Test
+    void delaysAreWrittenAsTheFormatterWroteThem() {
+        java.util.Random random = new java.util.Random(12);
+        java.util.List<Double> values = new java.util.ArrayList<>(java.util.List.of(0.0, 0.005, 0.015, 0.125, 1.005, 2.675,
+                0.994999, 0.995, 9.995, 59.999, 1e7, 123456789.125, 3.0e-9, Double.MIN_VALUE, -0.005, Double.NaN));
+        for (int i = 0; i < 20_000; i++) {
+            values.add(random.nextDouble() * Math.pow(10, random.nextInt(7) - 3));
+            values.add(Math.round(random.nextDouble() * 100_000) / 1000.0 + 0.005);
+        }
+        for (double v : values) {
+            assertThat(MailEvent.seconds(v)).as("%s", v).isEqualTo(String.format(java.util.Locale.ROOT, "%.2f", v));
+        }
+    }
 }

@@ -113,11 +113,17 @@ class DestinationLimitsTest {
                 List.of(new QueueEntry.Recipient(rcpt, QueueEntry.State.PENDING, "", ""))), OutboundMessage.inMemory(message));
     }
 
+    /** A plain upstream on loopback that takes 300 ms at DATA, closed after the test. */
+    Upstream slowUpstream() {
+        Upstream u = new Upstream();
+        open.add(u);
+        u.stallMillisAtData = 300;
+        return u;
+    }
+
     @Test
     void theSmarthostIsOneNextHopWhateverTheRecipientDomains() throws Exception {
-        Upstream upstream = new Upstream();
-        open.add(upstream);
-        upstream.stallMillisAtData = 300;
+        Upstream upstream = slowUpstream();
         Watched watched = new Watched(new Deliveries());
         QueueRunner runner = runner(TestRelay.baseHocon(upstream.port(), dir) + """
                 returnpath.queue { mode = spool, max-concurrency = 8, destination-concurrency = 2 }
@@ -185,12 +191,8 @@ class DestinationLimitsTest {
 
     @Test
     void eachRouteHasItsOwnLimitAndMayChooseIt() throws Exception {
-        Upstream one = new Upstream();
-        Upstream two = new Upstream();
-        open.add(one);
-        open.add(two);
-        one.stallMillisAtData = 300;
-        two.stallMillisAtData = 300;
+        Upstream one = slowUpstream();
+        Upstream two = slowUpstream();
         Watched watched = new Watched(new Deliveries());
         // route "narrow" says 1 at a time; route "wide" takes queue.destination-concurrency (3)
         QueueRunner runner = runner(TestRelay.baseHocon(25, dir) + """
@@ -215,5 +217,41 @@ class DestinationLimitsTest {
         assertThat(watched.mostPerDomain.get("narrow.test")).as("deliveries at once on route narrow").isEqualTo(1);
         assertThat(watched.mostPerDomain.get("wide.test")).as("deliveries at once on route wide").isBetween(2, 3);
         assertThat(runner.size()).isZero();
+    }
+
+    @Test
+    void aReloadChangesARoutesLimitForTheNextDeliveries() throws Exception {
+        Upstream up = slowUpstream();
+        Watched watched = new Watched(new Deliveries());
+        String route = TestRelay.baseHocon(25, dir) + """
+                returnpath.queue { mode = spool, max-concurrency = 8, destination-concurrency = 3 }
+                returnpath.delivery.routes = [
+                  { name = "shop", sender-domains = ["one.example"], destination-concurrency = %d,
+                    smarthost { host = "127.0.0.1", port = %d, tls = none } }
+                ]
+                """;
+        RelayConfig first = ConfigLoader.parseString(route.formatted(1, up.port()), "test.conf");
+        Spool spool = Spool.open(first.queue().dir());
+        open.add(spool);
+        ConfigHolder holder = new ConfigHolder(first);
+        QueueRunner runner = new QueueRunner(spool, holder, watched, clock, new QueueId()::next, new Metrics());
+        open.add(runner);
+        runner.start();
+        QueueId ids = new QueueId();
+        for (int i = 0; i < 3; i++) {
+            enqueue(runner, ids, "a" + i + "@shop.test", "bounce@one.example");
+        }
+        Await.until(WAIT, "three deliveries", () -> up.received.size() == 3);
+        assertThat(SpoolTesting.idle(runner, WAIT)).isTrue();
+        assertThat(watched.mostPerDomain.get("shop.test")).as("at once with destination-concurrency = 1").isEqualTo(1);
+
+        holder.swap(ConfigLoader.parseString(route.formatted(3, up.port()), "test.conf"));
+        watched.mostPerDomain.clear();
+        for (int i = 0; i < 3; i++) {
+            enqueue(runner, ids, "b" + i + "@shop.test", "bounce@one.example");
+        }
+        Await.until(WAIT, "three more deliveries", () -> up.received.size() == 6);
+        assertThat(SpoolTesting.idle(runner, WAIT)).isTrue();
+        assertThat(watched.mostPerDomain.get("shop.test")).as("at once after the reload to 3").isBetween(2, 3);
     }
 }

@@ -54,6 +54,12 @@ public final class RawSmtpServer implements AutoCloseable {
                 Upstream.sslContext(keystore).getServerSocketFactory().createServerSocket(0, 50, InetAddress.getLoopbackAddress()));
     }
 
+    /** A server that speaks TLS from the first byte (certificate from {@code keystore}) and runs {@code conversation} for each connection. */
+    public static RawSmtpServer implicitTlsTalking(String keystore, Conversation conversation) throws IOException {
+        return new RawSmtpServer(conversation, List.of(),
+                Upstream.sslContext(keystore).getServerSocketFactory().createServerSocket(0, 200, InetAddress.getLoopbackAddress()));
+    }
+
     /** A server that runs {@code conversation} for each connection. */
     public static RawSmtpServer talking(Conversation conversation) throws IOException {
         return new RawSmtpServer(conversation, List.of());

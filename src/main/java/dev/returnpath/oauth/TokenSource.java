@@ -1,0 +1,122 @@
+package dev.returnpath.oauth;
+
+import dev.returnpath.config.RelayConfig;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The access tokens of one smarthost (one route): fetched from its endpoint
+ * ({@link TokenEndpoint}) when needed, reused until shortly before they expire, and fetched
+ * by one caller at a time.
+ *
+ * <p>Single flight: callers that find no usable token queue on one lock; the first fetches,
+ * the others then take its result: its token, or its failure (so that 100 sessions waiting on
+ * an endpoint that is down or slow cost one attempt, not 100 in a row). A caller that comes
+ * after a failed fetch ended tries again.
+ *
+ * <p>Refresh: a token is used until {@code expires_in} minus a margin (a fifth of its lifetime,
+ * at most {@link #MAX_MARGIN}), so that none expires between the fetch and AUTH; the server
+ * may still refuse one (revoked, or clocks apart): {@link #rejected} drops it.
+ */
+public final class TokenSource implements AutoCloseable {
+    static final Duration MAX_MARGIN = Duration.ofMinutes(5);
+    /** The lifetime assumed when the endpoint gives no {@code expires_in} (RFC 6749 §5.1 makes it optional). */
+    static final Duration DEFAULT_LIFETIME = Duration.ofMinutes(10);
+
+    /** A token and when it stops being used; {@link #toString} never shows the token. */
+    public record Token(String value, Instant refreshAt, Instant expiresAt) {
+        @Override
+        public String toString() {
+            return "Token[expiresAt=" + expiresAt + "]";
+        }
+    }
+
+    private final TokenEndpoint endpoint;
+    private final Clock clock;
+    private final ReentrantLock fetching = new ReentrantLock();
+    private volatile Token cached;
+    private volatile TokenException failed;
+    /** Fetches ended so far, successful or not (changed under the lock only). */
+    private volatile int fetches;
+
+    /** Tokens for {@code subject} (the smarthost username: Google's {@code sub}) from {@code oauth}. */
+    public TokenSource(RelayConfig.OAuth oauth, String subject, Clock clock) {
+        this(new TokenEndpoint(oauth, subject, clock, TokenEndpoint.RESPONSE_TIMEOUT), clock);
+    }
+
+    TokenSource(TokenEndpoint endpoint, Clock clock) {
+        this.endpoint = endpoint;
+        this.clock = clock;
+    }
+
+    /** A usable token: the cached one, or one fetched now (by this caller or the one before it in line). */
+    public Token token() throws TokenException {
+        Token t = cached;
+        if (t != null && clock.instant().isBefore(t.refreshAt())) {
+            return t;
+        }
+        int before = fetches;
+        fetching.lock();
+        try {
+            Instant now = clock.instant();
+            t = cached;
+            if (t != null && now.isBefore(t.refreshAt())) {
+                return t;
+            }
+            TokenException f = failed;
+            if (f != null && fetches != before) {
+                throw f; // the fetch this caller waited for failed: its answer is ours too
+            }
+            try {
+                TokenEndpoint.Grant g = endpoint.fetch();
+                Duration life = g.lifetime().orElse(DEFAULT_LIFETIME);
+                Duration margin = life.dividedBy(5).compareTo(MAX_MARGIN) > 0 ? MAX_MARGIN : life.dividedBy(5);
+                Instant fetchedAt = clock.instant();
+                t = new Token(g.accessToken(), fetchedAt.plus(life).minus(margin), fetchedAt.plus(life));
+                cached = t;
+                failed = null;
+                fetches++;
+                return t;
+            } catch (TokenException e) {
+                failed = e;
+                fetches++;
+                throw e;
+            }
+        } finally {
+            fetching.unlock();
+        }
+    }
+
+    /**
+     * The server refused {@code token} as expired or invalid: the next {@link #token} fetches a
+     * new one, unless another caller has already replaced it.
+     */
+    public void rejected(Token token) {
+        fetching.lock();
+        try {
+            if (cached == token) {
+                cached = null;
+            }
+        } finally {
+            fetching.unlock();
+        }
+    }
+
+    /** The token endpoint's host, for texts. */
+    public String endpointHost() {
+        return endpoint.host();
+    }
+
+    /** Fetches made so far, successful or not (for the doctor and the tests). */
+    public int fetches() {
+        return fetches;
+    }
+
+    @Override
+    public void close() {
+        endpoint.close();
+    }
+}
