@@ -60,6 +60,11 @@ readme_block() {
 # mta_mount SET: the unpacked packages of SET over /usr, /etc and /var (writable, the writes go to
 # $T/ov/SET); mta_umount undoes it. The relay and the sink keep running underneath.
 MTA_MOUNTS=()
+# the upper layers on a tmpfs of this namespace: an overlay's upper may not be on an overlay
+# (the temp dir of a CI job in a container may be one)
+mkdir -p "$T/ov" && mount -t tmpfs -o mode=0755 rp-it-overlays "$T/ov"
+# (detached before it_cleanup removes $T; the exit status is kept for it)
+trap 'rc=$?; umount -l "$T/ov" 2>/dev/null; set +e; (exit $rc); it_cleanup' EXIT
 mta_mount() {
   local set=$1 root d lower
   root=$("$debs" root "$set")   # set "system": nothing unpacked, the machine's own programs
