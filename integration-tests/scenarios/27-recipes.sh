@@ -261,25 +261,59 @@ if want sendmail; then
   : > /etc/mail/m4/dialup.m4; : > /etc/mail/m4/provider.m4
   chmod 0700 /var/spool/mqueue; chown smmsp:smmsp /var/spool/mqueue-client; chmod 2770 /var/spool/mqueue-client
   # Debian's sendmail.mc with the README's lines before the mailers, built as the README says
-  awk -v add="$lines" '/^MAILER_DEFINITIONS/ { print add } { print }' /usr/share/sendmail/cf/debian/sendmail.mc > /etc/mail/sendmail.mc
+  sm_mc() { awk -v add="$1" '/^MAILER_DEFINITIONS/ { print add } { print }' /usr/share/sendmail/cf/debian/sendmail.mc; }
+  sm_mc "$lines" > /etc/mail/sendmail.mc
   cp /usr/share/sendmail/cf/debian/submit.mc /etc/mail/submit.mc
   (cd /etc/mail && m4 sendmail.mc > sendmail.cf && m4 submit.mc > submit.cf) || fail "sendmail: m4 failed"
   : > /etc/mail/access; makemap hash /etc/mail/access < /etc/mail/access
   echo web01.internal > /etc/mail/local-host-names
   printf 'postmaster: root\n' > /etc/mail/aliases; ln -sf mail/aliases /etc/aliases
   newaliases >/dev/null 2>&1 || true
-  /usr/libexec/sendmail/sendmail -bD -q1h -O LogLevel=15 >"$T/sendmail-daemon.log" 2>&1 &
-  sm_pid=$!; IT_PIDS+=("$sm_pid")
-  wait_tcp 25 20 "$sm_pid" || { cat "$T/sendmail-daemon.log"; fail "sendmail: the daemon did not listen on 25"; }
   php_message sendmail noreply@example.com
-  # the host name is under example.com now, so root@ would pass as aligned: the app's own sender
-  php_sendmail sendmail -fapache@web01.internal
+  # sm_run CF: the MTA daemon on port 25 with CF, and one mail() through the MSP to it (the host
+  # name is under example.com, so root@ would pass as aligned: the app's own sender instead)
+  sm_run() {
+    # a fresh start: no queue, and no host status from the run before (it remembers a refusal)
+    rm -rf /var/spool/mqueue/* /var/spool/mqueue-client/* /var/lib/sendmail/host_status/*
+    /usr/libexec/sendmail/sendmail -bD -q1h -C "$1" >>"$T/sendmail-daemon.log" 2>&1 &
+    sm_pid=$!; IT_PIDS+=("$sm_pid")
+    wait_tcp 25 20 "$sm_pid" || { cat "$T/sendmail-daemon.log"; fail "sendmail: the daemon did not listen on 25"; }
+    php_sendmail sendmail -fapache@web01.internal
+  }
+  sm_stop() { kill "$sm_pid"; wait "$sm_pid" 2>/dev/null || true; }
+  # sm_wait_queue REGEX: until a message in the MTA's queue (a deferral's status, a bounce) matches
+  sm_wait_queue() {
+    for _ in $(seq 1 150); do
+      cat /var/spool/mqueue/qf* /var/spool/mqueue/df* 2>/dev/null | grep -q -- "$1" && return 0; sleep 0.1
+    done
+    mailq 2>&1 | head -n 12; return 1
+  }
+  # The README's reasons, shown: a plain [127.0.0.1] sends the mail to the recipient's MX ...
+  plain=$(sed 's/`relay:\[127\.0\.0\.1\]'"'"'/`[127.0.0.1]'"'"'/' <<<"$lines")
+  [ "$plain" != "$lines" ] || fail "sendmail: the README's SMART_HOST has no relay:[127.0.0.1] to take away"
+  sm_mc "$plain" > /etc/mail/plain.mc && m4 /etc/mail/plain.mc > /etc/mail/plain.cf
+  sm_run /etc/mail/plain.cf
+  sm_wait_queue 'mx\.gmail\.test' || fail "sendmail: with a plain [127.0.0.1] the mail did not head for the MX as the README says"
+  log "sendmail: with a plain [127.0.0.1] the mail heads for mx.gmail.test: $(grep -h '^M' /var/spool/mqueue/qf* | head -n 1)"
+  sm_stop
+  expect "sendmail: nothing reached the sink with a plain [127.0.0.1]" [ "$(sink_count)" -eq "$msgs" ]
+  # ... and without the flag k, a relay greeting with Sendmail's own name is a loop
+  nok=$(grep -v 'RELAY_MAILER_FLAGS' <<<"$lines")
+  [ "$nok" != "$lines" ] || fail "sendmail: the README's lines have no RELAY_MAILER_FLAGS"
+  sm_mc "$nok" > /etc/mail/nok.mc && m4 /etc/mail/nok.mc > /etc/mail/nok.cf
+  sm_run /etc/mail/nok.cf
+  sm_wait_queue 'mail loops back to me' || fail "sendmail: without the flag k the mail was not refused as a loop, as the README says"
+  log "sendmail: without the flag k: $(cat /var/spool/mqueue/df* | grep -m 1 'loops back to me')"
+  sm_stop
+  expect "sendmail: nothing reached the sink without the flag k" [ "$(sink_count)" -eq "$msgs" ]
+  # the recipe as it is
+  sm_run /etc/mail/sendmail.cf
   msgs=$((msgs + 1))
   if ! sink_wait "$msgs" 30; then
     mailq 2>&1 | head -20; cat "$T/sendmail-daemon.log"
     fail "sendmail: nothing reached the sink"
   fi
-  kill "$sm_pid"; wait "$sm_pid" 2>/dev/null || true
+  sm_stop
   mta_umount
   hostname web01.internal
   expect_arrival "$msgs" sendmail 3
