@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A Microsoft-365-like pair for the XOAUTH2 scenario: an OAuth token endpoint and a smarthost.
+"""A Microsoft-365-like pair for the XOAUTH2 scenario (26): an OAuth token endpoint and a smarthost.
 
 - HTTPS on 127.0.0.1:TOKEN_PORT, POST /TENANT/oauth2/v2.0/token: the client-credentials grant
   (client_id, client_secret, scope https://outlook.office365.com/.default); a wrong secret is
@@ -9,17 +9,25 @@
   endpoint issued. A bad token gets Gmail's answer: 334 + base64 JSON error, then 535.
   Accepted messages are written as sink.py writes them (DIR/NNNNNN.eml and .json).
 
+With --google-public-key PEM (and --client-email) the endpoint is Google's instead: POST /token
+takes the JWT bearer grant (RFC 7523), verifies the assertion's RS256 signature with that public
+key (openssl dgst) and its claims (iss the service account, sub USER, scope
+https://mail.google.com/, aud the endpoint's URL, an hour's lifetime); invalid_grant otherwise.
+
 Both use CERT/KEY (made by the scenario from its own CA). The counts go to DIR/../oauth.json:
 token requests, tokens issued, AUTH attempts and successes; nothing secret is printed.
 
-Usage: xoauth2_upstream.py --smtp-port P --token-port P --dir DIR --cert F --key F
-                           --tenant T --client-id ID --secret-file F --user MAILBOX
+Usage: xoauth2_upstream.py --smtp-port P --token-port P --dir DIR --cert F --key F --user MAILBOX
+                           (--tenant T --client-id ID --secret-file F
+                            | --google-public-key PEM --client-email EMAIL)
 """
 import argparse
 import base64
 import json
 import os
 import secrets
+import subprocess
+import tempfile
 import ssl
 import threading
 import urllib.parse
@@ -49,7 +57,32 @@ class State:
             os.replace(self.path + ".tmp", self.path)
 
 
-def token_handler(state, tenant, client_id, secret):
+def b64url(part):
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def verify_assertion(jwt, public_key, client_email, user, audience):
+    """The claims of an RS256 JWT that openssl verifies with public_key and that name the account and user; else None."""
+    parts = jwt.split(".")
+    if len(parts) != 3 or json.loads(b64url(parts[0])).get("alg") != "RS256":
+        return None
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "in"), "wb") as f:
+            f.write((parts[0] + "." + parts[1]).encode())
+        with open(os.path.join(d, "sig"), "wb") as f:
+            f.write(b64url(parts[2]))
+        ok = subprocess.run(["openssl", "dgst", "-sha256", "-verify", public_key, "-signature",
+                             os.path.join(d, "sig"), os.path.join(d, "in")], capture_output=True).returncode == 0
+    if not ok:
+        return None
+    c = json.loads(b64url(parts[1]))
+    if (c.get("iss"), c.get("sub"), c.get("scope"), c.get("aud")) != (client_email, user, "https://mail.google.com/", audience) \
+            or c.get("exp", 0) - c.get("iat", 0) != 3600:
+        return None
+    return c
+
+
+def token_handler(state, tenant, client_id, secret, google=None):
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
             pass  # the request line has no secret, but say nothing anyway
@@ -66,6 +99,15 @@ def token_handler(state, tenant, client_id, secret):
             state.bump("token_requests")
             length = int(self.headers.get("Content-Length", "0"))
             form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+            if google:
+                public_key, client_email, user, audience = google
+                if self.path != "/token":
+                    return self.answer(404, {"error": "invalid_request"})
+                if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+                    return self.answer(400, {"error": "unsupported_grant_type"})
+                if not verify_assertion(form.get("assertion", ""), public_key, client_email, user, audience):
+                    return self.answer(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+                return self.issue()
             if self.path != "/%s/oauth2/v2.0/token" % tenant:
                 return self.answer(404, {"error": "invalid_request"})
             if form.get("grant_type") != "client_credentials":
@@ -75,6 +117,9 @@ def token_handler(state, tenant, client_id, secret):
                                          "error_description": "AADSTS7000215: Invalid client secret provided."})
             if form.get("scope") != SCOPE:
                 return self.answer(400, {"error": "invalid_scope"})
+            self.issue()
+
+        def issue(self):
             token = "it-" + secrets.token_urlsafe(24)
             with state.lock:
                 state.tokens.add(token)
@@ -114,17 +159,24 @@ def main():
     ap = argparse.ArgumentParser()
     for a in ("--smtp-port", "--token-port"):
         ap.add_argument(a, type=int, required=True)
-    for a in ("--dir", "--cert", "--key", "--tenant", "--client-id", "--secret-file", "--user"):
+    for a in ("--dir", "--cert", "--key", "--user"):
         ap.add_argument(a, required=True)
+    for a in ("--tenant", "--client-id", "--secret-file", "--google-public-key", "--client-email"):
+        ap.add_argument(a)
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
-    with open(a.secret_file) as f:
-        secret = f.read().strip()
+    secret = None
+    if a.secret_file:
+        with open(a.secret_file) as f:
+            secret = f.read().strip()
+    google = None
+    if a.google_public_key:
+        google = (a.google_public_key, a.client_email, a.user, "https://localhost:%d/token" % a.token_port)
     state = State(os.path.join(os.path.dirname(a.dir.rstrip("/")), "oauth.json"))
 
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(a.cert, a.key)
-    httpd = ThreadingHTTPServer(("127.0.0.1", a.token_port), token_handler(state, a.tenant, a.client_id, secret))
+    httpd = ThreadingHTTPServer(("127.0.0.1", a.token_port), token_handler(state, a.tenant, a.client_id, secret, google))
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
 
@@ -138,8 +190,8 @@ def main():
 
     ctl = Ctl(handler, hostname="127.0.0.1", port=a.smtp_port, ready_timeout=10)
     ctl.start()
-    print("xoauth2: smtp 127.0.0.1:%d, token endpoint https://127.0.0.1:%d/%s/oauth2/v2.0/token"
-          % (a.smtp_port, a.token_port, a.tenant), flush=True)
+    print("xoauth2: smtp 127.0.0.1:%d, token endpoint on 127.0.0.1:%d (%s)"
+          % (a.smtp_port, a.token_port, "google" if google else "microsoft"), flush=True)
     wait_for_signal()
     ctl.stop()
     httpd.shutdown()

@@ -369,6 +369,14 @@ public final class BounceIntake implements AutoCloseable {
                         // Angus Mail 2.0.5 indexes an empty COPYUID (GreenMail's answer when
                         // another session expunged the message first): nothing was moved by us
                         moved = null;
+                    } catch (MessagingException refused) {
+                        // "NO MOVE failed. No such message": another relay moved it between
+                        // our FETCH and our MOVE, so the claim is theirs. A message still
+                        // here was refused for another reason: that is a failed pass.
+                        if (!condstore && f.getMessageByUID(uid) == null) {
+                            return false;
+                        }
+                        throw refused;
                     }
                     if (condstore || (moved != null && moved.length == 1 && moved[0] != null)) {
                         return true; // claimed above, or COPYUID: this relay moved it

@@ -238,7 +238,8 @@ final class DeliverySection {
             }
             if (pass.isPresent()) {
                 throw r.error(r.has(prefix + "password-file") ? prefix + "password-file" : prefix + "password",
-                        "auth = xoauth2 takes no password: the token comes from the oauth block");
+                        "auth = xoauth2 takes no password: the token comes from the oauth block"
+                                + (prefix.equals(S) ? " (unset RETURNPATH_SMARTHOST_PASSWORD if the environment sets it)" : ""));
             }
             if (tls == SmarthostTls.NONE) {
                 throw r.error(prefix + "tls", "AUTH XOAUTH2 would send the token in clear text: use starttls or implicit");

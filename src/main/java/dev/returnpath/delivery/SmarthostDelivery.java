@@ -6,7 +6,6 @@ import dev.returnpath.delivery.DeliveryOutcome.RecipientOutcome;
 import dev.returnpath.delivery.SmtpConnection.Dial;
 import dev.returnpath.delivery.SmtpConnection.Login;
 import dev.returnpath.delivery.SmtpConnection.TlsMode;
-
 import dev.returnpath.oauth.TokenSource;
 
 import javax.net.ssl.SSLSocketFactory;

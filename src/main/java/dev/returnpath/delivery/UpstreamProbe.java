@@ -2,7 +2,6 @@ package dev.returnpath.delivery;
 
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.config.RelayConfig.SmarthostTls;
-
 import dev.returnpath.oauth.TokenException;
 import dev.returnpath.oauth.TokenSource;
 

@@ -39,14 +39,17 @@ public final class Spooling implements Handoff {
         QueueEntry entry = new QueueEntry(id, r.arrival().toInstant(), r.clientAddress(), r.helo(),
                 r.reversePath(), p.envelope().reversePath(), p.message().size(), 0, clock.instant(), false, rcpts);
         try {
-            queue.enqueue(entry, p.message());
+            // logged between the commit and the scheduling, so that the queued line comes
+            // before whatever the first attempt logs
+            queue.enqueue(entry, p.message(), () -> {
+                MailLog.log(new MailEvent.Queued(id, rcpts.size()));
+                metrics.message("queued", "spool");
+            });
         } catch (IOException e) {
             MailLog.log(new MailEvent.StorageError(id, Optional.empty(), "cannot write to the spool: " + e));
             metrics.message("rejected", "storage");
             throw new Refusal(452, "4.3.1", "Insufficient system storage");
         }
-        MailLog.log(new MailEvent.Queued(id, rcpts.size()));
-        metrics.message("queued", "spool");
         return "2.0.0 Ok: queued as " + id;
     }
 }

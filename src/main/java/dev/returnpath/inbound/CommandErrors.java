@@ -275,7 +275,8 @@ final class CommandErrors {
         @Override public String toString() { return inner.toString(); }
     }
 
-    private abstract static class Around implements Command {
+    /** A command around another: its help and name are the inner one's. */
+    abstract static class Around implements Command {
         final Command inner;
 
         Around(Command inner) {

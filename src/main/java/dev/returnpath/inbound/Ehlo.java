@@ -15,8 +15,10 @@ import java.util.Optional;
 /**
  * EHLO, replacing SubEtha 7.2.2's, which advertises STARTTLS again after TLS has started
  * (RFC 3207 §4.2: the server must not offer it then) and knows nothing of the implicit-TLS
- * port. The extensions and their order are otherwise SubEtha's: 8BITMIME, SIZE, STARTTLS (on
- * a plain session when TLS is configured), CHUNKING, SMTPUTF8, AUTH (only over TLS).
+ * port, and does not offer PIPELINING. The extensions: PIPELINING (RFC 2920; the replies to a
+ * pipelined group go out in one write, {@link CoalescedReplies}), then SubEtha's, in its order:
+ * 8BITMIME, SIZE, STARTTLS (on a plain session when TLS is configured), CHUNKING, SMTPUTF8,
+ * AUTH (only over TLS).
  */
 final class Ehlo implements Command {
     private final Command original;
@@ -42,6 +44,8 @@ final class Ehlo implements Command {
         SMTPServer server = session.getServer();
         boolean tls = tlsActive(session);
         StringBuilder b = new StringBuilder("250-").append(server.getHostName());
+        // RFC 2920: SubEtha reads a pipelined group in order; CoalescedReplies answers it in one write
+        b.append("\r\n250-PIPELINING");
         b.append("\r\n250-8BITMIME");
         if (server.getMaxMessageSize() > 0) {
             b.append("\r\n250-SIZE ").append(server.getMaxMessageSize());

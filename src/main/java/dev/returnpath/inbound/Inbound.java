@@ -89,7 +89,11 @@ public final class Inbound implements AutoCloseable {
         }
         if (implicitTls) {
             b.serverSocketFactory(tls.implicitServerSockets()).enableTLS(false);
-        } else if (tls != null) {
+        } else {
+            // replies to a pipelined group in one write (CoalescedReplies)
+            b.serverSocketFactory(CoalescedReplies.serverSockets());
+        }
+        if (!implicitTls && tls != null) {
             // our SSLSocketCreator: SubEtha's own (over an SSLContext) keeps the JDK's default protocols
             b.enableTLS().startTlsSocketFactory(tls);
         }
@@ -100,8 +104,10 @@ public final class Inbound implements AutoCloseable {
         built.getCommandHandler().addCommand(ListenerAuth.authGate(built.getCommandHandler().getCommand("AUTH"), limits));
         built.getCommandHandler().addCommand(new Ehlo(built.getCommandHandler().getCommand("EHLO")));
         for (String verb : List.of("DATA", "BDAT")) {
-            built.getCommandHandler().addCommand(DataDeadline.around(built.getCommandHandler().getCommand(verb),
-                    () -> dataTimeout != null ? dataTimeout : configs.get().listen().limits().dataTimeout()));
+            // the reply to the message goes out at once, never held behind what was pipelined after it
+            built.getCommandHandler().addCommand(CoalescedReplies.flushingAfter(DataDeadline.around(
+                    built.getCommandHandler().getCommand(verb),
+                    () -> dataTimeout != null ? dataTimeout : configs.get().listen().limits().dataTimeout())));
         }
         built.getCommandHandler().addCommand(CommandErrors.startTls(built.getCommandHandler().getCommand("STARTTLS")));
         // last, around every verb: a session cut at listen.limits.max-errors runs nothing it read ahead

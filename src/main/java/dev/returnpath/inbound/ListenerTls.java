@@ -11,7 +11,6 @@ import org.subethamail.smtp.server.ServerSocketCreator;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -105,7 +104,8 @@ final class ListenerTls implements SSLSocketCreator {
 
     /** For the implicit-TLS port: a server socket whose accepted connections are TLS from the first byte. */
     ServerSocketCreator implicitServerSockets() {
-        return () -> new ServerSocket() {
+        // over a CoalescedReplies socket: the TLS records of a pipelined group's replies in one write
+        return () -> new CoalescedReplies.ReplyServerSocket() {
             @Override
             public Socket accept() throws IOException {
                 Socket plain = super.accept();

@@ -14,7 +14,10 @@
  * the MAIL gate for {@code listen.auth.require-for} ({@code 530 5.7.0}); {@code ListenerLimits}
  * holds {@code listen.limits} (connections per IP, messages per minute, AUTH failures, the
  * session deadline; {@code DataDeadline} the DATA one; {@code CommandErrors} the bad-command
- * limit, read from the replies on the session's socket).
+ * limit, read from the replies on the session's socket). EHLO offers PIPELINING, and
+ * {@code CoalescedReplies} answers a pipelined group in one write: the listener's sockets hold
+ * what SubEtha writes until the session reads again (or closes, or has answered DATA), so a
+ * reply is never held while the session waits for the client.
  *
  * <p>Never holds a message body in memory, never replies before DATA is drained, and never
  * decides what leaves: that is cleanup's.

@@ -71,6 +71,7 @@ final class TokenEndpoint implements AutoCloseable {
     private final Clock clock;
     private final Duration responseTimeout;
     private final HttpClient http;
+    private final java.util.concurrent.ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     private final String host;
 
     TokenEndpoint(RelayConfig.OAuth oauth, String subject, Clock clock, Duration responseTimeout) {
@@ -82,7 +83,9 @@ final class TokenEndpoint implements AutoCloseable {
         HttpClient.Builder b = HttpClient.newBuilder()
                 .connectTimeout(CONNECT_TIMEOUT)
                 .followRedirects(HttpClient.Redirect.NEVER)
-                .executor(Executors.newVirtualThreadPerTaskExecutor());
+                // the JDK's proxy settings (-Dhttps.proxyHost, ...), for a relay whose only way out is a proxy
+                .proxy(java.net.ProxySelector.getDefault())
+                .executor(executor);
         oauth.caFile().ifPresent(f -> b.sslContext(context(f)));
         this.http = b.build();
     }
@@ -241,6 +244,7 @@ final class TokenEndpoint implements AutoCloseable {
     public void close() {
         // shutdown, not close: close waits for a fetch under way, and a reload must not
         http.shutdown();
+        executor.shutdown();
     }
 
     private static final class TooLarge extends IOException {

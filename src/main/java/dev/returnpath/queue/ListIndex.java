@@ -80,11 +80,12 @@ final class ListIndex {
             return Optional.of(entry(i));
         }
 
+        /** Record {@code i}'s copy; {@link IllegalStateException} when it does not decode (its CRC passed: a bug). */
         QueueEntry entry(int i) {
             try {
                 return decode(new DataInputStream(new ByteArrayInputStream(data, payload[i], data.length - payload[i])));
-            } catch (IOException e) {
-                throw new IllegalStateException("list index record " + ids[i] + " cannot be decoded", e);
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalStateException("list index record " + ids[i] + " cannot be decoded: " + e, e);
             }
         }
 

@@ -69,7 +69,7 @@ public final class QueueRunner implements AutoCloseable {
     }
 
     /** As {@link #enqueue(QueueEntry, OutboundMessage)}, running {@code committed} between the commit and the scheduling. */
-    void enqueue(QueueEntry entry, OutboundMessage message, Runnable committed) throws IOException {
+    public void enqueue(QueueEntry entry, OutboundMessage message, Runnable committed) throws IOException {
         spool.commit(entry, message);
         committed.run();
         scheduler.schedule(entry.id(), entry.arrival(), entry.nextAttempt());

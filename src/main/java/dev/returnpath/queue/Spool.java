@@ -493,8 +493,12 @@ public final class Spool implements AutoCloseable {
         int at = index.map(x -> x.find(id)).orElse(-1);
         try {
             if (quiet && at >= 0 && index.get().hasCopy(at)) {
-                next[slot] = index.get().record(at);
-                return new Listing(id, Optional.of(next[slot].entry()), "");
+                Optional<ListIndex.Record> r = fromIndex(index.get(), at);
+                if (r.isPresent()) {
+                    next[slot] = r.get();
+                    return new Listing(id, Optional.of(r.get().entry()), "");
+                }
+                changed.set(true); // read from its file below, and the index written again
             }
             Path env = envelopeFile(id);
             Optional<ListIndex.Validator> v = ListIndex.Validator.of(env); // before the read, never after
@@ -502,7 +506,12 @@ public final class Spool implements AutoCloseable {
                 changed.set(true);
                 return new Listing(id, Optional.empty(), ""); // delivered or deleted meanwhile
             }
-            Optional<QueueEntry> copy = index.isPresent() ? index.get().entryIf(at, v.get()) : Optional.empty();
+            Optional<QueueEntry> copy;
+            try {
+                copy = index.isPresent() ? index.get().entryIf(at, v.get()) : Optional.empty();
+            } catch (IllegalStateException undecodable) {
+                copy = Optional.empty();
+            }
             if (copy.isPresent()) {
                 next[slot] = new ListIndex.Record(id, v.get(), copy.get(), true);
                 return new Listing(id, copy, "");
@@ -522,6 +531,16 @@ public final class Spool implements AutoCloseable {
             changed.set(true);
             next[slot] = ListIndex.Record.uncopied(id, false);
             return new Listing(id, Optional.empty(), "envelope of " + id + " cannot be read: " + e.getMessage());
+        }
+    }
+
+    /** The index's record, or empty when its copy does not decode: the envelope is read instead. */
+    private static Optional<ListIndex.Record> fromIndex(ListIndex.Loaded index, int at) {
+        try {
+            return Optional.of(index.record(at));
+        } catch (IllegalStateException undecodable) {
+            log.debug("{}", undecodable.getMessage());
+            return Optional.empty();
         }
     }
 

@@ -27,11 +27,24 @@ class ConfigDiffTest {
             returnpath.dns.servers = ["127.0.0.1:5353"]               => changed: dns.servers (0 -> 1 entries)
             returnpath.queue.first-retry = 90s                        => changed: queue.first-retry (5m -> 90s)
             returnpath.listen.idle-timeout = 1h                       => needs a restart to take full effect: listen.idle-timeout (5m -> 1h)
+            returnpath.delivery.smarthost.auth = login                => changed: delivery.smarthost.auth (auto -> login)
             """)
     void aReloadNamesWhatChangedByItsKey(String change, String summary) throws Exception {
         RelayConfig before = ConfigLoader.parseString(BASE, "test.conf");
         RelayConfig after = ConfigLoader.parseString(BASE + change + "\n", "test.conf");
         assertThat(ConfigDiff.between(before, after).summary()).isEqualTo(summary);
+    }
+
+    @org.junit.jupiter.api.Test
+    void aRotatedClientSecretIsAChangeOfTheOAuthBlockAndTheLineNeverShowsIt() throws Exception {
+        String m365 = BASE + """
+                returnpath.delivery.smarthost { username = "relay@example.com", auth = xoauth2,
+                  oauth { provider = microsoft, tenant = "contoso.onmicrosoft.com", client-id = "app", client-secret = "%s" } }
+                """;
+        RelayConfig before = ConfigLoader.parseString(m365.formatted("old-SECRET-1"), "test.conf");
+        RelayConfig after = ConfigLoader.parseString(m365.formatted("new-SECRET-2"), "test.conf");
+        assertThat(ConfigDiff.between(before, after).summary()).isEqualTo("changed: delivery.smarthost.oauth");
+        assertThat(ConfigDiff.between(before, ConfigLoader.parseString(m365.formatted("old-SECRET-1"), "test.conf")).isEmpty()).isTrue();
     }
 
     static String routes(String shopSmarthost, String more) {

@@ -108,6 +108,23 @@ class OAuthSectionTest {
     }
 
     @Test
+    void aPasswordFromTheEnvironmentIsRefusedWithXoauth2AndTheErrorSaysWhereItComesFrom() {
+        assertThatThrownBy(() -> ConfigLoader.load(writeConf(m365(", client-secret = s")),
+                Map.of("RETURNPATH_SMARTHOST_PASSWORD", "old-basic-PASSWORD")))
+                .isInstanceOfSatisfying(ConfigException.class, e -> {
+                    assertThat(e.key()).isEqualTo(S + ".password");
+                    assertThat(e.problem()).contains("RETURNPATH_SMARTHOST_PASSWORD");
+                    assertThat(e.getMessage()).doesNotContain("old-basic-PASSWORD");
+                });
+    }
+
+    Path writeConf(String text) throws Exception {
+        Path f = dir.resolve("returnpath.conf");
+        Files.writeString(f, "returnpath.hostname = \"relay.example.com\"\n" + text + "\n");
+        return f;
+    }
+
+    @Test
     void plainAndLoginAreKeptAsSet() throws Exception {
         assertThat(parse(S + " { host = \"h.example\", username = u, password = p, auth = login }").auth()).isEqualTo(SmarthostAuth.LOGIN);
         assertThat(parse(S + " { host = \"h.example\", username = u, password = p }").auth()).isEqualTo(SmarthostAuth.AUTO);
@@ -140,6 +157,8 @@ class OAuthSectionTest {
         assertThat(o.serviceAccount().orElseThrow().clientEmail()).isEqualTo("relay@p.iam.gserviceaccount.com");
         assertThat(o.serviceAccount().orElseThrow().privateKey().getAlgorithm()).isEqualTo("RSA");
         assertThat(o.toString()).contains("privateKey=***").doesNotContain("BEGIN");
+        // a reload that reads the same file gives an equal record: the delivery (its pool, its token) is kept
+        assertThat(parse(google(f))).isEqualTo(parse(google(f)));
     }
 
     @ParameterizedTest(name = "{1}")

@@ -33,6 +33,13 @@ class MailLogOverTheWireTest {
     Upstream upstream;
     TestRelay relay;
     final ListAppender<ILoggingEvent> events = new ListAppender<>();
+
+    /** The events so far, copied under the appender's lock (logback appends under it). */
+    private List<ILoggingEvent> snapshot() {
+        synchronized (events) {
+            return List.copyOf(events.list);
+        }
+    }
     final Logger mailLogger = (Logger) LoggerFactory.getLogger("returnpath.mail");
 
     @BeforeEach
@@ -58,7 +65,7 @@ class MailLogOverTheWireTest {
     List<Line> lines(String id) throws Exception {
         JsonLogLayout layout = new JsonLogLayout();
         List<Line> out = new ArrayList<>();
-        for (ILoggingEvent e : List.copyOf(events.list)) {
+        for (ILoggingEvent e : snapshot()) {
             if (e.getFormattedMessage().startsWith(id + ": ")) {
                 out.add(new Line(e.getFormattedMessage().substring(id.length() + 2),
                         MailLogWritersTest.STRICT.readTree(layout.doLayout(e))));
@@ -107,7 +114,7 @@ class MailLogOverTheWireTest {
 
     /** The queue ID the relay's lines start with: the one ID whose line names the forged recipient. */
     private String queueIdOfTheOnlyMessage() {
-        return List.copyOf(events.list).stream().map(ILoggingEvent::getFormattedMessage).filter(l -> l.contains(": to=<"))
+        return snapshot().stream().map(ILoggingEvent::getFormattedMessage).filter(l -> l.contains(": to=<"))
                 .map(l -> l.substring(0, l.indexOf(':'))).findFirst().orElseThrow();
     }
 }

@@ -148,6 +148,44 @@ class ListIndexTest {
     }
 
     @Test
+    void aRecordThatPassesTheCrcButDoesNotDecodeIsReadFromItsEnvelope() throws Exception {
+        write(entry("A1", "451 first"), HOUR_AGO);
+        quietDirectory();
+        list();
+        Files.write(queue.resolve("A1.env"), entry("A1", "451 newer").toBytes());
+        // the recipient's state byte made out of range, and the CRC made right again: what only a
+        // bug could write
+        Path index = dir.resolve(ListIndex.FILE);
+        byte[] b = Files.readAllBytes(index);
+        byte[] address = "a@example.org".getBytes();
+        int at = indexOf(b, address) + address.length;
+        assertThat(b[at]).isEqualTo((byte) State.DEFERRED.ordinal());
+        b[at] = 99;
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(b, 0, b.length - 4);
+        java.nio.ByteBuffer.wrap(b).putInt(b.length - 4, (int) crc.getValue());
+        Files.write(index, b);
+        quietDirectory();
+        assertThat(ListIndex.load(dir)).isPresent();
+        assertThat(list()).containsEntry("A1", "451 newer");
+        quietDirectory();
+        assertThat(list()).containsEntry("A1", "451 newer"); // the index was written again
+    }
+
+    private static int indexOf(byte[] in, byte[] what) {
+        outer:
+        for (int i = 0; i + what.length <= in.length; i++) {
+            for (int j = 0; j < what.length; j++) {
+                if (in[i + j] != what[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    @Test
     void anEnvelopeWrittenJustBeforeTheScanIsNeverTakenFromTheIndex() throws Exception {
         FileTime now = FileTime.from(Instant.now());
         write(entry("A1", "451 first"), now);

@@ -20,7 +20,11 @@ public final class LogCapture implements AutoCloseable {
 
     /** The formatted messages, oldest first. */
     public List<String> lines() {
-        return appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        // logback appends under the appender's own lock (AppenderBase.doAppend is synchronized):
+        // read under it too, or a line logged meanwhile breaks the copy
+        synchronized (appender) {
+            return appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        }
     }
 
     @Override
