@@ -10,8 +10,6 @@ import org.subethamail.smtp.DropConnectionException;
 import org.subethamail.smtp.MessageContext;
 import org.subethamail.smtp.RejectException;
 import org.subethamail.smtp.internal.server.Command;
-import org.subethamail.smtp.internal.server.CommandException;
-import org.subethamail.smtp.internal.server.HelpMessage;
 import org.subethamail.smtp.server.Session;
 
 import java.io.IOException;
@@ -214,7 +212,7 @@ final class ListenerAuth implements AuthenticationHandlerFactory {
 
     /** AUTH: only over TLS, once, and not inside a transaction; then SubEtha's AUTH with our handlers. */
     static Command authGate(Command auth, ListenerLimits limits) {
-        return new Wrapped(auth) {
+        return new CommandErrors.Around(auth) {
             @Override
             public void execute(String commandString, Session session) throws IOException, DropConnectionException {
                 InetAddress client = session.getRemoteAddress().getAddress();
@@ -245,7 +243,7 @@ final class ListenerAuth implements AuthenticationHandlerFactory {
 
     /** MAIL: a client from {@code listen.auth.require-for} must have authenticated. */
     static Command mailGate(Command mail, ConfigHolder configs, ListenerLimits limits) {
-        return new Wrapped(mail) {
+        return new CommandErrors.Around(mail) {
             @Override
             public void execute(String commandString, Session session) throws IOException, DropConnectionException {
                 InetAddress client = session.getRemoteAddress().getAddress();
@@ -270,23 +268,5 @@ final class ListenerAuth implements AuthenticationHandlerFactory {
                 inner.execute(commandString, session);
             }
         };
-    }
-
-    private abstract static class Wrapped implements Command {
-        final Command inner;
-
-        Wrapped(Command inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public HelpMessage getHelp() throws CommandException {
-            return inner.getHelp();
-        }
-
-        @Override
-        public String getName() {
-            return inner.getName();
-        }
     }
 }
