@@ -54,6 +54,8 @@ final class TokenEndpoint implements AutoCloseable {
     static final String JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
     /** A Google assertion's lifetime: Google takes at most one hour. */
     static final Duration ASSERTION_LIFETIME = Duration.ofHours(1);
+    /** The longest {@code expires_in} taken as given (tokens live an hour or so); longer is cut to it. */
+    static final Duration MAX_LIFETIME = Duration.ofDays(1);
     private static final Pattern ERROR_CODE = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     private static final Pattern AADSTS = Pattern.compile("\\bAADSTS\\d{1,10}\\b");
     private static final Pattern TOKEN_CHARS = Pattern.compile("[\\x21-\\x7e]{1,16384}");
@@ -164,8 +166,9 @@ final class TokenEndpoint implements AutoCloseable {
             throw failure("gave a token of type " + (ERROR_CODE.matcher(type).matches() ? type : "?") + ", not Bearer");
         }
         Optional<Duration> lifetime = switch (json.get("expires_in")) {
-            case Long l when l > 0 -> Optional.of(Duration.ofSeconds(l));
-            case String s when s.matches("[0-9]{1,9}") && Long.parseLong(s) > 0 -> Optional.of(Duration.ofSeconds(Long.parseLong(s)));
+            case Long l when l > 0 -> Optional.of(Duration.ofSeconds(Math.min(l, MAX_LIFETIME.toSeconds())));
+            case String s when s.matches("[0-9]{1,9}") && Long.parseLong(s) > 0
+                    -> Optional.of(Duration.ofSeconds(Math.min(Long.parseLong(s), MAX_LIFETIME.toSeconds())));
             case null, default -> Optional.empty();
         };
         return new Grant(token, lifetime);

@@ -85,6 +85,19 @@ class TokenSourceTest {
     }
 
     @Test
+    void anExpiresInPastTheClocksRangeIsATokenNotACrash() throws Exception {
+        // 18 digits: a Long, but seconds past Instant.MAX; the token is used, refreshed within a day
+        endpoint.expiresIn = 999_999_999_999_999_999L;
+        try (TokenSource tokens = new TokenSource(microsoft("s3cret-VALUE"), "relay@example.com", clock)) {
+            TokenSource.Token t = tokens.token();
+            assertThat(endpoint.valid(t.value())).isTrue();
+            assertThat(t.expiresAt()).isEqualTo(clock.instant().plus(TokenEndpoint.MAX_LIFETIME));
+            clock.advance(TokenEndpoint.MAX_LIFETIME);
+            assertThat(tokens.token().value()).isNotEqualTo(t.value());
+        }
+    }
+
+    @Test
     void aWrongSecretNamesTheHostAndTheOAuthErrorButNeverTheSecret() throws Exception {
         try (TokenSource tokens = new TokenSource(microsoft("wrong-SECRET-42"), "relay@example.com", clock)) {
             assertThatThrownBy(tokens::token).isInstanceOfSatisfying(TokenException.class, e -> {
