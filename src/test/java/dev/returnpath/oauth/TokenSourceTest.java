@@ -98,6 +98,33 @@ class TokenSourceTest {
     }
 
     @Test
+    void aRefreshThatFailsKeepsTheTokenInUseUntilShortlyBeforeItExpires() throws Exception {
+        try (TokenSource tokens = new TokenSource(microsoft("s3cret-VALUE"), "relay@example.com", clock)) {
+            TokenSource.Token first = tokens.token();
+            endpoint.forcedStatus = 503;
+            endpoint.forcedBody = "<html>down for maintenance</html>";
+            // due for refresh (the last five minutes), the endpoint down: the token still works
+            clock.advance(Duration.ofMinutes(56));
+            assertThat(tokens.token()).isSameAs(first);
+            assertThat(endpoint.requests.get()).isEqualTo(2); // the refresh was tried
+            clock.advance(Duration.ofMinutes(3));
+            assertThat(tokens.token()).isSameAs(first);
+            assertThat(endpoint.requests.get()).isEqualTo(3); // and tried again by the next caller
+            // too close to its expiry to be sent: the endpoint's failure is the answer
+            clock.advance(Duration.ofSeconds(40));
+            assertThatThrownBy(tokens::token).hasMessage("token endpoint localhost answered HTTP 503");
+            // a token the server refused is not kept for the outage either
+            endpoint.forcedBody = null;
+            clock.advance(Duration.ofSeconds(-40));
+            TokenSource.Token second = tokens.token();
+            assertThat(second.value()).isNotEqualTo(first.value());
+            tokens.rejected(second);
+            endpoint.forcedBody = "<html>down for maintenance</html>";
+            assertThatThrownBy(tokens::token).hasMessage("token endpoint localhost answered HTTP 503");
+        }
+    }
+
+    @Test
     void aWrongSecretNamesTheHostAndTheOAuthErrorButNeverTheSecret() throws Exception {
         try (TokenSource tokens = new TokenSource(microsoft("wrong-SECRET-42"), "relay@example.com", clock)) {
             assertThatThrownBy(tokens::token).isInstanceOfSatisfying(TokenException.class, e -> {
