@@ -115,4 +115,19 @@ class XOAuth2MisbehavingServerTest {
             assertThat(lines).noneMatch(l -> l.startsWith("MAIL"));
         }
     }
+
+    @Test
+    void theDoctorSkipsAuthWhenTlsFailedEvenAfterAGoodToken() throws Exception {
+        try (RawSmtpServer server = RawSmtpServer.sink("AUTH XOAUTH2")) { // no STARTTLS
+            RelayConfig c = ConfigLoader.parseString(TestRelay.baseHocon(server.port(), dir) + "\n"
+                    + fixture.smarthost(server.port(), "starttls", "client-secret = \"s3cret-VALUE\""), "test.conf");
+            List<UpstreamProbe.Step> steps = UpstreamProbe.probe(c);
+            assertThat(steps).extracting(UpstreamProbe.Step::step).containsExactly("connect", "tls", "oauth", "auth");
+            assertThat(steps.get(1).verdict()).isEqualTo(UpstreamProbe.Verdict.FAILED);
+            assertThat(steps.get(2).verdict()).isEqualTo(UpstreamProbe.Verdict.OK);
+            assertThat(steps.get(3)).isEqualTo(new UpstreamProbe.Step("auth", UpstreamProbe.Verdict.SKIPPED,
+                    "TLS failed: credentials not sent"));
+            assertThat(server.commands).noneMatch(l -> l.startsWith("AUTH"));
+        }
+    }
 }
