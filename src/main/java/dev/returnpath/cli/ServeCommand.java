@@ -4,6 +4,7 @@ import dev.returnpath.config.ConfigException;
 import dev.returnpath.config.ConfigHolder;
 import dev.returnpath.config.ConfigLoader;
 import dev.returnpath.config.ConfigWatcher;
+import dev.returnpath.config.DurationText;
 import dev.returnpath.config.RelayConfig;
 import dev.returnpath.assembly.RelayAssembly;
 import dev.returnpath.queue.Spool;
@@ -151,7 +152,7 @@ final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             watcher.close();
             Duration grace = holder.get().shutdownGrace();
-            log.info("shutting down: no new connections or transactions; waiting up to {} for those in flight", grace);
+            log.info("shutting down: no new connections or transactions; waiting up to {} for those in flight", DurationText.of(grace));
             relay.shutdown(grace);
             doctorTimer.shutdownNow();
             if (managementListener != null) {

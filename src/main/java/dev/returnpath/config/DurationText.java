@@ -8,14 +8,14 @@ import java.time.Duration;
  * Java's word, not the operator's. The largest unit that divides the value exactly is chosen,
  * so the text can be pasted back into the file: 90 seconds is {@code 90s}, not {@code 1.5m}.
  */
-final class DurationText {
+public final class DurationText {
     private static final long[] NANOS = {86_400_000_000_000L, 3_600_000_000_000L, 60_000_000_000L,
             1_000_000_000L, 1_000_000L, 1_000L, 1L};
     private static final String[] UNITS = {"d", "h", "m", "s", "ms", "us", "ns"};
 
     private DurationText() {}
 
-    static String of(Duration d) {
+    public static String of(Duration d) {
         if (d.isZero()) {
             return "0s";
         }
