@@ -125,6 +125,21 @@ class TokenSourceTest {
     }
 
     @Test
+    void aCaFileGoneAfterTheLoadIsATokenFailureNotACrash() throws Exception {
+        OAuth gone = new OAuth(OAuthProvider.MICROSOFT, URI.create(endpoint.url()), "https://outlook.office365.com/.default",
+                Optional.of("the-client"), Optional.of("s3cret-VALUE"), Optional.empty(), Optional.of(dir.resolve("gone.pem")));
+        try (TokenSource tokens = new TokenSource(gone, "relay@example.com", clock)) {
+            assertThatThrownBy(tokens::token).isInstanceOf(TokenException.class)
+                    .hasMessageStartingWith("token endpoint localhost: cannot use CA file " + dir.resolve("gone.pem"))
+                    .hasMessageNotContaining("s3cret-VALUE");
+            assertThat(endpoint.requests.get()).isZero();
+            // back (a mounted file swapped in): the next fetch takes it
+            java.nio.file.Files.copy(pki.caCert, dir.resolve("gone.pem"));
+            assertThat(endpoint.valid(tokens.token().value())).isTrue();
+        }
+    }
+
+    @Test
     void aWrongSecretNamesTheHostAndTheOAuthErrorButNeverTheSecret() throws Exception {
         try (TokenSource tokens = new TokenSource(microsoft("wrong-SECRET-42"), "relay@example.com", clock)) {
             assertThatThrownBy(tokens::token).isInstanceOfSatisfying(TokenException.class, e -> {
