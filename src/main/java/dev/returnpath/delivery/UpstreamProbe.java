@@ -93,6 +93,7 @@ public final class UpstreamProbe {
                 }
             }
             // 3. the OAuth token (xoauth2), then AUTH
+            boolean tlsFailed = out.get(out.size() - 1).verdict() == Verdict.FAILED; // the tls step's
             if (sm.username().isPresent() && delivery.tokens(sm).isPresent()) {
                 Step token = token(delivery.tokens(sm).get(), sm);
                 out.add(token);
@@ -102,7 +103,7 @@ public final class UpstreamProbe {
                 }
             }
             if (sm.username().isPresent()) {
-                if (out.get(out.size() - 1).verdict() == Verdict.FAILED) {
+                if (tlsFailed) {
                     out.add(new Step("auth", Verdict.SKIPPED, "TLS failed: credentials not sent"));
                 } else {
                     out.add(auth(delivery, sm, address, relay));

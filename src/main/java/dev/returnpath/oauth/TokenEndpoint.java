@@ -4,7 +4,6 @@ import dev.returnpath.config.RelayConfig;
 import dev.returnpath.ops.Json;
 import dev.returnpath.tls.TrustedCas;
 
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -54,6 +53,8 @@ final class TokenEndpoint implements AutoCloseable {
     static final String JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
     /** A Google assertion's lifetime: Google takes at most one hour. */
     static final Duration ASSERTION_LIFETIME = Duration.ofHours(1);
+    /** The longest {@code expires_in} taken as given (tokens live an hour or so); longer is cut to it. */
+    static final Duration MAX_LIFETIME = Duration.ofDays(1);
     private static final Pattern ERROR_CODE = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     private static final Pattern AADSTS = Pattern.compile("\\bAADSTS\\d{1,10}\\b");
     private static final Pattern TOKEN_CHARS = Pattern.compile("[\\x21-\\x7e]{1,16384}");
@@ -70,7 +71,8 @@ final class TokenEndpoint implements AutoCloseable {
     private final String subject;
     private final Clock clock;
     private final Duration responseTimeout;
-    private final HttpClient http;
+    /** Null while the {@code ca-file} cannot be read (it is tried again at each fetch). */
+    private volatile HttpClient http;
     private final java.util.concurrent.ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     private final String host;
 
@@ -80,29 +82,40 @@ final class TokenEndpoint implements AutoCloseable {
         this.clock = clock;
         this.responseTimeout = responseTimeout;
         this.host = oauth.tokenUrl().getHost();
+        try {
+            this.http = client();
+        } catch (IOException | GeneralSecurityException e) {
+            this.http = null; // a CA file gone since the load: a TokenException at the fetch
+        }
+    }
+
+    private HttpClient client() throws IOException, GeneralSecurityException {
         HttpClient.Builder b = HttpClient.newBuilder()
                 .connectTimeout(CONNECT_TIMEOUT)
                 .followRedirects(HttpClient.Redirect.NEVER)
                 // the JDK's proxy settings (-Dhttps.proxyHost, ...), for a relay whose only way out is a proxy
                 .proxy(java.net.ProxySelector.getDefault())
                 .executor(executor);
-        oauth.caFile().ifPresent(f -> b.sslContext(context(f)));
-        this.http = b.build();
-    }
-
-    private static SSLContext context(java.nio.file.Path caFile) {
-        try {
-            return TrustedCas.context(caFile);
-        } catch (IOException | GeneralSecurityException e) {
-            throw new IllegalArgumentException("cannot use CA file " + caFile + ": " + e.getMessage(), e);
+        if (oauth.caFile().isPresent()) {
+            b.sslContext(TrustedCas.context(oauth.caFile().get()));
         }
+        return b.build();
     }
 
     String host() {
         return host;
     }
 
+    /** Called by one thread at a time (the token source's lock). */
     Grant fetch() throws TokenException {
+        if (http == null) {
+            try {
+                http = client();
+            } catch (IOException | GeneralSecurityException e) {
+                throw new TokenException(host, "", "token endpoint " + host + ": cannot use CA file "
+                        + oauth.caFile().map(Object::toString).orElse("") + " (" + e.getClass().getSimpleName() + ")");
+            }
+        }
         String form = switch (oauth.provider()) {
             case MICROSOFT, GENERIC -> "grant_type=client_credentials"
                     + "&client_id=" + enc(oauth.clientId().orElseThrow())
@@ -164,8 +177,9 @@ final class TokenEndpoint implements AutoCloseable {
             throw failure("gave a token of type " + (ERROR_CODE.matcher(type).matches() ? type : "?") + ", not Bearer");
         }
         Optional<Duration> lifetime = switch (json.get("expires_in")) {
-            case Long l when l > 0 -> Optional.of(Duration.ofSeconds(l));
-            case String s when s.matches("[0-9]{1,9}") && Long.parseLong(s) > 0 -> Optional.of(Duration.ofSeconds(Long.parseLong(s)));
+            case Long l when l > 0 -> Optional.of(Duration.ofSeconds(Math.min(l, MAX_LIFETIME.toSeconds())));
+            case String s when s.matches("[0-9]{1,9}") && Long.parseLong(s) > 0
+                    -> Optional.of(Duration.ofSeconds(Math.min(Long.parseLong(s), MAX_LIFETIME.toSeconds())));
             case null, default -> Optional.empty();
         };
         return new Grant(token, lifetime);
@@ -243,7 +257,9 @@ final class TokenEndpoint implements AutoCloseable {
     @Override
     public void close() {
         // shutdown, not close: close waits for a fetch under way, and a reload must not
-        http.shutdown();
+        if (http != null) {
+            http.shutdown();
+        }
         executor.shutdown();
     }
 

@@ -19,12 +19,16 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Refresh: a token is used until {@code expires_in} minus a margin (a fifth of its lifetime,
  * at most {@link #MAX_MARGIN}), so that none expires between the fetch and AUTH; the server
- * may still refuse one (revoked, or clocks apart): {@link #rejected} drops it.
+ * may still refuse one (revoked, or clocks apart): {@link #rejected} drops it. A refresh that
+ * fails while the token has more than {@link #MIN_LEFT} to live keeps it in use (an endpoint
+ * down for a few minutes stops no mail); the next caller tries the refresh again.
  */
 public final class TokenSource implements AutoCloseable {
     static final Duration MAX_MARGIN = Duration.ofMinutes(5);
     /** The lifetime assumed when the endpoint gives no {@code expires_in} (RFC 6749 §5.1 makes it optional). */
     static final Duration DEFAULT_LIFETIME = Duration.ofMinutes(10);
+    /** A token due for refresh is still sent, when the refresh fails, if it has this long to live. */
+    static final Duration MIN_LEFT = Duration.ofSeconds(30);
 
     /** A token and when it stops being used; {@link #toString} never shows the token. */
     public record Token(String value, Instant refreshAt, Instant expiresAt) {
@@ -68,7 +72,8 @@ public final class TokenSource implements AutoCloseable {
             }
             TokenException f = failed;
             if (f != null && fetches != before) {
-                throw f; // the fetch this caller waited for failed: its answer is ours too
+                // the fetch this caller waited for failed: its answer is ours too
+                return stillValid(t, now).orElseThrow(() -> f);
             }
             try {
                 TokenEndpoint.Grant g = endpoint.fetch();
@@ -83,11 +88,16 @@ public final class TokenSource implements AutoCloseable {
             } catch (TokenException e) {
                 failed = e;
                 fetches++;
-                throw e;
+                return stillValid(t, clock.instant()).orElseThrow(() -> e);
             }
         } finally {
             fetching.unlock();
         }
+    }
+
+    /** {@code t} when it has more than {@link #MIN_LEFT} to live at {@code now}. */
+    private static java.util.Optional<Token> stillValid(Token t, Instant now) {
+        return t != null && now.isBefore(t.expiresAt().minus(MIN_LEFT)) ? java.util.Optional.of(t) : java.util.Optional.empty();
     }
 
     /**

@@ -85,6 +85,61 @@ class TokenSourceTest {
     }
 
     @Test
+    void anExpiresInPastTheClocksRangeIsATokenNotACrash() throws Exception {
+        // 18 digits: a Long, but seconds past Instant.MAX; the token is used, refreshed within a day
+        endpoint.expiresIn = 999_999_999_999_999_999L;
+        try (TokenSource tokens = new TokenSource(microsoft("s3cret-VALUE"), "relay@example.com", clock)) {
+            TokenSource.Token t = tokens.token();
+            assertThat(endpoint.valid(t.value())).isTrue();
+            assertThat(t.expiresAt()).isEqualTo(clock.instant().plus(TokenEndpoint.MAX_LIFETIME));
+            clock.advance(TokenEndpoint.MAX_LIFETIME);
+            assertThat(tokens.token().value()).isNotEqualTo(t.value());
+        }
+    }
+
+    @Test
+    void aRefreshThatFailsKeepsTheTokenInUseUntilShortlyBeforeItExpires() throws Exception {
+        try (TokenSource tokens = new TokenSource(microsoft("s3cret-VALUE"), "relay@example.com", clock)) {
+            TokenSource.Token first = tokens.token();
+            endpoint.forcedStatus = 503;
+            endpoint.forcedBody = "<html>down for maintenance</html>";
+            // due for refresh (the last five minutes), the endpoint down: the token still works
+            clock.advance(Duration.ofMinutes(56));
+            assertThat(tokens.token()).isSameAs(first);
+            assertThat(endpoint.requests.get()).isEqualTo(2); // the refresh was tried
+            clock.advance(Duration.ofMinutes(3));
+            assertThat(tokens.token()).isSameAs(first);
+            assertThat(endpoint.requests.get()).isEqualTo(3); // and tried again by the next caller
+            // too close to its expiry to be sent: the endpoint's failure is the answer
+            clock.advance(Duration.ofSeconds(40));
+            assertThatThrownBy(tokens::token).hasMessage("token endpoint localhost answered HTTP 503");
+            // a token the server refused is not kept for the outage either
+            endpoint.forcedBody = null;
+            clock.advance(Duration.ofSeconds(-40));
+            TokenSource.Token second = tokens.token();
+            assertThat(second.value()).isNotEqualTo(first.value());
+            tokens.rejected(second);
+            endpoint.forcedBody = "<html>down for maintenance</html>";
+            assertThatThrownBy(tokens::token).hasMessage("token endpoint localhost answered HTTP 503");
+        }
+    }
+
+    @Test
+    void aCaFileGoneAfterTheLoadIsATokenFailureNotACrash() throws Exception {
+        OAuth gone = new OAuth(OAuthProvider.MICROSOFT, URI.create(endpoint.url()), "https://outlook.office365.com/.default",
+                Optional.of("the-client"), Optional.of("s3cret-VALUE"), Optional.empty(), Optional.of(dir.resolve("gone.pem")));
+        try (TokenSource tokens = new TokenSource(gone, "relay@example.com", clock)) {
+            assertThatThrownBy(tokens::token).isInstanceOf(TokenException.class)
+                    .hasMessageStartingWith("token endpoint localhost: cannot use CA file " + dir.resolve("gone.pem"))
+                    .hasMessageNotContaining("s3cret-VALUE");
+            assertThat(endpoint.requests.get()).isZero();
+            // back (a mounted file swapped in): the next fetch takes it
+            java.nio.file.Files.copy(pki.caCert, dir.resolve("gone.pem"));
+            assertThat(endpoint.valid(tokens.token().value())).isTrue();
+        }
+    }
+
+    @Test
     void aWrongSecretNamesTheHostAndTheOAuthErrorButNeverTheSecret() throws Exception {
         try (TokenSource tokens = new TokenSource(microsoft("wrong-SECRET-42"), "relay@example.com", clock)) {
             assertThatThrownBy(tokens::token).isInstanceOfSatisfying(TokenException.class, e -> {
