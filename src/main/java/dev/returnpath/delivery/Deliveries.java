@@ -4,6 +4,7 @@ import dev.returnpath.config.RelayConfig;
 import dev.returnpath.dns.Dns;
 import dev.returnpath.dns.DnsjavaDns;
 
+import java.time.Clock;
 import java.util.function.Function;
 
 /**
@@ -13,6 +14,7 @@ import java.util.function.Function;
  */
 public final class Deliveries implements Function<RelayConfig, Delivery>, AutoCloseable {
     private final Function<RelayConfig.Dns, Dns> resolvers;
+    private final Clock clock;
     private RelayConfig.Delivery settings;
     private RelayConfig.Dns dnsSettings;
     private String hostname;
@@ -20,12 +22,22 @@ public final class Deliveries implements Function<RelayConfig, Delivery>, AutoCl
 
     /** Direct delivery looks MX hosts up with dnsjava, through {@code dns.servers}. */
     public Deliveries() {
-        this(d -> DnsjavaDns.create(d.servers(), d.timeout()));
+        this(Clock.systemUTC());
+    }
+
+    /** As {@link #Deliveries()}, with OAuth tokens timed by {@code clock} (tests pass a MutableClock). */
+    public Deliveries(Clock clock) {
+        this(d -> DnsjavaDns.create(d.servers(), d.timeout()), clock);
     }
 
     /** {@code resolvers} makes the DNS client for direct delivery (tests pass zone files). */
     public Deliveries(Function<RelayConfig.Dns, Dns> resolvers) {
+        this(resolvers, Clock.systemUTC());
+    }
+
+    private Deliveries(Function<RelayConfig.Dns, Dns> resolvers, Clock clock) {
         this.resolvers = resolvers;
+        this.clock = clock;
     }
 
     @Override
@@ -47,7 +59,7 @@ public final class Deliveries implements Function<RelayConfig, Delivery>, AutoCl
     }
 
     private Delivery create(RelayConfig config) {
-        return new RoutedDelivery(config, () -> resolvers.apply(config.dns()));
+        return new RoutedDelivery(config, () -> resolvers.apply(config.dns()), clock);
     }
 
     @Override

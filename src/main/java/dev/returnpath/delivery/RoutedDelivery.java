@@ -4,6 +4,7 @@ import dev.returnpath.config.RelayConfig;
 import dev.returnpath.delivery.DeliveryOutcome.RecipientOutcome;
 import dev.returnpath.dns.Dns;
 
+import java.time.Clock;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
@@ -20,15 +21,22 @@ public final class RoutedDelivery implements Delivery {
     private final RelayConfig config;
     private final SmtpClient engine;
     private final Supplier<Dns> dns;
+    private final Clock clock;
     private final ExecutorService legs = Executors.newVirtualThreadPerTaskExecutor();
     private SmarthostDelivery smarthost;
     private DirectDelivery direct;
 
     /** {@code dns} is asked once, the first time an MX leg needs it. */
     public RoutedDelivery(RelayConfig config, Supplier<Dns> dns) {
+        this(config, dns, Clock.systemUTC());
+    }
+
+    /** {@code clock} decides when an OAuth token is due (tests pass a MutableClock). */
+    public RoutedDelivery(RelayConfig config, Supplier<Dns> dns, Clock clock) {
         this.config = config;
         this.engine = new SmtpClient(SmarthostDelivery.settings(config));
         this.dns = dns;
+        this.clock = clock;
     }
 
     @Override
@@ -48,7 +56,7 @@ public final class RoutedDelivery implements Delivery {
 
     private synchronized SmarthostDelivery smarthost() {
         if (smarthost == null) {
-            smarthost = new SmarthostDelivery(config, engine, false, false);
+            smarthost = new SmarthostDelivery(config, engine, false, false, clock);
         }
         return smarthost;
     }

@@ -14,8 +14,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Single flight: callers that find no usable token queue on one lock; the first fetches,
  * the others then take its result: its token, or its failure (so that 100 sessions waiting on
- * an endpoint that is down or slow cost one attempt, not 100 in a row). A caller that comes
- * after a failed fetch ended tries again.
+ * an endpoint that is down or slow cost one attempt, not 100 in a row). For
+ * {@link #FAILURE_PAUSE} after a failed fetch, later callers get the same failure without a new
+ * request (a queue of 10,000 messages against an endpoint that says {@code invalid_client}
+ * must not become 10,000 requests to Entra or Google); after it, the next caller tries again.
+ * A reload builds new sources, so a corrected secret is tried at once.
  *
  * <p>Refresh: a token is used until {@code expires_in} minus a margin (a fifth of its lifetime,
  * at most {@link #MAX_MARGIN}), so that none expires between the fetch and AUTH; the server
@@ -29,6 +32,8 @@ public final class TokenSource implements AutoCloseable {
     static final Duration DEFAULT_LIFETIME = Duration.ofMinutes(10);
     /** A token due for refresh is still sent, when the refresh fails, if it has this long to live. */
     static final Duration MIN_LEFT = Duration.ofSeconds(30);
+    /** After a failed fetch, how long its failure is the answer without a new request. */
+    static final Duration FAILURE_PAUSE = Duration.ofSeconds(10);
 
     /** A token and when it stops being used; {@link #toString} never shows the token. */
     public record Token(String value, Instant refreshAt, Instant expiresAt) {
@@ -43,6 +48,7 @@ public final class TokenSource implements AutoCloseable {
     private final ReentrantLock fetching = new ReentrantLock();
     private volatile Token cached;
     private volatile TokenException failed;
+    private volatile Instant failedAt = Instant.MIN;
     /** Fetches ended so far, successful or not (changed under the lock only). */
     private volatile int fetches;
 
@@ -71,8 +77,9 @@ public final class TokenSource implements AutoCloseable {
                 return t;
             }
             TokenException f = failed;
-            if (f != null && fetches != before) {
-                // the fetch this caller waited for failed: its answer is ours too
+            if (f != null && (fetches != before || now.isBefore(failedAt.plus(FAILURE_PAUSE)))) {
+                // the fetch this caller waited for failed, or one failed moments ago: its
+                // answer is ours too
                 return stillValid(t, now).orElseThrow(() -> f);
             }
             try {
@@ -87,6 +94,7 @@ public final class TokenSource implements AutoCloseable {
                 return t;
             } catch (TokenException e) {
                 failed = e;
+                failedAt = clock.instant();
                 fetches++;
                 return stillValid(t, clock.instant()).orElseThrow(() -> e);
             }

@@ -115,7 +115,7 @@ class TokenSourceTest {
             assertThatThrownBy(tokens::token).hasMessage("token endpoint localhost answered HTTP 503");
             // a token the server refused is not kept for the outage either
             endpoint.forcedBody = null;
-            clock.advance(Duration.ofSeconds(-40));
+            clock.advance(TokenSource.FAILURE_PAUSE); // (past the pause after the failure above)
             TokenSource.Token second = tokens.token();
             assertThat(second.value()).isNotEqualTo(first.value());
             tokens.rejected(second);
@@ -133,8 +133,9 @@ class TokenSourceTest {
                     .hasMessageStartingWith("token endpoint localhost: cannot use CA file " + dir.resolve("gone.pem"))
                     .hasMessageNotContaining("s3cret-VALUE");
             assertThat(endpoint.requests.get()).isZero();
-            // back (a mounted file swapped in): the next fetch takes it
+            // back (a mounted file swapped in): the next fetch after the pause takes it
             java.nio.file.Files.copy(pki.caCert, dir.resolve("gone.pem"));
+            clock.advance(TokenSource.FAILURE_PAUSE);
             assertThat(endpoint.valid(tokens.token().value())).isTrue();
         }
     }
@@ -177,6 +178,11 @@ class TokenSourceTest {
             assertThat(endpoint.requests.get()).isEqualTo(1);
             endpoint.forcedBody = null;
             endpoint.delayMillis = 0;
+            // within the pause after a failure: the same answer, and no new request
+            clock.advance(TokenSource.FAILURE_PAUSE.minusSeconds(1));
+            assertThatThrownBy(tokens::token).hasMessage("token endpoint localhost answered HTTP 503");
+            assertThat(endpoint.requests.get()).isEqualTo(1);
+            clock.advance(Duration.ofSeconds(1));
             assertThat(endpoint.valid(tokens.token().value())).isTrue();
             assertThat(endpoint.requests.get()).isEqualTo(2);
         }

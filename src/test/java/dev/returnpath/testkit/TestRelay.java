@@ -37,9 +37,9 @@ public final class TestRelay implements AutoCloseable {
         this(upstreamPort, spool, extraHocon, guards, Clock.systemUTC(), new Deliveries());
     }
 
-    /** With the queue (and the arrival times) on {@code clock}, e.g. a {@link MutableClock}. */
+    /** With the queue, the arrival times and OAuth tokens on {@code clock}, e.g. a {@link MutableClock}. */
     public TestRelay(int upstreamPort, Path spool, String extraHocon, Clock clock) throws Exception {
-        this(upstreamPort, spool, extraHocon, SpfGuards.overDnsjava(clock), clock, new Deliveries());
+        this(upstreamPort, spool, extraHocon, SpfGuards.overDnsjava(clock), clock, new Deliveries(clock));
     }
 
     /** Everything chosen by the test: SPF DNS, the queue's clock, the deliveries (e.g. direct, over test zones). */
