@@ -10,19 +10,14 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UTFDataFormatException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.zip.CRC32C;
 
 /**
@@ -240,27 +235,9 @@ final class ListIndex {
     }
 
     private static void replace(Path root, byte[] body, int crc) throws IOException {
-        Path tmp = root.resolve(FILE + ".tmp." + ProcessHandle.current().pid());
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS), SpoolDirectory.PRIVATE_FILE)) {
-                ByteBuffer b = ByteBuffer.wrap(body);
-                while (b.hasRemaining()) {
-                    ch.write(b);
-                }
-                ByteBuffer c = ByteBuffer.allocate(4).putInt(crc).flip();
-                while (c.hasRemaining()) {
-                    ch.write(c);
-                }
-            }
-            try {
-                Files.move(tmp, root.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, root.resolve(FILE), StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        // derived data: not forced to disk (a crash may leave a stale or damaged index, rebuilt)
+        SpoolDirectory.replace(root.resolve(FILE), root.resolve(FILE + ".tmp." + ProcessHandle.current().pid()), false,
+                ByteBuffer.wrap(body), ByteBuffer.allocate(4).putInt(crc).flip());
     }
 
     private static void encode(DataOutputStream o, QueueEntry e) throws IOException {

@@ -310,16 +310,7 @@ public final class Spool implements AutoCloseable {
      * filesystems without ext4's auto_da_alloc).
      */
     private void writeEnvelope(QueueEntry entry, Path env) throws IOException {
-        Path tmp = queue.resolve(entry.id() + ".env.tmp");
-        try (FileChannel ch = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE), SpoolDirectory.PRIVATE_FILE)) {
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(entry.toBytes());
-            while (buf.hasRemaining()) {
-                ch.write(buf);
-            }
-            ch.force(true);
-        }
-        Files.move(tmp, env, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        SpoolDirectory.replace(env, queue.resolve(entry.id() + ".env.tmp"), true, java.nio.ByteBuffer.wrap(entry.toBytes()));
     }
 
     // ---------------------------------------------------------------- read, remove, lock

@@ -1,11 +1,16 @@
 package dev.returnpath.queue;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
@@ -44,6 +49,39 @@ public final class SpoolDirectory {
     static final List<String> FILES = List.of("lock", "entries.lock", "flush");
 
     private SpoolDirectory() {}
+
+    /**
+     * Replaces {@code file} whole: {@code content} goes to {@code tmp} (beside it, created
+     * {@link #PRIVATE_FILE}, never through a symbolic link), forced to disk when {@code sync},
+     * and is renamed over {@code file}, so that a reader or a crash sees the old content or the
+     * new one, never a torn or empty file. A failure leaves no {@code tmp} behind.
+     */
+    public static void replace(Path file, Path tmp, boolean sync, ByteBuffer... content) throws IOException {
+        boolean moved = false;
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PRIVATE_FILE)) {
+                for (ByteBuffer b : content) {
+                    while (b.hasRemaining()) {
+                        ch.write(b);
+                    }
+                }
+                if (sync) {
+                    ch.force(true);
+                }
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+            moved = true;
+        } finally {
+            if (!moved) {
+                Files.deleteIfExists(tmp);
+            }
+        }
+    }
 
     /**
      * True for a string that can name a spool entry: a queue ID as {@code QueueId} makes them (and
