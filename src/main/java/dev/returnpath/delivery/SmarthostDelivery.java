@@ -165,6 +165,16 @@ public final class SmarthostDelivery implements Delivery {
         return engine.pooled();
     }
 
+    /** Hops with a pool. */
+    int pooledHops() {
+        return engine.pooledHops();
+    }
+
+    /** Runs the pool's sweep as if the wall clock said {@code nowMillis}. */
+    void sweepPool(long nowMillis) {
+        engine.sweep(nowMillis);
+    }
+
     @Override
     public void close() {
         if (ownsEngine) {

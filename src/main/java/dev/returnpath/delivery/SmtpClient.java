@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The SMTP client engine: one for every next hop, smarthost and MX alike. It sends one message
@@ -37,6 +38,7 @@ final class SmtpClient implements AutoCloseable {
     static final long MAX_IDLE_MS = 60_000;
     static final int MAX_POOLED = 64;
     static final long WATCHDOG_TICK_MS = 200;
+    static final long SWEEP_EVERY_MS = 5_000;
 
     /** Settings shared by every connection: the EHLO name and the two timeouts. */
     record Settings(String helo, Duration connectTimeout, Duration commandTimeout) {}
@@ -49,7 +51,7 @@ final class SmtpClient implements AutoCloseable {
     record Attempt(List<RecipientOutcome> outcomes, boolean tryNext, boolean tlsFailed) {}
 
     private final Settings settings;
-    private final Watchdog watchdog = new Watchdog();
+    private final Watchdog watchdog = new Watchdog(() -> sweep(System.currentTimeMillis()));
     private final Map<NextHop, ConcurrentLinkedDeque<SmtpConnection>> idle = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
@@ -202,17 +204,58 @@ final class SmtpClient implements AutoCloseable {
     }
 
     private void giveBack(NextHop hop, SmtpConnection c) {
-        ConcurrentLinkedDeque<SmtpConnection> pool = idle.computeIfAbsent(hop, k -> new ConcurrentLinkedDeque<>());
-        if (pool.size() >= MAX_POOLED) {
+        c.idleSince = System.currentTimeMillis();
+        boolean[] full = {false};
+        idle.compute(hop, (k, q) -> {
+            ConcurrentLinkedDeque<SmtpConnection> pool = q == null ? new ConcurrentLinkedDeque<>() : q;
+            if (pool.size() >= MAX_POOLED) {
+                full[0] = true;
+            } else {
+                pool.offerFirst(c);
+            }
+            return pool;
+        });
+        if (full[0]) {
             c.quit();
             return;
         }
-        c.idleSince = System.currentTimeMillis();
-        pool.offerFirst(c);
         if (closed) {
             // close() ran meanwhile: do not leave it behind
             drain();
         }
+    }
+
+    /**
+     * Closes the pooled connections idle more than {@link #MAX_IDLE_MS} and forgets the hops left
+     * without one (with direct delivery every MX host is a hop: a pool per hop kept for ever would
+     * grow, and hold its sockets open, for as long as the relay runs). The watchdog runs it at
+     * most every {@link #SWEEP_EVERY_MS}. A pool is dropped inside the map's own atomic step, the
+     * same one {@link #giveBack} adds in, so a connection given back meanwhile is never lost.
+     */
+    void sweep(long now) {
+        List<SmtpConnection> expired = new ArrayList<>();
+        for (NextHop hop : idle.keySet()) {
+            idle.computeIfPresent(hop, (k, q) -> {
+                SmtpConnection c;
+                // the oldest are at the end (giveBack adds at the front); removeLastOccurrence
+                // fails for one that borrow() took meanwhile
+                while ((c = q.peekLast()) != null && now - c.idleSince > MAX_IDLE_MS) {
+                    if (q.removeLastOccurrence(c)) {
+                        expired.add(c);
+                    }
+                }
+                return q.isEmpty() ? null : q;
+            });
+        }
+        if (!expired.isEmpty()) {
+            // not on the watchdog's thread: a QUIT that blocked there would stop every write deadline
+            Thread.ofVirtual().name("smtp-pool-sweep").start(() -> expired.forEach(SmtpConnection::quit));
+        }
+    }
+
+    /** Hops with a pool now (each has at least one idle connection, until the next sweep). */
+    int pooledHops() {
+        return idle.size();
     }
 
     /** Connections idle in the pool now, over all hops. */
@@ -250,8 +293,13 @@ final class SmtpClient implements AutoCloseable {
      */
     static final class Watchdog {
         private final Set<SmtpConnection> connections = ConcurrentHashMap.newKeySet();
+        private final Runnable sweep;
         private volatile boolean stopped;
         private Thread thread;
+
+        Watchdog(Runnable sweep) {
+            this.sweep = sweep;
+        }
 
         synchronized void register(SmtpConnection c) {
             connections.add(c);
@@ -268,6 +316,8 @@ final class SmtpClient implements AutoCloseable {
             return (int) connections.stream().filter(c -> c.writeDeadline != 0).count();
         }
 
+        private long lastSweep = System.nanoTime();
+
         /** Runs while there are connections (those in use after close() still get their deadlines). */
         private void run() {
             while (true) {
@@ -283,6 +333,10 @@ final class SmtpClient implements AutoCloseable {
                     if (d != 0 && now - d > 0) {
                         c.expire();
                     }
+                }
+                if (now - lastSweep > TimeUnit.MILLISECONDS.toNanos(SWEEP_EVERY_MS)) {
+                    lastSweep = now;
+                    sweep.run();
                 }
                 try {
                     Thread.sleep(WATCHDOG_TICK_MS);

@@ -154,6 +154,9 @@ final class SmtpConnection implements AutoCloseable {
             Reply r = c.failure(e);
             c.close();
             throw new Refused(r, false, false);
+        } catch (RuntimeException | Error e) {
+            c.close(); // a TLS or JDK failure that is not an IOException must not leak the socket either
+            throw e;
         }
     }
 

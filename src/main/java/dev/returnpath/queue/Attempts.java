@@ -37,7 +37,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -80,7 +79,7 @@ final class Attempts implements Scheduler.Attempt {
      * Permits per next hop, keyed with their number too: a reload that changes a route's
      * {@code destination-concurrency} takes effect with a new semaphore (the old one drains).
      */
-    private final Map<Limit, Semaphore> destinations = new ConcurrentHashMap<>();
+    private final HopPermits<Limit> destinations = new HopPermits<>();
 
     private record Limit(NextHop hop, int permits) {}
     private final DeadRoutes<NextHop> deadRoutes = new DeadRoutes<>();
@@ -251,8 +250,7 @@ final class Attempts implements Scheduler.Attempt {
                 }
                 idx.add(i);
             }
-            Semaphore permits = destinations.computeIfAbsent(new Limit(leg.hop(), permitsFor(cfg, leg.hop())),
-                    k -> new Semaphore(k.permits()));
+            Limit limit = new Limit(leg.hop(), permitsFor(cfg, leg.hop()));
             Envelope envelope = new Envelope(entry.id(), entry.returnPath(), leg.forwardPaths());
             DeadRoutes.Admit admit = deadRoutes.admit(leg.hop(), clock.instant());
             if (admit == DeadRoutes.Admit.DEFER) {
@@ -264,11 +262,11 @@ final class Attempts implements Scheduler.Attempt {
                 continue;
             }
             Callable<DeliveryOutcome> task = () -> {
-                permits.acquire();
+                destinations.acquire(limit, limit.permits());
                 try {
                     return delivery.deliver(envelope, message);
                 } finally {
-                    permits.release();
+                    destinations.release(limit);
                 }
             };
             // one leg (always so with a smarthost): deliver on this thread, no hand-off

@@ -3,6 +3,7 @@ package dev.returnpath.delivery;
 import dev.returnpath.config.ConfigLoader;
 import dev.returnpath.delivery.DeliveryOutcome.RecipientOutcome;
 import dev.returnpath.delivery.DeliveryOutcome.Status;
+import dev.returnpath.testkit.Await;
 import dev.returnpath.testkit.RawSmtpServer;
 import dev.returnpath.testkit.TestRelay;
 import org.junit.jupiter.api.Test;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -81,6 +83,26 @@ class SmtpClientTest {
             assertThat(sink.messages.get()).isEqualTo(2);
             assertThat(sink.commands.stream().filter(c -> c.startsWith("EHLO"))).hasSize(1);
             assertThat(d.pooledConnections()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aConnectionIdlePastItsLimitIsClosedByTheSweepAndItsHopForgotten() throws Exception {
+        try (RawSmtpServer sink = RawSmtpServer.sink("PIPELINING");
+             SmarthostDelivery d = delivery(sink.port())) {
+            assertThat(send(d, "bounce@example.com", "a@example.net").allSent()).isTrue();
+            assertThat(d.pooledHops()).isEqualTo(1);
+            d.sweepPool(System.currentTimeMillis()); // not idle long enough: kept
+            assertThat(d.pooledConnections()).isEqualTo(1);
+            d.sweepPool(System.currentTimeMillis() + SmtpClient.MAX_IDLE_MS + 1_000);
+            assertThat(d.pooledConnections()).isZero();
+            assertThat(d.pooledHops()).as("a hop without a connection is not kept").isZero();
+            // the server sees the courtesy QUIT and the connection closed
+            Await.until(Duration.ofSeconds(10), "QUIT from the sweep", () -> sink.commands.contains("QUIT"));
+            // the next message opens a new connection
+            assertThat(send(d, "bounce@example.com", "b@example.net").allSent()).isTrue();
+            assertThat(sink.connections.get()).isEqualTo(2);
+            assertThat(d.pooledHops()).isEqualTo(1);
         }
     }
 
