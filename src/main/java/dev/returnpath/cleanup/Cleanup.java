@@ -164,8 +164,8 @@ public final class Cleanup {
         arrival = signed.labels().isEmpty() ? arrival.withoutDkim(signed.reason()) : arrival.withDkim(String.join(",", signed.labels()));
         MailLog.log(arrival);
 
-        OutboundMessage message = OutboundMessage.ofOpenFile(concat(signed.fields(), header), data.file(), data.channel(),
-                data.bodyOffset(), data.size());
+        OutboundMessage message = OutboundMessage.of(concat(signed.fields(), header), data.bytes(), data.bodyOffset(),
+                data.size());
         return new PreparedMessage(m, new Envelope(id, reversePath, m.forwardPaths()), message, plan.headers(), arrival);
     }
 
@@ -215,12 +215,12 @@ public final class Cleanup {
 
     /**
      * DKIM, the last step: signs {@code fields} (the header block exactly as it leaves below our
-     * Received line, which is not among the signed fields) and the body as it lies in the file, with every key of the
+     * Received line, which is not among the signed fields) and the body as it was received, with every key of the
      * domain the outgoing From is in ({@code d=} is that configured domain, so the signature
      * aligns with From, also after a rule aligned From). The body hash is computed once,
-     * streamed from the file, for all the keys. A message with several From fields is not
+     * read in blocks (never the whole of a large body), for all the keys. A message with several From fields is not
      * signed: DMARC would not know which author the signature vouches for (RFC 7489 §6.6.1).
-     * An I/O error reading the file is 451 4.3.0.
+     * An I/O error reading a scratch file is 451 4.3.0.
      */
     private Signed sign(RelayConfig cfg, HeaderBlock fields, ReceivedMessage.Data data,
                         MailEvent.Arrival arrival) throws Refusal {
@@ -238,7 +238,7 @@ public final class Cleanup {
         List<DkimKey> keys = policy.get().dkim();
         byte[] bodyHash;
         try {
-            bodyHash = DkimSigner.bodyHash(data.channel(), bodyStart(data), data.size());
+            bodyHash = DkimSigner.bodyHash(data.bytes(), bodyStart(data), data.size());
         } catch (java.io.IOException e) {
             reject("dkim", arrival, 451, "4.3.0", "Cannot read the message to sign it");
             throw new IllegalStateException("unreachable");
@@ -261,7 +261,7 @@ public final class Cleanup {
             return data.size();
         }
         java.nio.ByteBuffer two = java.nio.ByteBuffer.allocate((int) Math.min(2, data.size() - at));
-        data.channel().read(two, at);
+        data.bytes().read(two, at);
         byte first = two.get(0);
         if (first == '\n') {
             return at + 1;

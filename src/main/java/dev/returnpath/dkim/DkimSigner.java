@@ -56,11 +56,11 @@ public final class DkimSigner {
     }
 
     /**
-     * The relaxed SHA-256 of bytes {@code [from, to)} of {@code ch} (the body in a spool or scratch
-     * file), streamed through a 64 KiB buffer; the channel's position is left alone.
+     * The relaxed SHA-256 of bytes {@code [from, to)} of {@code bytes} (the body as received),
+     * streamed through a buffer of at most 64 KiB with positional reads.
      */
-    public static byte[] bodyHash(java.nio.channels.FileChannel ch, long from, long to) throws java.io.IOException {
-        return Relaxed.bodyHash(ch, from, to, java.nio.ByteBuffer.allocate((int) Math.min(64 * 1024, Math.max(1, to - from))));
+    public static byte[] bodyHash(dev.returnpath.message.MessageBytes bytes, long from, long to) throws java.io.IOException {
+        return Relaxed.bodyHash(bytes, from, to, java.nio.ByteBuffer.allocate((int) Math.min(64 * 1024, Math.max(1, to - from))));
     }
 
     /** The {@code h=} list for {@code headers}: each present signed field as often as it occurs, From once more. */

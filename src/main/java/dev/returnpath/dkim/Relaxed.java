@@ -160,6 +160,11 @@ final class Relaxed {
      * (the channel's position is left alone) through {@code buffer}: never the whole body in memory.
      */
     static byte[] bodyHash(FileChannel ch, long from, long to, ByteBuffer buffer) throws IOException {
+        return bodyHash(new dev.returnpath.message.MessageBytes.InFile(null, ch), from, to, buffer);
+    }
+
+    /** As above, from wherever the message lies. */
+    static byte[] bodyHash(dev.returnpath.message.MessageBytes ch, long from, long to, ByteBuffer buffer) throws IOException {
         Body b = new Body();
         byte[] arr = buffer.array();
         long pos = from;

@@ -62,9 +62,11 @@ final class DataReceiver {
      * @param headerBytes the header fields, up to and including the CRLF of the last field
      * @param bodyOffset  where the empty line that ends the header section starts in the file
      *                    ({@code size} if the message has no body)
+     * @param inBuffer    the message is the first {@code size} bytes of the lent buffer, and
+     *                    nothing of it was written to {@code file} (only with a lent buffer)
      */
     record Received(long size, byte[] headerBytes, long bodyOffset, boolean tooBig, boolean headerTooBig,
-                    boolean bareNewline) {}
+                    boolean bareNewline, boolean inBuffer) {}
 
     private DataReceiver() {}
 
@@ -75,14 +77,17 @@ final class DataReceiver {
      */
     static Received receive(InputStream in, FileChannel ch, long maxSize, BareNewline policy, boolean fsync)
             throws IOException {
-        return receive(in, ch, maxSize, policy, fsync, new byte[BUFFER]);
+        return receive(in, ch, maxSize, policy, fsync, new byte[BUFFER], false);
     }
 
-    /** As above, with {@code buffer} ({@link #BUFFER} bytes, reused across messages) for the file's writes. */
+    /**
+     * As above, with {@code buffer} ({@link #BUFFER} bytes, reused across messages) for the file's
+     * writes; with {@code keepInBuffer}, a message that fits it is left there and never written
+     * to {@code ch} ({@link Received#inBuffer}).
+     */
     static Received receive(InputStream in, FileChannel ch, long maxSize, BareNewline policy, boolean fsync,
-                            byte[] buffer) throws IOException {
-        ch.position(0);
-        Body body = new Body(Channels.newOutputStream(ch), maxSize, policy, buffer); // not closed: that would close ch
+                            byte[] buffer, boolean keepInBuffer) throws IOException {
+        Body body = new Body(ch, maxSize, policy, buffer, keepInBuffer);
         byte[] buf = new byte[CHUNK];
         // only DATA is dot-stuffed: BDAT content is taken as it is (RFC 3030 §2), "..x" included
         boolean first = in instanceof org.subethamail.smtp.internal.io.DotUnstuffingInputStream;
@@ -124,17 +129,18 @@ final class DataReceiver {
      */
     static Received receiveRaw(InputStream raw, FileChannel ch, long maxSize, BareNewline policy, boolean fsync)
             throws IOException {
-        return receiveRaw(raw, ch, maxSize, policy, fsync, new byte[BUFFER]);
+        return receiveRaw(raw, ch, maxSize, policy, fsync, new byte[BUFFER], false);
     }
 
     /**
      * As above, with {@code buffer} ({@link #BUFFER} bytes, reused across messages: a buffer per
-     * message was a quarter of what a relayed message allocated) for the file's writes.
+     * message was a quarter of what a relayed message allocated) for the file's writes; with
+     * {@code keepInBuffer}, a message that fits it is left there and never written to {@code ch}
+     * ({@link Received#inBuffer}).
      */
     static Received receiveRaw(InputStream raw, FileChannel ch, long maxSize, BareNewline policy, boolean fsync,
-                               byte[] buffer) throws IOException {
-        ch.position(0);
-        Body body = new Body(Channels.newOutputStream(ch), maxSize, policy, buffer);
+                               byte[] buffer, boolean keepInBuffer) throws IOException {
+        Body body = new Body(ch, maxSize, policy, buffer, keepInBuffer);
         byte[] b = new byte[RAW_BLOCK];
         boolean lineStart = true; // the last two raw bytes consumed were CR LF (as at the start of DATA)
         int prev = '\n';          // the last raw byte consumed
@@ -228,7 +234,10 @@ final class DataReceiver {
      * drained, and the failure is thrown by {@link #finish}.
      */
     private static final class Body {
-        private final OutputStream out;
+        private final FileChannel ch;
+        /** The file's stream, opened at the first write (at offset 0: a reused scratch file). */
+        private OutputStream out;
+        private final boolean keepInBuffer;
         private final long max;
         private final boolean normalize;
         private final byte[] buf;
@@ -251,9 +260,10 @@ final class DataReceiver {
         /** Bytes went to the file before finish: buf no longer starts at the file's first byte. */
         private boolean spilled;
 
-        Body(OutputStream out, long max, BareNewline policy, byte[] buf) {
+        Body(FileChannel ch, long max, BareNewline policy, byte[] buf, boolean keepInBuffer) {
             this.buf = buf;
-            this.out = out;
+            this.ch = ch;
+            this.keepInBuffer = keepInBuffer;
             this.max = max;
             this.normalize = policy == BareNewline.NORMALIZE;
         }
@@ -335,6 +345,12 @@ final class DataReceiver {
             int keep = headerTooBig ? 0 : (int) Math.min(headerLength, Math.min(written, max));
             // a message that fit the buffer: its header is still there, no need to read it back
             byte[] fromBuffer = !spilled && failed == null && keep <= len ? java.util.Arrays.copyOf(buf, keep) : null;
+            // a message that fit the buffer and is taken as it is stays there: no write, no read back
+            boolean inBuffer = keepInBuffer && !spilled && failed == null && !tooBig && written == len && !fsync;
+            if (inBuffer) {
+                return new Received(written, fromBuffer, headerDone ? headerLength : written, false, headerTooBig, bare,
+                        true);
+            }
             flush();
             if (failed != null) {
                 throw failed;
@@ -350,7 +366,7 @@ final class DataReceiver {
                 }
             }
             long bodyOffset = headerDone ? headerLength : written;
-            return new Received(written, h, bodyOffset, tooBig, headerTooBig, bare);
+            return new Received(written, h, bodyOffset, tooBig, headerTooBig, bare, false);
         }
 
         private void crlf() {
@@ -406,7 +422,7 @@ final class DataReceiver {
                     flushBuffer();
                     if (n >= buf.length) {
                         spilled = true;
-                        out.write(b, off, n);
+                        stream().write(b, off, n);
                         return;
                     }
                 }
@@ -420,16 +436,26 @@ final class DataReceiver {
         private void flushBuffer() throws IOException {
             if (len > 0) {
                 spilled = true;
-                out.write(buf, 0, len);
+                stream().write(buf, 0, len);
                 len = 0;
             }
+        }
+
+        private OutputStream stream() throws IOException {
+            if (out == null) {
+                ch.position(0);
+                out = Channels.newOutputStream(ch); // not closed: that would close ch
+            }
+            return out;
         }
 
         private void flush() {
             if (failed == null) {
                 try {
                     flushBuffer();
-                    out.flush();
+                    if (out != null) {
+                        out.flush();
+                    }
                 } catch (IOException e) {
                     failed = e;
                 }

@@ -2,17 +2,18 @@ package dev.returnpath.inbound;
 
 import dev.returnpath.config.RelayConfig;
 
+import dev.returnpath.message.MessageBytes;
+
 import java.net.InetAddress;
-import java.nio.channels.FileChannel;
-import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * What {@code inbound} hands on after DATA: the envelope as the client gave it, who gave it,
- * the configuration in force when its transaction began, and the message as it lies in its
- * spool file. The file is the listener's: it is valid until {@link MessageSink#accept} returns.
+ * the configuration in force when its transaction began, and the message's bytes as they lie in
+ * the listener's buffer or scratch file: they are the listener's, valid until
+ * {@link MessageSink#accept} returns.
  *
  * @param authUser the name the client authenticated as, when it did
  */
@@ -25,12 +26,12 @@ public record ReceivedMessage(String id, RelayConfig config, InetAddress client,
     }
 
     /**
-     * The message in {@code file} (open as {@code channel}, whose first {@code size} bytes
-     * are this message's): the header fields ({@code header}, up to the CRLF of the last
-     * field), then from {@code bodyOffset} the empty line and the body, exactly as received.
+     * The message in {@code bytes} (whose first {@code size} bytes are this message's): the
+     * header fields ({@code header}, up to the CRLF of the last field), then from
+     * {@code bodyOffset} the empty line and the body, exactly as received.
      * The flags say what DATA found against the listener's limits and policy.
      */
-    public record Data(Path file, FileChannel channel, byte[] header, long bodyOffset, long size, boolean tooBig,
+    public record Data(MessageBytes bytes, byte[] header, long bodyOffset, long size, boolean tooBig,
                        boolean headerTooBig, boolean bareNewline) {}
 
     /** The client's address as the log writes it. */

@@ -1,6 +1,7 @@
 package dev.returnpath.inbound;
 
 import dev.returnpath.config.RelayConfig;
+import dev.returnpath.message.MessageBytes;
 import dev.returnpath.ops.MailEvent;
 import dev.returnpath.ops.MailLog;
 import dev.returnpath.ops.Metrics;
@@ -12,10 +13,11 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * The end of {@code inbound}: DATA is read into a scratch file of {@code queue.dir/incoming}
- * ({@link DataReceiver}), becomes a {@link ReceivedMessage}, and is handed to the
+ * The end of {@code inbound}: DATA is read into the 64 KiB buffer lent with a scratch file of
+ * {@code queue.dir/incoming}, and into that file when it does not fit ({@link DataReceiver}),
+ * becomes a {@link ReceivedMessage}, and is handed to the
  * {@link MessageSink} (cleanup, then the hand-off); the sink's answer becomes the reply to
- * DATA. The scratch file is reused for the next message once the sink returned.
+ * DATA. The buffer and the scratch file are reused for the next message once the sink returned.
  *
  * <p>Never judges a message before its DATA is all read: a reply sent earlier would make
  * SubEtha read the rest of the body as commands.
@@ -53,12 +55,13 @@ public final class Receiver {
             file = scratch.borrow(cfg.queue().dir().resolve("incoming"));
             long max = cfg.listen().maxMessageSize();
             if (raw.isPresent()) {
-                r = DataReceiver.receiveRaw(raw.get(), file.channel, max, cfg.listen().bareNewline(), false, file.buffer);
+                r = DataReceiver.receiveRaw(raw.get(), file.channel, max, cfg.listen().bareNewline(), false, file.buffer,
+                        true);
                 // SubEtha's stream reads the ".CRLF" left for it and ends: DATA is all read
                 // before anything is judged (SubEtha drains it only after a 250, not after a reject)
                 drain(data);
             } else {
-                r = DataReceiver.receive(data, file.channel, max, cfg.listen().bareNewline(), false, file.buffer);
+                r = DataReceiver.receive(data, file.channel, max, cfg.listen().bareNewline(), false, file.buffer, true);
             }
         } catch (DataDeadline.Exceeded e) {
             // not drained: the client is too slow for that; the connection is closed instead
@@ -81,14 +84,16 @@ public final class Receiver {
             throw new RejectException(452, "4.3.1 Insufficient system storage");
         }
         ReceivedMessage m = new ReceivedMessage(id, cfg, t.client, t.helo, t.authUser, t.reversePath, t.forwardPaths,
-                t.arrival, new ReceivedMessage.Data(file.path, file.channel, r.headerBytes(), r.bodyOffset(), r.size(),
+                t.arrival, new ReceivedMessage.Data(r.inBuffer() ? new MessageBytes.InMemory(file.buffer, (int) r.size())
+                : new MessageBytes.InFile(file.path, file.channel), r.headerBytes(), r.bodyOffset(), r.size(),
                 r.tooBig(), r.headerTooBig(), r.bareNewline()));
         try {
             return sink.accept(m);
         } catch (Refusal e) {
             throw new RejectException(e.code(), e.enhanced() + " " + e.text());
         } finally {
-            scratch.giveBack(file, r.size(), true);
+            // nothing of a message kept in the buffer went to the file
+            scratch.giveBack(file, r.inBuffer() ? 0 : r.size(), true);
         }
     }
 

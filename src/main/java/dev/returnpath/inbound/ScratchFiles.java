@@ -17,8 +17,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The files under {@code incoming/} that DATA is received into, kept open and reused.
  *
- * <p>A message in transit still lands in a file (never held whole in memory), but
- * creating and unlinking a file per message is the costliest thing the relay did per message
+ * <p>A message in transit that does not fit the 64 KiB buffer lent with each file lands in
+ * the file (never held whole in memory; one that fits stays in the buffer and the file is not
+ * touched), but creating and unlinking a file per message is the costliest thing the relay did per message
  * (an inode and a journal entry each way: about a quarter of its CPU at 16 sessions, in the
  * profile of docs/benchmarks.md). A scratch file is instead written from offset 0 again for the
  * next message, and only the first {@code size} bytes of it mean anything: readers get the open

@@ -8,6 +8,10 @@
  * dev.returnpath.message.FromHeader#of}, {@link dev.returnpath.message.Addresses},
  * {@link dev.returnpath.message.FromAlignment#align}.
  *
- * <p>Never parses or touches the body; never does I/O.
+ * <p>{@link dev.returnpath.message.MessageBytes} is where a received message's bytes lie (the
+ * listener's buffer, or a scratch file for a large one) and how every later stage reads them.
+ *
+ * <p>Never parses or changes the body; does no I/O but the positional reads of
+ * {@code MessageBytes}.
  */
 package dev.returnpath.message;

@@ -228,6 +228,47 @@ class DataReceiverTest {
         }
     }
 
+    /**
+     * With a lent buffer, a message that fits it stays there and the file is not written; one
+     * that does not fit (or is over the size limit) goes to the file as before. Either way the
+     * bytes, header, offsets, flags and the rest of the input are those of the file path.
+     */
+    @Test
+    void aMessageThatFitsTheLentBufferStaysThereAndOneThatDoesNotGoesToTheFile() throws Exception {
+        Random random = new Random(12);
+        byte[] alphabet = bytes("ab.\r\n:H ");
+        for (int len : new int[] {0, 1, 100, 4096, DataReceiver.BUFFER - 10, DataReceiver.BUFFER + 10, 200_000}) {
+            byte[] content = new byte[len];
+            for (int i = 0; i < len; i++) {
+                content[i] = alphabet[random.nextInt(alphabet.length)];
+            }
+            byte[] input = concat(content, bytes("\r\n.\r\nNEXT\r\n"));
+            for (BareNewline policy : BareNewline.values()) {
+                for (long max : new long[] {1 << 20, 50}) {
+                    String what = len + " bytes, " + policy + ", max " + max;
+                    Outcome want = viaRaw(input, max, policy, len, 8192);
+                    BufferedInputStream session = new BufferedInputStream(new Trickle(input, len, 8192), 8192);
+                    byte[] buffer = new byte[DataReceiver.BUFFER];
+                    try (FileChannel ch = channel("lent")) {
+                        DataReceiver.Received r = DataReceiver.receiveRaw(session, ch, max, policy, false, buffer, true);
+                        boolean fits = want.r().size() <= DataReceiver.BUFFER && !want.r().tooBig();
+                        assertThat(r.inBuffer()).as(what).isEqualTo(fits);
+                        byte[] got = fits ? Arrays.copyOf(buffer, (int) r.size()) : read(ch, r.size(), max);
+                        assertThat(ch.size()).as(what + ": the file").isEqualTo(fits ? 0 : Math.min(r.size(), max));
+                        assertThat(got).as(what).isEqualTo(want.file());
+                        assertThat(r.size()).as(what).isEqualTo(want.r().size());
+                        assertThat(r.headerBytes()).as(what).isEqualTo(want.r().headerBytes());
+                        assertThat(r.bodyOffset()).as(what).isEqualTo(want.r().bodyOffset());
+                        assertThat(r.tooBig()).as(what).isEqualTo(want.r().tooBig());
+                        assertThat(r.bareNewline()).as(what).isEqualTo(want.r().bareNewline());
+                        assertThat(new DotTerminatedInputStream(session).read()).as(what).isEqualTo(-1);
+                        assertThat(session.readAllBytes()).as(what).isEqualTo(want.rest());
+                    }
+                }
+            }
+        }
+    }
+
     private static byte[] concat(byte[] a, byte[] b) {
         byte[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
