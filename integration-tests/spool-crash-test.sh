@@ -284,9 +284,9 @@ done
 listing=$("$JAVA" -jar "$JAR" queue list --config "$W/returnpath.conf" 2>"$W/queue-list.err")
 if [ "$FLIP" = 1 ]; then # the damaged segment kept in corrupt/ is said above the total
   [ "$listing" = "-- kept in $W/spool/corrupt: 1 damaged journal segment(s), 0 message(s) with an unreadable envelope
-the spool is empty" ] || fail "queue list says: $listing"
+the spool in $W/spool is empty" ] || fail "queue list says: $listing"
 else
-  [ "$listing" = "the spool is empty" ] || fail "queue list says: $listing"
+  [ "$listing" = "the spool in $W/spool is empty" ] || fail "queue list says: $listing"
 fi
 
 flipped=""

@@ -159,7 +159,7 @@ final class QueueCommand implements Runnable {
                             + corrupt.journalSegments() + " damaged journal segment(s), "
                             + corrupt.envelopes() + " message(s) with an unreadable envelope");
                 }
-                out.println(messages == 0 ? "the spool is empty"
+                out.println(messages == 0 ? "the spool in " + spool.root().toAbsolutePath() + " is empty"
                         : "-- " + messages + " message(s), " + waiting + " recipient(s) to deliver");
                 return 0;
             });

@@ -184,7 +184,7 @@ class QueueCommandTest {
         Files.writeString(other, Files.readString(conf).replace(spoolDir.toString(), dir.resolve("nothing-here").toString()));
         Run r = run("queue", "list", "--config", other.toString());
         assertThat(r.exit()).isZero();
-        assertThat(r.out()).isEqualTo("the spool is empty\n");
+        assertThat(r.out()).isEqualTo("the spool in " + dir.resolve("nothing-here").toAbsolutePath() + " is empty\n");
         assertThat(dir.resolve("nothing-here")).doesNotExist();
     }
 
