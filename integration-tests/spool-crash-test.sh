@@ -17,8 +17,15 @@
 # log the damage as ERROR, keep the segment in corrupt/, and deliver every other message
 # answered 250: only the damaged record's message may be missing.
 #
+# With CRASH_OUTAGE=1 (issue 18, scenario 28) the smarthost is down the usual way at step 3:
+# nothing listens on its port, so every attempt is refused and the messages wait in the spool.
+# The relay is killed once K are acknowledged, started again with the smarthost still down
+# (`queue list` must count every acknowledged message), then the smarthost comes back and
+# `queue flush` is run, as an operator would.
+#
 # Prints "PASS spool-crash: ..." and exits 0, or "FAIL spool-crash: reason" and exits 1.
 # Environment: CRASH_MESSAGES (300), CRASH_SESSIONS (16), CRASH_KILL_AFTER (N/3), CRASH_FLIP (0),
+# CRASH_OUTAGE (0),
 # RELAY_JAR (target/returnpath.jar), JAVA (java), KEEP=1 keeps the work directory.
 set -uo pipefail
 
@@ -202,8 +209,11 @@ start_sink() {
   wait_port "$SINK_PORT" 20 "$SINK_PID" || fail "the sink did not start: $(tail -n 3 "$W/sink.log" | tr '\n' ' ')"
 }
 FLIP=${CRASH_FLIP:-0}
+OUTAGE=${CRASH_OUTAGE:-0}
 : > "$W/sunk.tsv"
-if [ "$FLIP" = 1 ]; then
+if [ "$OUTAGE" = 1 ]; then
+  : # nothing listens on the smarthost's port until the outage ends
+elif [ "$FLIP" = 1 ]; then
   "$PY" "$W/stall.py" "$SINK_PORT" >"$W/stall.log" 2>&1 &
   STALL_PID=$!
   PIDS+=("$STALL_PID")
@@ -220,7 +230,7 @@ log "relay pid $RELAY_PID on $RELAY_PORT, sink on $SINK_PORT; sending $N message
 BLAST_PID=$!
 PIDS+=("$BLAST_PID")
 accepted() { grep -c $'\t250\t' "$W/replies.tsv" 2>/dev/null || true; }
-for ((i = 0; i < 1200; i++)); do
+for ((i = 0; i < 6000; i++)); do # at most about two minutes
   [ "$(accepted)" -ge "$K" ] && break
   kill -0 "$BLAST_PID" 2>/dev/null || break
   sleep 0.02
@@ -262,6 +272,23 @@ fi
 
 start_relay "$W/relay-2.log"
 grep $'\t250\t' "$W/replies.tsv" | cut -f1 | sort -u > "$W/acked.txt"
+outage=""
+if [ "$OUTAGE" = 1 ]; then
+  # still down: the restart must have recovered every acknowledged message before it can send any
+  [ ! -s "$W/sunk.tsv" ] || fail "the sink received mail while it was down"
+  t0=$(date +%s.%N)
+  listing=$("$JAVA" -jar "$JAR" queue list --config "$W/returnpath.conf" 2>"$W/queue-list.err") \
+    || fail "queue list failed during the outage: $(tail -n 2 "$W/queue-list.err" | tr '\n' ' ')"
+  t1=$(date +%s.%N)
+  waiting=$(printf '%s\n' "$listing" | tail -n 1 | sed -n 's/^-- \([0-9]*\) message(s), .*/\1/p')
+  [ -n "$waiting" ] || fail "queue list during the outage ends with: $(printf '%s\n' "$listing" | tail -n 1)"
+  [ "$waiting" -ge "$ok" ] || fail "queue list shows $waiting waiting after the restart, but $ok were acknowledged"
+  log "after the restart, still down: $waiting waiting (queue list took $("$PY" -c "print(round($t1 - $t0, 1))") s)"
+  start_sink
+  "$JAVA" -jar "$JAR" queue flush --config "$W/returnpath.conf" >"$W/flush.out" 2>&1 \
+    || fail "queue flush failed: $(tail -n 2 "$W/flush.out" | tr '\n' ' ')"
+  outage=" the smarthost was down throughout: $waiting waiting after the restart, drained by queue flush once it was back;"
+fi
 
 missing=""
 for ((i = 0; i < 240; i++)); do
@@ -303,5 +330,5 @@ extra=$((total - $(cut -f1 "$W/sunk.tsv" | sort -u | wc -l)))
 unacked=$(comm -13 "$W/acked.txt" "$W/seen.txt" | wc -l)
 echo "PASS spool-crash: $ok of $N messages answered 250 (kill -9 after $at_kill), all delivered after the restart;" \
   "$dups duplicated Message-ID(s) ($extra extra copies), $unacked delivered without a 250 reaching the client;" \
-  "$spooled entries were in the spool at the kill;$flipped"
+  "$spooled entries were in the spool at the kill;$outage$flipped"
 exit 0
