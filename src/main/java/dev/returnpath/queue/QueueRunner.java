@@ -22,7 +22,8 @@ import java.util.function.Supplier;
  * {@link AttemptStep} decides what the outcomes make of the entry (retries after
  * {@code first-retry}, doubling up to {@code max-retry-interval}; a permanent failure, or
  * {@code max-age}, gets a DSN; one optional delay warning after {@code delay-warning});
- * {@link Bounces} writes those DSNs, the same as passthrough's.
+ * {@link Bounces} writes those DSNs, the same as passthrough's; {@link ListIndexKeeper} keeps
+ * {@code queue list}'s index current in the background while many messages wait.
  *
  * <p>Time comes from the injected {@link Clock}; {@link #wake()} makes the loop look at it now.
  */
@@ -36,6 +37,7 @@ public final class QueueRunner implements AutoCloseable {
     private final Spool spool;
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     private final Scheduler scheduler;
+    private final ListIndexKeeper listIndex;
 
     /**
      * @param ids queue IDs for the DSNs it writes: the same generator as the listener's, so that
@@ -46,6 +48,7 @@ public final class QueueRunner implements AutoCloseable {
         this.spool = spool;
         Attempts attempts = new Attempts(spool, configs, deliveries, clock, ids, metrics, workers, this::enqueue);
         this.scheduler = new Scheduler(spool, clock, configs.get().queue().maxConcurrency(), workers, attempts);
+        this.listIndex = new ListIndexKeeper(spool, scheduler::size);
         attempts.onRetryNow(scheduler::retryNow);
         scheduler.onFlush(attempts::flushRoutes);
         metrics.spool(scheduler::size, scheduler::oldestSeconds);
@@ -58,6 +61,7 @@ public final class QueueRunner implements AutoCloseable {
     /** Schedules every entry of the spool at its next attempt, and starts the loop. */
     public void start() throws IOException {
         scheduler.start();
+        listIndex.start();
     }
 
     /**
@@ -90,6 +94,7 @@ public final class QueueRunner implements AutoCloseable {
      * delivered stays in the spool for the next start.
      */
     public void shutdown(Duration grace) {
+        listIndex.close();
         scheduler.shutdown(grace);
         workers.shutdownNow();
     }

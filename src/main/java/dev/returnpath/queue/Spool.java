@@ -425,13 +425,30 @@ public final class Spool implements AutoCloseable {
      * from the journal.
      */
     public void list(int chunk, java.util.function.Consumer<List<Listing>> sink) throws IOException {
-        long scanStart = nowNanos();
-        long dirTime;
+        list(chunk, sink, true);
+    }
+
+    /**
+     * Brings {@code list-index} up to date as a listing would, on the calling thread alone and
+     * printing nothing: serve's background refresh ({@link ListIndexKeeper}), so that the
+     * operator's first {@code queue list} during an outage reads one file, not every envelope.
+     */
+    void refreshListIndex() throws IOException {
+        list(4096, chunk -> { }, false);
+    }
+
+    /** The modification time of {@code queue/} (ns), which every change to it moves; -1 when there is none. */
+    long queueDirectoryTime() throws IOException {
         try {
-            dirTime = Files.getLastModifiedTime(queue).to(java.util.concurrent.TimeUnit.NANOSECONDS);
+            return Files.getLastModifiedTime(queue).to(java.util.concurrent.TimeUnit.NANOSECONDS);
         } catch (NoSuchFileException e) {
-            dirTime = -1; // no queue/ yet
+            return -1;
         }
+    }
+
+    private void list(int chunk, java.util.function.Consumer<List<Listing>> sink, boolean parallel) throws IOException {
+        long scanStart = nowNanos();
+        long dirTime = queueDirectoryTime(); // -1: no queue/ yet
         Optional<ListIndex.Loaded> index = dirTime < 0 ? Optional.empty() : ListIndex.load(root);
         boolean quiet = index.isPresent() && index.get().quiet(dirTime);
         List<String> ids;
@@ -445,7 +462,8 @@ public final class Spool implements AutoCloseable {
         ListIndex.Record[] next = new ListIndex.Record[ids.size()];
         java.util.concurrent.atomic.AtomicBoolean changed = new java.util.concurrent.atomic.AtomicBoolean(); // an entry the index did not vouch for, or not as it is now
         for (int from = 0; from < ids.size(); from += chunk) {
-            List<Listing> listed = java.util.stream.IntStream.range(from, Math.min(ids.size(), from + chunk)).parallel()
+            java.util.stream.IntStream slots = java.util.stream.IntStream.range(from, Math.min(ids.size(), from + chunk));
+            List<Listing> listed = (parallel ? slots.parallel() : slots)
                     .mapToObj(i -> listOne(ids.get(i), index, quiet, next, i, changed)).toList();
             sink.accept(listed);
         }

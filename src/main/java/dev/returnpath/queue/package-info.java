@@ -9,7 +9,8 @@
  * journal holds to those files; per-entry locks let the {@code queue} command work beside
  * {@code serve}. {@link dev.returnpath.queue.ContainerVolume} warns when the spool would vanish
  * with its container. {@code ListIndex} is {@code queue list}'s copy of every envelope in one
- * file: derived data, checked against the directory and the envelopes, never decided on.
+ * file: derived data, checked against the directory and the envelopes, never decided on;
+ * {@code ListIndexKeeper} refreshes it from {@code serve} in the background while many wait.
  *
  * <p><b>The queue manager</b>, in parts as Postfix's {@code qmgr} is:
  * <ul>
