@@ -54,7 +54,7 @@ need nsd nsd
 # The relay's JVM: the container image's flags (Dockerfile ENTRYPOINT: Serial GC, heap 35% of the
 # memory limit, small stacks), with -XX:MaxRAM=512m standing in for a 512 MiB container limit
 # (max heap 179 MiB, initial 25 MiB). BENCH_JAVA_OPTS replaces them.
-JVM_OPTS=(${BENCH_JAVA_OPTS:--XX:+UseSerialGC -XX:MaxRAMPercentage=35 -XX:InitialRAMPercentage=5 -Xss512k -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=128m -XX:TrimNativeHeapInterval=2000 -XX:+ExitOnOutOfMemoryError -XX:MaxRAM=512m})
+JVM_OPTS=(${BENCH_JAVA_OPTS:--XX:+UseSerialGC -XX:MaxRAMPercentage=35 -XX:MinRAMPercentage=35 -XX:InitialRAMPercentage=5 -Xss512k -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=128m -XX:TrimNativeHeapInterval=2000 -XX:+ExitOnOutOfMemoryError -XX:MaxRAM=512m})
 
 # Message counts per measurement (each lasts a few seconds at the ceiling).
 if [ "$quick" = 1 ]; then N1=500; N16=4000; N64=4000; WARM=3000; NBIG1=4; NBIG16=32; CONC=50; IDLE=1000
