@@ -128,11 +128,13 @@ final class Journal implements AutoCloseable {
     private final Deque<Segment> segments = new ArrayDeque<>(); // oldest first; the last is current
     private final Map<String, Located> entries = new ConcurrentHashMap<>();
     private final GroupSync syncs;
+    private final JournalFiles files;
     private volatile Segment current;
     private long nextNumber;
 
-    private Journal(Path dir, long segmentLimit, boolean writable, long nextNumber) {
+    private Journal(Path dir, long segmentLimit, boolean writable, long nextNumber, JournalFiles files) {
         this.dir = dir;
+        this.files = files;
         this.segmentLimit = segmentLimit;
         this.writable = writable;
         this.nextNumber = nextNumber;
@@ -144,9 +146,14 @@ final class Journal implements AutoCloseable {
      * already emptied. The first segment is created by the first commit.
      */
     static Journal writer(Path dir, long segmentLimit, long nextNumber) throws IOException {
+        return writer(dir, segmentLimit, nextNumber, JournalFiles.SYSTEM);
+    }
+
+    /** As {@link #writer(Path, long, long)}, changing the disk through {@code files} (the crash-state tests' layer). */
+    static Journal writer(Path dir, long segmentLimit, long nextNumber, JournalFiles files) throws IOException {
         SpoolDirectory.refuseSymbolicLink(dir);
         SpoolDirectory.createPrivateDirectory(dir);
-        return new Journal(dir, segmentLimit, true, nextNumber);
+        return new Journal(dir, segmentLimit, true, nextNumber, files);
     }
 
     /**
@@ -154,7 +161,7 @@ final class Journal implements AutoCloseable {
      * command: the entries not released, read from the segments as they are now.
      */
     static Journal reader(Path dir) throws IOException {
-        Journal j = new Journal(dir, DEFAULT_SEGMENT_LIMIT, false, 0);
+        Journal j = new Journal(dir, DEFAULT_SEGMENT_LIMIT, false, 0, JournalFiles.SYSTEM);
         for (Path p : segmentFiles(dir)) {
             FileChannel ch;
             try {
@@ -607,6 +614,7 @@ final class Journal implements AutoCloseable {
         try {
             syncs.sync();
         } catch (IOException e) {
+            retire(located.segment(), "fdatasync", e);
             entries.put(entry.id(), located);
             release(entry.id()); // never acknowledged: a recovery must not deliver it
             throw e;
@@ -649,6 +657,26 @@ final class Journal implements AutoCloseable {
      * A failed append: cut the segment back so that the next record follows a valid one (not
      * the rest of the failed one, which may hold an app's bytes shaped like a record).
      */
+    /**
+     * After a failed {@code fdatasync} of {@code seg} nothing written to it since its last good
+     * sync can be trusted to be on disk, and a later sync may report success for pages the
+     * kernel has already dropped (PostgreSQL's "fsyncgate"): the commits that waited for it were
+     * refused, and the segment takes no more records, so that no later 250 rests on it. What it
+     * held before is kept (synced, or a release whose loss can only deliver a message again).
+     */
+    private void retire(Segment seg, String what, IOException e) {
+        appendLock.lock();
+        try {
+            if (!seg.broken) {
+                seg.broken = true;
+                log.error("journal: {} of {} failed ({}): the messages waiting for it were refused with 452 4.3.1; "
+                        + "new messages go to a new segment", what, seg.path, e.getMessage());
+            }
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
     private void abandon(Segment seg, long start) {
         try {
             seg.channel.truncate(start);
@@ -707,11 +735,16 @@ final class Journal implements AutoCloseable {
         }
         if (cur != null && !cur.broken) {
             // the committer syncs only the current segment: this one is synced in full first
-            cur.channel.force(false);
+            try {
+                cur.channel.force(false);
+            } catch (IOException e) {
+                retire(cur, "fdatasync", e);
+                throw e;
+            }
         }
         long number = nextNumber++;
         Path p = dir.resolve(String.format("%016x.log", number));
-        FileChannel ch = FileChannel.open(p, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+        FileChannel ch = files.open(p, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE), SpoolDirectory.PRIVATE_FILE);
         byte[] salt = new byte[SALT];
         SALTS.nextBytes(salt);
@@ -721,10 +754,10 @@ final class Journal implements AutoCloseable {
             while (header.hasRemaining()) {
                 ch.write(header, header.position());
             }
-            Spool.fsyncDirectory(dir); // the new name must survive a crash with the records in it
+            files.syncDirectory(dir); // the new name must survive a crash with the records in it
         } catch (IOException e) {
             ch.close();
-            Files.deleteIfExists(p);
+            files.delete(p);
             throw e;
         }
         Segment seg = new Segment(number, p, ch, salt, SEGMENT_START);
@@ -739,12 +772,17 @@ final class Journal implements AutoCloseable {
         boolean synced = false;
         while (segments.size() > 1 && segments.peekFirst().live == 0) {
             if (!synced) {
-                current.channel.force(false); // the release records of what goes must not be lost
+                try {
+                    current.channel.force(false); // the release records of what goes must not be lost
+                } catch (IOException e) {
+                    retire(current, "fdatasync", e);
+                    throw e;
+                }
                 synced = true;
             }
             Segment old = segments.removeFirst();
             old.channel.close();
-            Files.deleteIfExists(old.path);
+            files.delete(old.path);
         }
     }
 

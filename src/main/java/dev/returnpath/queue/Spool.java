@@ -111,6 +111,11 @@ public final class Spool implements AutoCloseable {
 
     /** {@link #open(Path)} with journal segments of {@code segmentLimit} bytes (small in tests). */
     static Spool open(Path root, long segmentLimit) throws IOException {
+        return open(root, segmentLimit, JournalFiles.SYSTEM);
+    }
+
+    /** {@link #open(Path, long)} with the journal changing the disk through {@code files} (tests' fault layer). */
+    static Spool open(Path root, long segmentLimit, JournalFiles files) throws IOException {
         SpoolDirectory.prepare(root);
         FileChannel ch = FileChannel.open(root.resolve("lock"), java.util.Set.of(StandardOpenOption.CREATE,
                 StandardOpenOption.READ, StandardOpenOption.WRITE), SpoolDirectory.PRIVATE_FILE);
@@ -129,7 +134,7 @@ public final class Spool implements AutoCloseable {
         Spool s = new Spool(root, ch, lock, true);
         try {
             long next = s.recover();
-            s.journal = Journal.writer(root.resolve("journal"), segmentLimit, next);
+            s.journal = Journal.writer(root.resolve("journal"), segmentLimit, next, files);
         } catch (IOException | RuntimeException e) {
             s.close();
             throw e;
