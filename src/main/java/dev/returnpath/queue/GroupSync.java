@@ -23,6 +23,8 @@ final class GroupSync {
     private final LinkedBlockingQueue<CompletableFuture<Void>> waiting = new LinkedBlockingQueue<>();
     private final Thread thread;
     private final AtomicLong count = new AtomicLong();
+    /** Put in the queue by {@link #stop} to wake the thread at once; never completed for anyone. */
+    private final CompletableFuture<Void> wake = new CompletableFuture<>();
     private volatile boolean stopped;
 
     GroupSync(String name, Action action) {
@@ -56,6 +58,10 @@ final class GroupSync {
                 }
                 batch.add(first);
                 waiting.drainTo(batch);
+                batch.removeIf(f -> f == wake);
+                if (batch.isEmpty()) {
+                    continue;
+                }
                 try {
                     action.run();
                     count.incrementAndGet();
@@ -71,7 +77,9 @@ final class GroupSync {
         IOException closed = new IOException("spool is closed");
         CompletableFuture<Void> f;
         while ((f = waiting.poll()) != null) {
-            f.completeExceptionally(closed);
+            if (f != wake) {
+                f.completeExceptionally(closed);
+            }
         }
     }
 
@@ -82,6 +90,7 @@ final class GroupSync {
 
     void stop() {
         stopped = true;
+        waiting.add(wake); // not an interrupt: that would close the file channel a sync is using
         try {
             thread.join(2_000);
         } catch (InterruptedException e) {

@@ -128,11 +128,11 @@ final class Journal implements AutoCloseable {
     private final Deque<Segment> segments = new ArrayDeque<>(); // oldest first; the last is current
     private final Map<String, Located> entries = new ConcurrentHashMap<>();
     private final GroupSync syncs;
-    private final JournalFiles files;
+    private final SpoolFiles files;
     private volatile Segment current;
     private long nextNumber;
 
-    private Journal(Path dir, long segmentLimit, boolean writable, long nextNumber, JournalFiles files) {
+    private Journal(Path dir, long segmentLimit, boolean writable, long nextNumber, SpoolFiles files) {
         this.dir = dir;
         this.files = files;
         this.segmentLimit = segmentLimit;
@@ -146,11 +146,11 @@ final class Journal implements AutoCloseable {
      * already emptied. The first segment is created by the first commit.
      */
     static Journal writer(Path dir, long segmentLimit, long nextNumber) throws IOException {
-        return writer(dir, segmentLimit, nextNumber, JournalFiles.SYSTEM);
+        return writer(dir, segmentLimit, nextNumber, SpoolFiles.SYSTEM);
     }
 
     /** As {@link #writer(Path, long, long)}, changing the disk through {@code files} (the crash-state tests' layer). */
-    static Journal writer(Path dir, long segmentLimit, long nextNumber, JournalFiles files) throws IOException {
+    static Journal writer(Path dir, long segmentLimit, long nextNumber, SpoolFiles files) throws IOException {
         SpoolDirectory.refuseSymbolicLink(dir);
         SpoolDirectory.createPrivateDirectory(dir);
         return new Journal(dir, segmentLimit, true, nextNumber, files);
@@ -161,7 +161,7 @@ final class Journal implements AutoCloseable {
      * command: the entries not released, read from the segments as they are now.
      */
     static Journal reader(Path dir) throws IOException {
-        Journal j = new Journal(dir, DEFAULT_SEGMENT_LIMIT, false, 0, JournalFiles.SYSTEM);
+        Journal j = new Journal(dir, DEFAULT_SEGMENT_LIMIT, false, 0, SpoolFiles.SYSTEM);
         for (Path p : segmentFiles(dir)) {
             FileChannel ch;
             try {

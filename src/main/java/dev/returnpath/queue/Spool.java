@@ -70,6 +70,7 @@ public final class Spool implements AutoCloseable {
     private final FileChannel entryLocks;
     private final DirectorySync directory;   // null for inspect()
     private final GroupSync committer;       // null for inspect()
+    private final SpoolFiles files;          // how serve changes the disk (a recording layer in the crash tests)
     private Journal journal;
     private int quarantined;
     private long recordsLost;
@@ -77,7 +78,13 @@ public final class Spool implements AutoCloseable {
     private final java.util.concurrent.locks.ReentrantLock[] stripes = new java.util.concurrent.locks.ReentrantLock[64];
 
     private Spool(Path root, FileChannel lockChannel, FileLock ownerLock, boolean committing) throws IOException {
+        this(root, lockChannel, ownerLock, committing, SpoolFiles.SYSTEM);
+    }
+
+    private Spool(Path root, FileChannel lockChannel, FileLock ownerLock, boolean committing, SpoolFiles files)
+            throws IOException {
         this.root = root;
+        this.files = files;
         this.queue = root.resolve("queue");
         this.incoming = root.resolve("incoming");
         this.lockChannel = lockChannel;
@@ -89,7 +96,7 @@ public final class Spool implements AutoCloseable {
         for (int i = 0; i < stripes.length; i++) {
             stripes[i] = new java.util.concurrent.locks.ReentrantLock();
         }
-        this.directory = committing ? new DirectorySync(queue) : null;
+        this.directory = committing ? new DirectorySync(queue, files) : null;
         this.committer = committing ? new GroupSync("spool-commit", directory::sync) : null;
     }
 
@@ -111,11 +118,11 @@ public final class Spool implements AutoCloseable {
 
     /** {@link #open(Path)} with journal segments of {@code segmentLimit} bytes (small in tests). */
     static Spool open(Path root, long segmentLimit) throws IOException {
-        return open(root, segmentLimit, JournalFiles.SYSTEM);
+        return open(root, segmentLimit, SpoolFiles.SYSTEM);
     }
 
     /** {@link #open(Path, long)} with the journal changing the disk through {@code files} (tests' fault layer). */
-    static Spool open(Path root, long segmentLimit, JournalFiles files) throws IOException {
+    static Spool open(Path root, long segmentLimit, SpoolFiles files) throws IOException {
         SpoolDirectory.prepare(root);
         FileChannel ch = FileChannel.open(root.resolve("lock"), java.util.Set.of(StandardOpenOption.CREATE,
                 StandardOpenOption.READ, StandardOpenOption.WRITE), SpoolDirectory.PRIVATE_FILE);
@@ -131,7 +138,7 @@ public final class Spool implements AutoCloseable {
         }
         ch.truncate(0);
         ch.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)));
-        Spool s = new Spool(root, ch, lock, true);
+        Spool s = new Spool(root, ch, lock, true, files);
         try {
             long next = s.recover();
             s.journal = Journal.writer(root.resolve("journal"), segmentLimit, next, files);
@@ -290,7 +297,7 @@ public final class Spool implements AutoCloseable {
         Path env = envelopeFile(entry.id());
         boolean done = false;
         try {
-            try (FileChannel ch = FileChannel.open(eml, java.util.Set.of(StandardOpenOption.CREATE,
+            try (FileChannel ch = files.open(eml, java.util.Set.of(StandardOpenOption.CREATE,
                     StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE), SpoolDirectory.PRIVATE_FILE)) {
                 OutputStream out = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 64 * 1024);
                 message.writeTo(out);
@@ -315,7 +322,8 @@ public final class Spool implements AutoCloseable {
      * filesystems without ext4's auto_da_alloc).
      */
     private void writeEnvelope(QueueEntry entry, Path env) throws IOException {
-        SpoolDirectory.replace(env, queue.resolve(entry.id() + ".env.tmp"), true, java.nio.ByteBuffer.wrap(entry.toBytes()));
+        SpoolDirectory.replace(files, env, queue.resolve(entry.id() + ".env.tmp"), true,
+                java.nio.ByteBuffer.wrap(entry.toBytes()));
     }
 
     // ---------------------------------------------------------------- read, remove, lock
@@ -360,8 +368,9 @@ public final class Spool implements AutoCloseable {
             if (journal.contains(id)) {
                 return journal.release(id);
             }
-            boolean existed = Files.deleteIfExists(envelopeFile(id));
-            Files.deleteIfExists(messageFile(id));
+            boolean existed = Files.exists(envelopeFile(id));
+            files.delete(envelopeFile(id));
+            files.delete(messageFile(id));
             return existed;
         } finally {
             stripe.unlock();
@@ -688,15 +697,18 @@ public final class Spool implements AutoCloseable {
         Path journalDir = root.resolve("journal");
         List<Path> segments = Journal.segmentFiles(journalDir);
         if (segments.isEmpty()) {
+            removeEnvelopesWithoutMessage();
             return 1;
         }
         long next = Journal.segmentNumber(segments.get(segments.size() - 1)) + 1;
         int moved = 0;
         Journal.Recovery recovery = Journal.recover(journalDir);
         for (Journal.Found f : recovery.live().values()) {
-            if (Files.exists(envelopeFile(f.entry().id()))) {
+            if (Files.exists(envelopeFile(f.entry().id())) && Files.exists(messageFile(f.entry().id()))) {
                 continue; // moved to queue/ before the crash, its release record lost: the files are newer
             }
+            // not moved, or moved without the directory's sync, so that only one of the two names
+            // survived (the envelope's rename and the message's creation are not ordered on disk)
             try (FileChannel ch = FileChannel.open(f.segment(), StandardOpenOption.READ)) {
                 writeFiles(f.entry(), OutboundMessage.ofOpenFile(new byte[0], f.segment(), ch, f.messageOffset(),
                         f.messageOffset() + f.messageLength()));
@@ -715,6 +727,7 @@ public final class Spool implements AutoCloseable {
         if (moved > 0) {
             log.info("spool {}: {} message(s) moved from the journal to the queue", root, moved);
         }
+        removeEnvelopesWithoutMessage();
         return next;
     }
 
@@ -786,6 +799,29 @@ public final class Spool implements AutoCloseable {
             // none set aside yet (no corrupt/), or it cannot be read: nothing to count
         }
         return new Corrupt(segments, envelopes);
+    }
+
+    /**
+     * After the journal's entries are in {@code queue/}: an envelope whose message is gone is
+     * what a crash leaves of a removal (the envelope is deleted first, the message second, and
+     * the two deletions are not ordered on disk without a sync between them); the message was
+     * delivered or bounced, and the envelope goes too, or it would be tried forever.
+     */
+    private void removeEnvelopesWithoutMessage() throws IOException {
+        int removed = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(queue, "*.env")) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                if (!Files.exists(queue.resolve(name.substring(0, name.length() - 4) + ".eml"))) {
+                    Files.deleteIfExists(p);
+                    removed++;
+                }
+            }
+        }
+        if (removed > 0) {
+            log.info("spool {}: removed {} envelope(s) of messages removed before the crash", root, removed);
+            fsyncDirectory(queue);
+        }
     }
 
     private void removeHalfWritten() throws IOException {
@@ -866,16 +902,18 @@ public final class Spool implements AutoCloseable {
     /** The fsync of {@code queue/}, its handle kept open between syncs (one thread calls it). */
     private static final class DirectorySync {
         private final Path dir;
+        private final SpoolFiles files;
         private FileChannel ch;
 
-        DirectorySync(Path dir) {
+        DirectorySync(Path dir, SpoolFiles files) {
             this.dir = dir;
+            this.files = files;
         }
 
         synchronized void sync() throws IOException {
             try {
                 if (ch == null) {
-                    ch = FileChannel.open(dir, StandardOpenOption.READ);
+                    ch = files.open(dir, java.util.Set.of(StandardOpenOption.READ));
                 }
                 ch.force(true);
             } catch (IOException e) {

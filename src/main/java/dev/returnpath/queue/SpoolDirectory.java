@@ -3,13 +3,11 @@ package dev.returnpath.queue;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFileAttributeView;
@@ -57,9 +55,14 @@ public final class SpoolDirectory {
      * new one, never a torn or empty file. A failure leaves no {@code tmp} behind.
      */
     public static void replace(Path file, Path tmp, boolean sync, ByteBuffer... content) throws IOException {
+        replace(SpoolFiles.SYSTEM, file, tmp, sync, content);
+    }
+
+    /** {@link #replace(Path, Path, boolean, ByteBuffer...)} through {@code files} (the crash tests' recording layer). */
+    static void replace(SpoolFiles files, Path file, Path tmp, boolean sync, ByteBuffer... content) throws IOException {
         boolean moved = false;
         try {
-            try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+            try (FileChannel ch = files.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PRIVATE_FILE)) {
                 for (ByteBuffer b : content) {
                     while (b.hasRemaining()) {
@@ -70,15 +73,11 @@ public final class SpoolDirectory {
                     ch.force(true);
                 }
             }
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
+            files.move(tmp, file);
             moved = true;
         } finally {
             if (!moved) {
-                Files.deleteIfExists(tmp);
+                files.delete(tmp);
             }
         }
     }

@@ -5,6 +5,7 @@ import dev.returnpath.queue.RecordingFiles.Delete;
 import dev.returnpath.queue.RecordingFiles.DirSync;
 import dev.returnpath.queue.RecordingFiles.Force;
 import dev.returnpath.queue.RecordingFiles.Op;
+import dev.returnpath.queue.RecordingFiles.Rename;
 import dev.returnpath.queue.RecordingFiles.Truncate;
 import dev.returnpath.queue.RecordingFiles.Write;
 import org.junit.jupiter.api.Test;
@@ -140,6 +141,7 @@ class JournalCrashStatesTest {
                     case Truncate t -> later instanceof Force f && f.path().equals(t.path());
                     case Create c -> later instanceof DirSync d && d.dir().equals(c.path().getParent());
                     case Delete d -> later instanceof DirSync s && s.dir().equals(d.path().getParent());
+                    case Rename r -> later instanceof DirSync s && s.dir().equals(r.to().getParent());
                     default -> false;
                 };
             }
@@ -163,28 +165,40 @@ class JournalCrashStatesTest {
         return -1;
     }
 
-    /** Builds in {@code state} the journal directory this crash state leaves. */
+    /**
+     * Builds in {@code state} the directory tree this crash state leaves of {@code live}: its
+     * directories (made before the workload, never changed by it), then the operations applied.
+     */
     static void materialize(List<Op> ops, int crash, BitSet applied, int torn, int tear, Path live, Path state)
             throws IOException {
         if (Files.exists(state)) {
-            try (var files = Files.list(state)) {
-                for (Path p : files.toList()) {
+            try (var tree = Files.walk(state)) {
+                for (Path p : tree.sorted(java.util.Comparator.reverseOrder()).toList()) {
                     Files.delete(p);
                 }
             }
-        } else {
-            Files.createDirectories(state);
         }
+        try (var tree = Files.walk(live)) {
+            for (Path d : tree.filter(Files::isDirectory).toList()) {
+                Files.createDirectories(state.resolve(live.relativize(d).toString()));
+            }
+        }
+        java.util.function.Function<Path, Path> at = p -> state.resolve(live.relativize(p).toString());
         for (int i = 0; i <= crash; i++) {
             if (!applied.get(i)) {
                 continue;
             }
             Op op = ops.get(i);
             switch (op) {
-                case Create c -> Files.write(state.resolve(c.path().getFileName()), new byte[0]);
-                case Delete d -> Files.deleteIfExists(state.resolve(d.path().getFileName()));
+                case Create c -> Files.write(at.apply(c.path()), new byte[0]);
+                case Delete d -> Files.deleteIfExists(at.apply(d.path()));
+                case Rename r -> {
+                    if (Files.exists(at.apply(r.from()))) {
+                        Files.move(at.apply(r.from()), at.apply(r.to()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    }
+                }
                 case Truncate t -> {
-                    Path p = state.resolve(t.path().getFileName());
+                    Path p = at.apply(t.path());
                     if (Files.exists(p)) {
                         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
                             ch.truncate(t.size());
@@ -192,7 +206,7 @@ class JournalCrashStatesTest {
                     }
                 }
                 case Write w -> {
-                    Path p = state.resolve(w.path().getFileName());
+                    Path p = at.apply(w.path());
                     if (!Files.exists(p)) {
                         break; // its file's creation did not survive: neither did what was written to it
                     }

@@ -18,12 +18,12 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A file layer for the journal's tests: the real files, with every change and sync recorded in
+ * A file layer for the spool's tests: the real files, with every change and sync recorded in
  * order ({@link #log}), and {@code fdatasync} made to fail on demand ({@link #failSyncs}). The
  * crash-state test rebuilds from the log every state a crash could leave on disk.
  */
-final class RecordingFiles implements JournalFiles {
-    sealed interface Op permits Create, Write, Truncate, Force, Delete, DirSync {
+final class RecordingFiles implements SpoolFiles {
+    sealed interface Op permits Create, Write, Truncate, Force, Delete, Rename, DirSync {
     }
 
     record Create(Path path) implements Op {
@@ -41,36 +41,49 @@ final class RecordingFiles implements JournalFiles {
     record Delete(Path path) implements Op {
     }
 
+    record Rename(Path from, Path to) implements Op {
+    }
+
     record DirSync(Path dir) implements Op {
     }
 
     final List<Op> log = Collections.synchronizedList(new ArrayList<>());
-    /** The next this many syncs of a segment throw, as a failed fdatasync does (EIO). */
+    /** The next this many syncs of a journal segment throw, as a failed fdatasync does (EIO). */
     final AtomicInteger failSyncs = new AtomicInteger();
 
     @Override
     public FileChannel open(Path path, Set<? extends OpenOption> options, FileAttribute<?>... attributes)
             throws IOException {
+        boolean existed = java.nio.file.Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         FileChannel ch = FileChannel.open(path, options, attributes);
-        if (options.contains(StandardOpenOption.CREATE_NEW)) {
+        if (!existed && (options.contains(StandardOpenOption.CREATE_NEW) || options.contains(StandardOpenOption.CREATE))) {
             log.add(new Create(path));
+        } else if (existed && options.contains(StandardOpenOption.TRUNCATE_EXISTING)
+                && options.contains(StandardOpenOption.WRITE)) {
+            log.add(new Truncate(path, 0));
         }
         return new Recorded(path, ch);
     }
 
     @Override
     public void delete(Path path) throws IOException {
-        JournalFiles.SYSTEM.delete(path);
+        SpoolFiles.SYSTEM.delete(path);
         log.add(new Delete(path));
     }
 
     @Override
+    public void move(Path from, Path to) throws IOException {
+        SpoolFiles.SYSTEM.move(from, to);
+        log.add(new Rename(from, to));
+    }
+
+    @Override
     public void syncDirectory(Path dir) throws IOException {
-        JournalFiles.SYSTEM.syncDirectory(dir);
+        SpoolFiles.SYSTEM.syncDirectory(dir);
         log.add(new DirSync(dir));
     }
 
-    /** A channel that records its positional writes, truncations and syncs (what the journal uses). */
+    /** A channel that records its writes, truncations and syncs (of a directory too: a DirSync). */
     private final class Recorded extends FileChannel {
         private final Path path;
         private final FileChannel ch;
@@ -99,7 +112,12 @@ final class RecordingFiles implements JournalFiles {
 
         @Override
         public void force(boolean metaData) throws IOException {
-            if (failSyncs.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            if (java.nio.file.Files.isDirectory(path)) {
+                ch.force(metaData);
+                log.add(new DirSync(path));
+                return;
+            }
+            if (path.toString().endsWith(".log") && failSyncs.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                 throw new IOException("Input/output error (an injected fdatasync failure)");
             }
             ch.force(metaData);
@@ -123,7 +141,13 @@ final class RecordingFiles implements JournalFiles {
 
         @Override
         public int write(ByteBuffer src) throws IOException {
-            throw new UnsupportedOperationException("the journal writes at positions");
+            long at = ch.position();
+            ByteBuffer copy = src.duplicate();
+            int n = ch.write(src);
+            byte[] b = new byte[n];
+            copy.get(b);
+            log.add(new Write(path, at, b));
+            return n;
         }
 
         @Override
