@@ -12,7 +12,8 @@
 #      is N over the time until smtp-source is done;
 #   3. once all N wait (N envelopes in queue/ / N files in Postfix's deferred/): the time of
 #      `returnpath queue list` / `postqueue -p` (the listing to a file) three times: the first
-#      (returnpath: no list index yet, every envelope read) and the fastest of the next two;
+#      (returnpath: from the list index serve refreshed in the background, if it has yet, else
+#      every envelope read) and the fastest of the next two;
 #      returnpath's RSS, and its heap after a full collection (jcmd GC.run, then jstat), both
 #      also before step 2, so that "per waiting message" is (with N - before) / N; the peak PSS
 #      over the whole run is sampled once a second (returnpath: the JVM; Postfix: master and
