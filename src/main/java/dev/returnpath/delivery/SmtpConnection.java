@@ -314,9 +314,11 @@ final class SmtpConnection implements AutoCloseable {
             boolean cached = tokens.fetches() == fetchesBefore;
             boolean stale = status.equals("401") || r.code() == 535 && cached
                     || r.text().toLowerCase(Locale.ROOT).matches(".*(expired|invalid[^a-z]*token|token[^a-z]*invalid).*");
-            if (attempt == 0 && stale && !r.isPositive()) {
-                tokens.rejected(token);
+            if (attempt == 0 && stale && !r.isPositive() && tokens.rejected(token)) {
                 continue;
+            }
+            if (!cached) {
+                tokens.refusedWhenFresh(token); // the next connections do not fetch a new one for a minute
             }
             throw new Refused(Failure.AUTH.reply(dial.where(), r + (status.isEmpty() ? "" : " (XOAUTH2 status " + status + ")")),
                     false, false);

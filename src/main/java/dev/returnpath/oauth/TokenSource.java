@@ -51,6 +51,14 @@ public final class TokenSource implements AutoCloseable {
     private volatile Instant failedAt = Instant.MIN;
     /** Fetches ended so far, successful or not (changed under the lock only). */
     private volatile int fetches;
+    private Token refusedFresh;             // guarded by fetching
+    private Instant refusedFreshAt = Instant.MIN;
+    /**
+     * How long a token that the server refused right after it was fetched is not replaced: a new
+     * one would be refused too (the mailbox may not send, SMTP AUTH is off for the tenant), and
+     * fetching one per connection would hammer the identity provider.
+     */
+    static final java.time.Duration REFUSED_FRESH_HOLD = java.time.Duration.ofSeconds(60);
 
     /** Tokens for {@code subject} (the smarthost username: Google's {@code sub}) from {@code oauth}. */
     public TokenSource(RelayConfig.OAuth oauth, String subject, Clock clock) {
@@ -110,14 +118,31 @@ public final class TokenSource implements AutoCloseable {
 
     /**
      * The server refused {@code token} as expired or invalid: the next {@link #token} fetches a
-     * new one, unless another caller has already replaced it.
+     * new one, unless another caller has already replaced it. Returns false, and keeps the
+     * token, when the server refused this token within {@link #REFUSED_FRESH_HOLD} of its fetch
+     * ({@link #refusedWhenFresh}): a new token would not help, so the caller should not retry.
      */
-    public void rejected(Token token) {
+    public boolean rejected(Token token) {
         fetching.lock();
         try {
+            if (token == refusedFresh && clock.instant().isBefore(refusedFreshAt.plus(REFUSED_FRESH_HOLD))) {
+                return false;
+            }
             if (cached == token) {
                 cached = null;
             }
+            return true;
+        } finally {
+            fetching.unlock();
+        }
+    }
+
+    /** The server refused {@code token} although it was fetched for this very AUTH: see {@link #rejected}. */
+    public void refusedWhenFresh(Token token) {
+        fetching.lock();
+        try {
+            refusedFresh = token;
+            refusedFreshAt = clock.instant();
         } finally {
             fetching.unlock();
         }

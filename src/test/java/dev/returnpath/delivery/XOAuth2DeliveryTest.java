@@ -154,6 +154,30 @@ class XOAuth2DeliveryTest {
     }
 
     @Test
+    void aServerThatRefusesEvenAFreshTokenIsNotAskedWithANewOneForAMinute() throws Exception {
+        fixture.upstreamFor("someone-else@example.com"); // every token of the app's user is refused
+        fixture.upstream.closeAfterMessage = true;
+        try (SmarthostDelivery d = delivery("s3cret-VALUE")) {
+            assertThat(send(d, 0).allSent()).isFalse();
+            assertThat(fixture.endpoint.requests.get()).isEqualTo(2); // the first token, then one refresh
+            // the next messages: the refused token is tried once each, and no new one is fetched
+            for (int i = 1; i <= 3; i++) {
+                DeliveryOutcome o = send(d, i);
+                assertThat(o.recipients()).singleElement().satisfies(r -> {
+                    assertThat(r.status()).isEqualTo(DeliveryOutcome.Status.DEFERRED);
+                    assertThat(r.reply().toString()).startsWith("451 4.7.8 authentication with localhost:");
+                });
+            }
+            assertThat(fixture.endpoint.requests.get()).isEqualTo(2);
+            assertThat(fixture.upstream.presented).hasSize(2 + 3);
+            // a minute later the server may have been fixed: one new token is tried
+            clock.advance(Duration.ofSeconds(61));
+            assertThat(send(d, 4).allSent()).isFalse();
+            assertThat(fixture.endpoint.requests.get()).isEqualTo(3);
+        }
+    }
+
+    @Test
     void aHundredSessionsAtOnceWaitForOneTokenFetch() throws Exception {
         fixture.endpoint.delayMillis = 300;
         try (SmarthostDelivery d = delivery("s3cret-VALUE"); ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
