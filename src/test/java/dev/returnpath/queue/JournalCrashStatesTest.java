@@ -89,8 +89,24 @@ class JournalCrashStatesTest {
         assertThat(ops).hasAtLeastOneElementOfType(Delete.class).hasAtLeastOneElementOfType(Create.class);
         assertThat(ops.stream().filter(o -> o instanceof Create).count()).isGreaterThan(3); // rotations
 
+        int states = forEachState(ops, live, dir.resolve("state"),
+                (state, crash, what) -> check(state, committed, crash, what));
+        assertThat(states).isGreaterThan(ops.size() * 4);
+        System.out.printf("journal crash states: %d operations, %d states checked%n", ops.size(), states);
+    }
+
+    /** What is checked on one crash state: the directory built for it, the op it crashed after, a description. */
+    interface StateCheck {
+        void check(Path state, int crash, String what) throws IOException;
+    }
+
+    /**
+     * Builds in {@code state} every crash state of the workload {@code ops} (recorded under
+     * {@code live}) that the class comment describes, one after the other, and runs {@code check}
+     * on each; returns how many there were.
+     */
+    static int forEachState(List<Op> ops, Path live, Path state, StateCheck check) throws IOException {
         int states = 0;
-        Path state = dir.resolve("state");
         for (int crash = -1; crash < ops.size(); crash++) {
             List<Integer> pending = new ArrayList<>();
             BitSet durable = durableAt(ops, crash, pending);
@@ -111,14 +127,13 @@ class JournalCrashStatesTest {
                     int torn = lastPendingWrite(ops, applied, pending);
                     for (int tear = 0; tear <= (torn < 0 ? 0 : 2); tear++) {
                         materialize(ops, crash, applied, torn, tear, live, state);
-                        check(state, committed, crash, describe(crash, ops, applied, pending, torn, tear));
+                        check.check(state, crash, describe(crash, ops, applied, pending, torn, tear));
                         states++;
                     }
                 }
             }
         }
-        assertThat(states).isGreaterThan(ops.size() * 4);
-        System.out.printf("journal crash states: %d operations, %d states checked%n", ops.size(), states);
+        return states;
     }
 
     /**

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -100,35 +99,8 @@ class SpoolCrashStatesTest {
         List<Op> ops = List.copyOf(files.log);
         assertThat(ops).hasAtLeastOneElementOfType(Rename.class);
 
-        int states = 0;
-        Path state = base.resolve("state");
-        for (int crash = -1; crash < ops.size(); crash++) {
-            List<Integer> pending = new ArrayList<>();
-            BitSet durable = JournalCrashStatesTest.durableAt(ops, crash, pending);
-            int tail = Math.min(3, pending.size());
-            List<Integer> head = pending.subList(0, pending.size() - tail);
-            List<Integer> last = pending.subList(pending.size() - tail, pending.size());
-            for (int withHead = 0; withHead <= (head.isEmpty() ? 0 : 1); withHead++) {
-                for (int mask = 0; mask < (1 << tail); mask++) {
-                    BitSet applied = (BitSet) durable.clone();
-                    if (withHead == 1) {
-                        head.forEach(applied::set);
-                    }
-                    for (int b = 0; b < tail; b++) {
-                        if ((mask & (1 << b)) != 0) {
-                            applied.set(last.get(b));
-                        }
-                    }
-                    int torn = JournalCrashStatesTest.lastPendingWrite(ops, applied, pending);
-                    for (int tear = 0; tear <= (torn < 0 ? 0 : 2); tear++) {
-                        JournalCrashStatesTest.materialize(ops, crash, applied, torn, tear, live, state);
-                        check(state, messages, crash,
-                                JournalCrashStatesTest.describe(crash, ops, applied, pending, torn, tear));
-                        states++;
-                    }
-                }
-            }
-        }
+        int states = JournalCrashStatesTest.forEachState(ops, live, base.resolve("state"),
+                (state, crash, what) -> check(state, messages, crash, what));
         assertThat(states).isGreaterThan(ops.size() * 2);
         System.out.printf("spool crash states: %d operations, %d states checked%n", ops.size(), states);
     }
