@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # integration-tests/bench/run.sh: returnpath against the ceiling and against Postfix, in one run.
 #
-#   integration-tests/bench/run.sh [--quick] [--reps N] [--no-docs] [--keep] [--build] [--tls-only]
+#   integration-tests/bench/run.sh [--quick] [--reps N] [--no-docs] [--keep] [--build] [--tls-only] [--outage]
 #
 # A benchmark, not a test: it reports numbers and never fails on time (it exits non-zero only
 # when it cannot run at all). It builds target/returnpath.jar when it is missing (or with
@@ -19,7 +19,9 @@
 # Then the cost of TLS: a relay with listen.tls and a users file (600,000 PBKDF2 iterations, as
 # `returnpath passwd` writes) takes a session per message, as msmtp opens one per PHP mail():
 # plain (smtp-source, and probe.py), STARTTLS, and STARTTLS + AUTH PLAIN (probe.py; smtp-source
-# has no TLS). --tls-only runs that table alone (and needs openssl).
+# has no TLS). --tls-only runs that table alone (and needs openssl). --outage then runs the
+# smarthost-outage benchmark (bench/outage.sh: 1,000, 10,000 and 100,000 waiting, returnpath and
+# Postfix side by side; about 6 minutes more) and, unless --no-docs, writes its table too.
 #
 # Every rate is end to end: from smtp-source's start until both smtp-source has exited and the
 # column's own smtp-sink has counted every message (smtp-sink -c). The ratios are to the ceiling
@@ -33,7 +35,7 @@ BENCH=$ROOT/integration-tests/bench
 PY=/usr/bin/python3
 PROBE="$PY $BENCH/probe.py"
 
-quick=0; reps=3; docs=1; keep=0; build=0; tls_only=0
+quick=0; reps=3; docs=1; keep=0; build=0; tls_only=0; outage=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; reps=1; shift ;;
@@ -42,8 +44,9 @@ while [ $# -gt 0 ]; do
     --keep) keep=1; shift ;;
     --build) build=1; shift ;;
     --tls-only) tls_only=1; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [--quick] [--reps N] [--no-docs] [--keep] [--build] [--tls-only]" >&2; exit 2 ;;
+    --outage) outage=1; shift ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [--quick] [--reps N] [--no-docs] [--keep] [--build] [--tls-only] [--outage]" >&2; exit 2 ;;
   esac
 done
 
@@ -720,4 +723,11 @@ cp "$WORK/results.md" "$ROOT/target/bench/results.md"
 if [ "$docs" = 1 ] && [ -f docs/benchmarks.md ] && grep -q '<!-- bench:results:begin -->' docs/benchmarks.md; then
   into_docs results "$WORK/results.md"
   log "docs/benchmarks.md: results section replaced"
+fi
+
+if [ "$outage" = 1 ]; then
+  outage_args=()
+  [ "$docs" = 1 ] && outage_args+=(--docs)
+  [ "$quick" = 1 ] && outage_args+=(--sizes "1000 10000")
+  "$BENCH/outage.sh" "${outage_args[@]}"
 fi
