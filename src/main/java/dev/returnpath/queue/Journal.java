@@ -614,7 +614,6 @@ final class Journal implements AutoCloseable {
         try {
             syncs.sync();
         } catch (IOException e) {
-            retire(located.segment(), "fdatasync", e);
             entries.put(entry.id(), located);
             release(entry.id()); // never acknowledged: a recovery must not deliver it
             throw e;
@@ -654,29 +653,37 @@ final class Journal implements AutoCloseable {
     }
 
     /**
-     * A failed append: cut the segment back so that the next record follows a valid one (not
-     * the rest of the failed one, which may hold an app's bytes shaped like a record).
-     */
-    /**
      * After a failed {@code fdatasync} of {@code seg} nothing written to it since its last good
      * sync can be trusted to be on disk, and a later sync may report success for pages the
      * kernel has already dropped (PostgreSQL's "fsyncgate"): the commits that waited for it were
      * refused, and the segment takes no more records, so that no later 250 rests on it. What it
      * held before is kept (synced, or a release whose loss can only deliver a message again).
+     * Every sync of a segment goes through here.
      */
-    private void retire(Segment seg, String what, IOException e) {
-        appendLock.lock();
+    private void force(Segment seg) throws IOException {
         try {
-            if (!seg.broken) {
-                seg.broken = true;
-                log.error("journal: {} of {} failed ({}): the messages waiting for it were refused with 452 4.3.1; "
-                        + "new messages go to a new segment", what, seg.path, e.getMessage());
+            seg.channel.force(false);
+        } catch (ClosedChannelException e) {
+            throw e; // closed by a rotation or close(), not an I/O error: nothing to retire
+        } catch (IOException e) {
+            appendLock.lock();
+            try {
+                if (!seg.broken) {
+                    seg.broken = true;
+                    log.error("journal: fdatasync of {} failed ({}): the messages waiting for it were refused with "
+                            + "452 4.3.1; new messages go to a new segment", seg.path, e.getMessage());
+                }
+            } finally {
+                appendLock.unlock();
             }
-        } finally {
-            appendLock.unlock();
+            throw e;
         }
     }
 
+    /**
+     * A failed append: cut the segment back so that the next record follows a valid one (not
+     * the rest of the failed one, which may hold an app's bytes shaped like a record).
+     */
     private void abandon(Segment seg, long start) {
         try {
             seg.channel.truncate(start);
@@ -735,12 +742,7 @@ final class Journal implements AutoCloseable {
         }
         if (cur != null && !cur.broken) {
             // the committer syncs only the current segment: this one is synced in full first
-            try {
-                cur.channel.force(false);
-            } catch (IOException e) {
-                retire(cur, "fdatasync", e);
-                throw e;
-            }
+            force(cur);
         }
         long number = nextNumber++;
         Path p = dir.resolve(String.format("%016x.log", number));
@@ -772,12 +774,7 @@ final class Journal implements AutoCloseable {
         boolean synced = false;
         while (segments.size() > 1 && segments.peekFirst().live == 0) {
             if (!synced) {
-                try {
-                    current.channel.force(false); // the release records of what goes must not be lost
-                } catch (IOException e) {
-                    retire(current, "fdatasync", e);
-                    throw e;
-                }
+                force(current); // the release records of what goes must not be lost
                 synced = true;
             }
             Segment old = segments.removeFirst();
@@ -793,7 +790,7 @@ final class Journal implements AutoCloseable {
                 return;
             }
             try {
-                seg.channel.force(false);
+                force(seg);
                 return;
             } catch (ClosedChannelException e) {
                 if (seg == current) {

@@ -110,7 +110,8 @@ public final class Spool implements AutoCloseable {
     /**
      * Opens the spool for {@code serve}: creates the directories, takes the owner lock (a second
      * relay on the same directory is refused), empties {@code incoming/}, and removes what a
-     * crash left half-written: {@code .env.tmp} files and messages without an envelope.
+     * crash left half-written: {@code .env.tmp} files, messages without an envelope and
+     * envelopes without a message.
      */
     public static Spool open(Path root) throws IOException {
         return open(root, Journal.DEFAULT_SEGMENT_LIMIT);
@@ -368,8 +369,7 @@ public final class Spool implements AutoCloseable {
             if (journal.contains(id)) {
                 return journal.release(id);
             }
-            boolean existed = Files.exists(envelopeFile(id));
-            files.delete(envelopeFile(id));
+            boolean existed = files.delete(envelopeFile(id));
             files.delete(messageFile(id));
             return existed;
         } finally {
@@ -697,18 +697,15 @@ public final class Spool implements AutoCloseable {
         Path journalDir = root.resolve("journal");
         List<Path> segments = Journal.segmentFiles(journalDir);
         if (segments.isEmpty()) {
-            removeEnvelopesWithoutMessage();
             return 1;
         }
         long next = Journal.segmentNumber(segments.get(segments.size() - 1)) + 1;
         int moved = 0;
         Journal.Recovery recovery = Journal.recover(journalDir);
         for (Journal.Found f : recovery.live().values()) {
-            if (Files.exists(envelopeFile(f.entry().id())) && Files.exists(messageFile(f.entry().id()))) {
+            if (Files.exists(envelopeFile(f.entry().id()))) {
                 continue; // moved to queue/ before the crash, its release record lost: the files are newer
             }
-            // not moved, or moved without the directory's sync, so that only one of the two names
-            // survived (the envelope's rename and the message's creation are not ordered on disk)
             try (FileChannel ch = FileChannel.open(f.segment(), StandardOpenOption.READ)) {
                 writeFiles(f.entry(), OutboundMessage.ofOpenFile(new byte[0], f.segment(), ch, f.messageOffset(),
                         f.messageOffset() + f.messageLength()));
@@ -727,7 +724,6 @@ public final class Spool implements AutoCloseable {
         if (moved > 0) {
             log.info("spool {}: {} message(s) moved from the journal to the queue", root, moved);
         }
-        removeEnvelopesWithoutMessage();
         return next;
     }
 
@@ -801,29 +797,6 @@ public final class Spool implements AutoCloseable {
         return new Corrupt(segments, envelopes);
     }
 
-    /**
-     * After the journal's entries are in {@code queue/}: an envelope whose message is gone is
-     * what a crash leaves of a removal (the envelope is deleted first, the message second, and
-     * the two deletions are not ordered on disk without a sync between them); the message was
-     * delivered or bounced, and the envelope goes too, or it would be tried forever.
-     */
-    private void removeEnvelopesWithoutMessage() throws IOException {
-        int removed = 0;
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(queue, "*.env")) {
-            for (Path p : ds) {
-                String name = p.getFileName().toString();
-                if (!Files.exists(queue.resolve(name.substring(0, name.length() - 4) + ".eml"))) {
-                    Files.deleteIfExists(p);
-                    removed++;
-                }
-            }
-        }
-        if (removed > 0) {
-            log.info("spool {}: removed {} envelope(s) of messages removed before the crash", root, removed);
-            fsyncDirectory(queue);
-        }
-    }
-
     private void removeHalfWritten() throws IOException {
         int removed = 0;
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(incoming)) {
@@ -841,6 +814,14 @@ public final class Spool implements AutoCloseable {
                 } else if (name.endsWith(".eml")
                         && !Files.exists(queue.resolve(name.substring(0, name.length() - 4) + ".env"))) {
                     // written, but its envelope never was: the app was not told 250
+                    Files.deleteIfExists(p);
+                    removed++;
+                } else if (name.endsWith(".env")
+                        && !Files.exists(queue.resolve(name.substring(0, name.length() - 4) + ".eml"))) {
+                    // the two names are not ordered on disk without a sync between them: either a
+                    // removal's second deletion came first (the message was delivered), or a move
+                    // out of the journal lost its message's name (the journal still holds it and
+                    // writes both files again below)
                     Files.deleteIfExists(p);
                     removed++;
                 }

@@ -20,7 +20,8 @@ import java.util.Set;
 interface SpoolFiles {
     FileChannel open(Path path, Set<? extends OpenOption> options, FileAttribute<?>... attributes) throws IOException;
 
-    void delete(Path path) throws IOException;
+    /** Deletes {@code path} if it is there; true if it was. */
+    boolean delete(Path path) throws IOException;
 
     /** Renames {@code from} over {@code to}, atomically where the file system can. */
     void move(Path from, Path to) throws IOException;
@@ -35,8 +36,8 @@ interface SpoolFiles {
         }
 
         @Override
-        public void delete(Path path) throws IOException {
-            Files.deleteIfExists(path);
+        public boolean delete(Path path) throws IOException {
+            return Files.deleteIfExists(path);
         }
 
         @Override

@@ -66,9 +66,10 @@ final class RecordingFiles implements SpoolFiles {
     }
 
     @Override
-    public void delete(Path path) throws IOException {
-        SpoolFiles.SYSTEM.delete(path);
+    public boolean delete(Path path) throws IOException {
+        boolean existed = SpoolFiles.SYSTEM.delete(path);
         log.add(new Delete(path));
+        return existed;
     }
 
     @Override
